@@ -1,0 +1,362 @@
+//! The call loop, written once: pace, send, classify, refresh once, retry — as a sans-IO
+//! state machine. A driver (in any language) is a short loop:
+//!
+//! ```text
+//! let mut step = call.step(&mut session, &mut limiter, Event::Start, now(), random());
+//! loop {
+//!     step = match step {
+//!         Step::Send(req) | Step::SendRefresh(req) => match http(req) {
+//!             Ok(resp) => call.step(.., Event::Response(resp), now(), random()),
+//!             Err(_)   => call.step(.., Event::TransportError, now(), random()),
+//!         },
+//!         Step::Persist(stored) => { store.save(stored); call.step(.., Event::Resume, ..) }
+//!         Step::Wait { wait_ms, .. } => { sleep(wait_ms); call.step(.., Event::Resume, ..) }
+//!         Step::Done(resp) => return Ok(resp),
+//!         Step::Fail(err) | Step::Reauthorize(err) => return Err(err),
+//!     }
+//! }
+//! ```
+
+use crate::api::ApiRequest;
+use crate::classify::{classify_response, RateLimitScope, ResponseKind};
+use crate::error::{Error, ErrorKind};
+use crate::http::{Request, Response};
+use crate::ratelimit::{Decision, RateLimiter};
+use crate::secret::Secret;
+use crate::session::{Action, StoredSession, TokenSession};
+
+/// Retry bounds and waits of one call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct CallOptions {
+    /// Retries after a refresh on `unauthorized` (the platform's expired-token answer).
+    pub max_auth_retries: u32,
+    /// Retries after a burst 429.
+    pub max_rate_limit_retries: u32,
+    /// Retries after a 5xx or a lost connection, for idempotent methods only.
+    pub max_server_retries: u32,
+    /// Refresh requests this call may send (a lost answer is resent within the 30 s grace).
+    pub max_refresh_attempts: u32,
+    pub backoff_base_ms: u64,
+    pub backoff_max_ms: u64,
+    /// A pacing wait longer than this fails the call with `rate_limited` instead.
+    pub max_wait_ms: u64,
+    /// How often to look again while another caller refreshes.
+    pub refresh_poll_ms: u64,
+}
+
+impl Default for CallOptions {
+    fn default() -> Self {
+        CallOptions {
+            max_auth_retries: 1,
+            max_rate_limit_retries: 3,
+            max_server_retries: 2,
+            max_refresh_attempts: 3,
+            backoff_base_ms: 250,
+            backoff_max_ms: 8_000,
+            max_wait_ms: 120_000,
+            refresh_poll_ms: 25,
+        }
+    }
+}
+
+/// Why the driver should wait.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WaitReason {
+    /// The limiter says so.
+    RateLimit,
+    /// Another caller is refreshing the token (wake early when it finishes).
+    Refresh,
+    /// Backing off after a server error.
+    Backoff,
+}
+
+impl WaitReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WaitReason::RateLimit => "rate_limit",
+            WaitReason::Refresh => "refresh",
+            WaitReason::Backoff => "backoff",
+        }
+    }
+}
+
+/// What the driver does next.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Step {
+    /// Send this API request; feed the answer as [`Event::Response`].
+    Send(Request),
+    /// Send this token refresh; feed the answer as [`Event::Response`].
+    SendRefresh(Request),
+    /// Store this session state (new tokens), then feed [`Event::Resume`]. No request uses
+    /// the new tokens before that, so a crash never leaves the store with a spent refresh token.
+    Persist(StoredSession),
+    /// Sleep, then feed [`Event::Resume`].
+    Wait { wait_ms: u64, reason: WaitReason },
+    /// Finished: the successful response.
+    Done(Response),
+    /// Finished: the user must authorize the app again.
+    Reauthorize(Error),
+    /// Finished with an error.
+    Fail(Error),
+}
+
+impl Step {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Step::Send(_) => "send",
+            Step::SendRefresh(_) => "send_refresh",
+            Step::Persist(_) => "persist",
+            Step::Wait { .. } => "wait",
+            Step::Done(_) => "done",
+            Step::Reauthorize(_) => "reauthorize",
+            Step::Fail(_) => "fail",
+        }
+    }
+    pub fn is_final(&self) -> bool {
+        matches!(self, Step::Done(_) | Step::Reauthorize(_) | Step::Fail(_))
+    }
+}
+
+/// What happened since the last step.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    /// First step.
+    Start,
+    /// After a `Wait` or a `Persist`.
+    Resume,
+    /// The answer to the last `Send` / `SendRefresh`.
+    Response(Response),
+    /// The last `Send` / `SendRefresh` got no answer (connection error, timeout).
+    TransportError,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    Ready,
+    AwaitingApi,
+    AwaitingRefresh,
+    AwaitingPersist,
+    Finished,
+}
+
+/// Counters of one call, for reports and tests.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct CallStats {
+    pub sends: u32,
+    pub refreshes: u32,
+    pub auth_retries: u32,
+    pub rate_limit_retries: u32,
+    pub server_retries: u32,
+}
+
+/// One API call driven to completion through [`Call::step`].
+#[derive(Clone, Debug)]
+pub struct Call {
+    request: ApiRequest,
+    options: CallOptions,
+    phase: Phase,
+    stats: CallStats,
+    token: Option<Secret>,
+    refresh_sent_at: u64,
+}
+
+impl Call {
+    pub fn new(request: ApiRequest, options: CallOptions) -> Self {
+        Call { request, options, phase: Phase::Ready, stats: CallStats::default(), token: None, refresh_sent_at: 0 }
+    }
+
+    pub fn stats(&self) -> CallStats {
+        self.stats
+    }
+    pub fn request(&self) -> &ApiRequest {
+        &self.request
+    }
+    pub fn is_finished(&self) -> bool {
+        self.phase == Phase::Finished
+    }
+
+    /// Advance the call. `random` is any caller-supplied random number (backoff jitter).
+    pub fn step(
+        &mut self,
+        session: &mut TokenSession,
+        limiter: &mut RateLimiter,
+        event: Event,
+        now_ms: u64,
+        random: u64,
+    ) -> Step {
+        let step = self.step_inner(session, limiter, event, now_ms, random);
+        if step.is_final() {
+            self.phase = Phase::Finished;
+        }
+        step
+    }
+
+    fn step_inner(
+        &mut self,
+        session: &mut TokenSession,
+        limiter: &mut RateLimiter,
+        event: Event,
+        now: u64,
+        random: u64,
+    ) -> Step {
+        match (self.phase, event) {
+            (Phase::Finished, _) => Step::Fail(Error::argument("the call has already finished")),
+            (Phase::Ready, Event::Start | Event::Resume) => self.advance(session, limiter, now),
+            (Phase::AwaitingPersist, Event::Resume) => {
+                session.persisted();
+                self.phase = Phase::Ready;
+                self.advance(session, limiter, now)
+            }
+            (Phase::AwaitingApi, Event::Response(resp)) => self.on_api_response(session, limiter, resp, now, random),
+            (Phase::AwaitingApi, Event::TransportError) => {
+                if self.request.method.is_idempotent() && self.stats.server_retries < self.options.max_server_retries {
+                    self.stats.server_retries += 1;
+                    self.backoff(random)
+                } else {
+                    Step::Fail(Error::new(ErrorKind::ServerError, "the request got no answer (connection lost)"))
+                }
+            }
+            (Phase::AwaitingRefresh, Event::Response(resp)) => {
+                match session.refresh_response(resp.status, &resp.headers, &resp.body, self.refresh_sent_at) {
+                    Ok(_) => {
+                        session.hold_until_persisted();
+                        self.phase = Phase::AwaitingPersist;
+                        Step::Persist(session.stored().clone())
+                    }
+                    Err(e) => match e.kind() {
+                        ErrorKind::InvalidGrant | ErrorKind::InvalidClient => Step::Reauthorize(e),
+                        ErrorKind::ServerError | ErrorKind::RateLimited
+                            if self.stats.refreshes < self.options.max_refresh_attempts =>
+                        {
+                            self.backoff(random)
+                        }
+                        _ => Step::Fail(e),
+                    },
+                }
+            }
+            (Phase::AwaitingRefresh, Event::TransportError) => {
+                // The server may have rotated the token before the connection dropped: send
+                // the same refresh token again, which the platform honours within 30 s.
+                session.refresh_lost();
+                if self.stats.refreshes < self.options.max_refresh_attempts {
+                    self.phase = Phase::Ready;
+                    self.advance(session, limiter, now)
+                } else {
+                    Step::Fail(Error::new(ErrorKind::ServerError, "the token refresh got no answer"))
+                }
+            }
+            (phase, ev) => {
+                if phase == Phase::AwaitingRefresh {
+                    session.refresh_lost();
+                }
+                let name = match ev {
+                    Event::Start => "start",
+                    Event::Resume => "resume",
+                    Event::Response(_) => "response",
+                    Event::TransportError => "transport_error",
+                };
+                Step::Fail(Error::argument(format!("event `{name}` does not fit the call's state ({phase:?})")))
+            }
+        }
+    }
+
+    fn backoff(&mut self, random: u64) -> Step {
+        let n = self.stats.server_retries.max(self.stats.refreshes).max(1);
+        let exp = self.options.backoff_base_ms.saturating_mul(1u64 << (n - 1).min(20));
+        let cap = exp.min(self.options.backoff_max_ms);
+        // full jitter in [cap/2, cap]
+        let half = cap / 2;
+        let jitter = if half == 0 { 0 } else { random % (half + 1) };
+        self.phase = Phase::Ready;
+        Step::Wait { wait_ms: (half + jitter).max(1), reason: WaitReason::Backoff }
+    }
+
+    fn advance(&mut self, session: &mut TokenSession, limiter: &mut RateLimiter, now: u64) -> Step {
+        let action = match session.acquire(now) {
+            Ok(a) => a,
+            Err(e) => return Step::Fail(e),
+        };
+        match action {
+            Action::Use { access_token } => match limiter.acquire(now) {
+                Decision::Allow => match session.config().api_request(&self.request, access_token.expose()) {
+                    Ok(req) => {
+                        self.token = Some(access_token);
+                        self.stats.sends += 1;
+                        self.phase = Phase::AwaitingApi;
+                        Step::Send(req)
+                    }
+                    Err(e) => Step::Fail(e),
+                },
+                Decision::Wait { wait_ms, daily_exhausted } => {
+                    if daily_exhausted || wait_ms > self.options.max_wait_ms {
+                        let what = if daily_exhausted { "the daily limit is used up" } else { "pacing wait too long" };
+                        Step::Fail(Error::new(ErrorKind::RateLimited, what).with_retry_after_ms(Some(wait_ms)))
+                    } else {
+                        Step::Wait { wait_ms, reason: WaitReason::RateLimit }
+                    }
+                }
+            },
+            Action::Refresh { request } => {
+                if self.stats.refreshes >= self.options.max_refresh_attempts {
+                    session.refresh_lost();
+                    return Step::Fail(Error::new(ErrorKind::ServerError, "token refresh kept failing"));
+                }
+                self.stats.refreshes += 1;
+                self.refresh_sent_at = now;
+                self.phase = Phase::AwaitingRefresh;
+                Step::SendRefresh(request)
+            }
+            Action::Wait { wait_ms } => {
+                Step::Wait { wait_ms: wait_ms.min(self.options.refresh_poll_ms).max(1), reason: WaitReason::Refresh }
+            }
+            Action::Reauthorize => Step::Reauthorize(Error::new(
+                ErrorKind::Unauthorized,
+                "no usable token: the app must be authorized again",
+            )),
+        }
+    }
+
+    fn on_api_response(
+        &mut self,
+        session: &mut TokenSession,
+        limiter: &mut RateLimiter,
+        resp: Response,
+        now: u64,
+        random: u64,
+    ) -> Step {
+        limiter.observe(now, resp.status, &resp.headers);
+        let c = classify_response(resp.status, &resp.headers, &resp.body, Some(now));
+        if let Some(token) = &self.token {
+            session.note_api_kind(c.kind, token.expose());
+        }
+        let fail = |c: &crate::classify::Classification| {
+            Step::Fail(c.to_error().unwrap_or_else(|| Error::new(ErrorKind::UnexpectedStatus, "unexpected")))
+        };
+        match c.kind {
+            ResponseKind::Ok => Step::Done(resp),
+            ResponseKind::Unauthorized if self.stats.auth_retries < self.options.max_auth_retries => {
+                self.stats.auth_retries += 1;
+                self.phase = Phase::Ready;
+                self.advance(session, limiter, now)
+            }
+            ResponseKind::RateLimited
+                if c.rate_limit_scope == Some(RateLimitScope::Burst)
+                    && self.stats.rate_limit_retries < self.options.max_rate_limit_retries =>
+            {
+                self.stats.rate_limit_retries += 1;
+                self.phase = Phase::Ready;
+                self.advance(session, limiter, now)
+            }
+            ResponseKind::ServerError
+                if self.request.method.is_idempotent()
+                    && self.stats.server_retries < self.options.max_server_retries =>
+            {
+                self.stats.server_retries += 1;
+                self.backoff(random)
+            }
+            _ => fail(&c),
+        }
+    }
+}

@@ -1,0 +1,166 @@
+//! Application configuration, validated once.
+
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+use url::Url;
+
+pub const DEFAULT_API_BASE: &str = "https://services.leadconnectorhq.com";
+pub const DEFAULT_API_VERSION: &str = "2021-07-28";
+pub const STANDARD_MARKETPLACE: &str = "https://marketplace.gohighlevel.com";
+pub const WHITE_LABEL_MARKETPLACE: &str = "https://marketplace.leadconnectorhq.com";
+
+/// Raw configuration as a user (or a binding) supplies it; see [`Config::new`].
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct ConfigOptions {
+    pub client_id: String,
+    /// Absent in browsers: authorization URL and callback work without it.
+    pub client_secret: Option<Secret>,
+    pub redirect_uri: Option<String>,
+    /// `"standard"` (default), `"white-label"`, or a base URL.
+    pub marketplace: Option<String>,
+    /// Default `https://services.leadconnectorhq.com`.
+    pub api_base: Option<String>,
+    /// The `Version` header, default `2021-07-28`.
+    pub api_version: Option<String>,
+}
+
+/// A validated configuration. Cheap to clone; `Debug` never shows the client secret.
+#[derive(Clone, Debug)]
+pub struct Config {
+    client_id: String,
+    client_secret: Option<Secret>,
+    redirect_uri: Option<String>,
+    marketplace_base: String,
+    api_base: String,
+    api_origin: url::Origin,
+    api_version: String,
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// An absolute `https` URL, or `http` on a loopback host.
+pub(crate) fn check_base_url(what: &str, raw: &str) -> Result<Url> {
+    if raw.bytes().any(|b| b < 0x20 || b == 0x7f) {
+        return Err(Error::config(format!("{what} contains control characters")));
+    }
+    let url = Url::parse(raw).map_err(|_| Error::config(format!("{what} must be an absolute URL")))?;
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback(&url) => {}
+        "http" => return Err(Error::config(format!("{what} must use https (http only on a loopback host)"))),
+        _ => return Err(Error::config(format!("{what} must be an https URL"))),
+    }
+    if url.host().is_none() {
+        return Err(Error::config(format!("{what} has no host")));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::config(format!("{what} may not carry credentials")));
+    }
+    Ok(url)
+}
+
+fn base_without_slash(url: &Url) -> String {
+    let mut s = url.as_str().to_owned();
+    if let Some(q) = s.find(['?', '#']) {
+        s.truncate(q);
+    }
+    while s.ends_with('/') {
+        s.pop();
+    }
+    s
+}
+
+impl Config {
+    /// Validate and build. Errors are `invalid_config`.
+    pub fn new(options: ConfigOptions) -> Result<Config> {
+        let ConfigOptions { client_id, client_secret, redirect_uri, marketplace, api_base, api_version } = options;
+        if client_id.trim().is_empty() {
+            return Err(Error::config("client_id is empty"));
+        }
+        if client_id.bytes().any(|b| b <= 0x20 || b == 0x7f) {
+            return Err(Error::config("client_id contains whitespace or control characters"));
+        }
+        if let Some(s) = &client_secret {
+            if s.is_empty() {
+                return Err(Error::config("client_secret is empty"));
+            }
+        }
+        let redirect_uri = match redirect_uri {
+            None => None,
+            Some(r) => {
+                let url = check_base_url("redirect_uri", &r)?;
+                if url.fragment().is_some() || r.contains('#') {
+                    return Err(Error::config("redirect_uri may not carry a fragment"));
+                }
+                Some(r)
+            }
+        };
+        let marketplace_base = match marketplace.as_deref() {
+            None | Some("standard") => STANDARD_MARKETPLACE.to_owned(),
+            Some("white-label") | Some("white_label") | Some("whitelabel") => WHITE_LABEL_MARKETPLACE.to_owned(),
+            Some(other) => base_without_slash(&check_base_url("marketplace", other)?),
+        };
+        let api_url = check_base_url("api_base", api_base.as_deref().unwrap_or(DEFAULT_API_BASE))?;
+        let api_version = api_version.unwrap_or_else(|| DEFAULT_API_VERSION.to_owned());
+        if api_version.is_empty() || api_version.bytes().any(|b| b < 0x20 || b == 0x7f) {
+            return Err(Error::config("api_version is empty or contains control characters"));
+        }
+        Ok(Config {
+            client_id,
+            client_secret,
+            redirect_uri,
+            marketplace_base,
+            api_base: base_without_slash(&api_url),
+            api_origin: api_url.origin(),
+            api_version,
+        })
+    }
+
+    /// Parse the JSON form of [`ConfigOptions`] and validate it.
+    pub fn from_json(json: &str) -> Result<Config> {
+        let options: ConfigOptions =
+            serde_json::from_str(json).map_err(|e| Error::config(format!("config is not valid: {e}")))?;
+        Config::new(options)
+    }
+
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+    pub fn client_secret(&self) -> Option<&Secret> {
+        self.client_secret.as_ref()
+    }
+    pub fn redirect_uri(&self) -> Option<&str> {
+        self.redirect_uri.as_deref()
+    }
+    /// Marketplace base URL without trailing slash.
+    pub fn marketplace_base(&self) -> &str {
+        &self.marketplace_base
+    }
+    /// API base URL without trailing slash.
+    pub fn api_base(&self) -> &str {
+        &self.api_base
+    }
+    pub fn api_version(&self) -> &str {
+        &self.api_version
+    }
+    pub(crate) fn api_origin(&self) -> &url::Origin {
+        &self.api_origin
+    }
+    /// The part of `client_id` before its first `-` (what `version_id: "auto"` sends).
+    pub fn version_id(&self) -> &str {
+        self.client_id.split('-').next().unwrap_or(&self.client_id)
+    }
+    pub(crate) fn require_secret(&self) -> Result<&Secret> {
+        self.client_secret
+            .as_ref()
+            .ok_or_else(|| Error::config("client_secret is required for token requests (server-side only)"))
+    }
+}

@@ -1,0 +1,133 @@
+//! HTTP value types exchanged with every binding's own HTTP client.
+
+use crate::error::{Error, Result};
+use std::fmt;
+
+/// The HTTP methods the platform's API uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Method {
+    Get,
+    Post,
+    Put,
+    Patch,
+    Delete,
+}
+
+impl Method {
+    /// Case-insensitive parse; anything but GET, POST, PUT, PATCH, DELETE is `invalid_argument`.
+    pub fn parse(s: &str) -> Result<Method> {
+        let m = if s.eq_ignore_ascii_case("GET") {
+            Method::Get
+        } else if s.eq_ignore_ascii_case("POST") {
+            Method::Post
+        } else if s.eq_ignore_ascii_case("PUT") {
+            Method::Put
+        } else if s.eq_ignore_ascii_case("PATCH") {
+            Method::Patch
+        } else if s.eq_ignore_ascii_case("DELETE") {
+            Method::Delete
+        } else {
+            return Err(Error::argument("method must be one of GET, POST, PUT, PATCH, DELETE"));
+        };
+        Ok(m)
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+        }
+    }
+    /// Methods that carry a JSON body.
+    pub fn has_body(self) -> bool {
+        matches!(self, Method::Post | Method::Put | Method::Patch)
+    }
+    /// Methods safe to repeat after a server error (RFC 9110 idempotent).
+    pub fn is_idempotent(self) -> bool {
+        matches!(self, Method::Get | Method::Put | Method::Delete)
+    }
+}
+
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Ordered header list; names compare case-insensitively.
+pub type Headers = Vec<(String, String)>;
+
+/// First value of a header, name compared case-insensitively.
+pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+}
+
+/// A request for the host's HTTP client to send. `Debug` hides the `Authorization`
+/// header and the body (which may hold a client secret or a refresh token).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Request {
+    pub method: Method,
+    pub url: String,
+    pub headers: Headers,
+    pub body: Vec<u8>,
+}
+
+impl Request {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        header(&self.headers, name)
+    }
+    /// The body as text (bodies built by hoopauth are always UTF-8).
+    pub fn body_text(&self) -> &str {
+        std::str::from_utf8(&self.body).unwrap_or("")
+    }
+}
+
+impl fmt::Debug for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(k, v)| {
+                if k.eq_ignore_ascii_case("authorization") {
+                    (k.as_str(), "[redacted]")
+                } else {
+                    (k.as_str(), v.as_str())
+                }
+            })
+            .collect();
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("url", &self.url)
+            .field("headers", &headers)
+            .field("body", &format_args!("[{} bytes redacted]", self.body.len()))
+            .finish()
+    }
+}
+
+/// A response as the host's HTTP client received it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Headers,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn new(status: u16, headers: Headers, body: impl Into<Vec<u8>>) -> Self {
+        Response { status, headers, body: body.into() }
+    }
+    pub fn header(&self, name: &str) -> Option<&str> {
+        header(&self.headers, name)
+    }
+}
+
+/// A value bound for a header must not carry control characters (no header injection).
+pub(crate) fn check_header_value(what: &str, value: &str) -> Result<()> {
+    if value.bytes().any(|b| b < 0x20 || b == 0x7f) {
+        return Err(Error::argument(format!("{what} contains control characters")));
+    }
+    Ok(())
+}

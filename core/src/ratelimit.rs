@@ -1,0 +1,309 @@
+//! Pacing under the platform's limits (SPEC §8, §9): an exact sliding window per resource,
+//! a daily budget, server blocks, limits learned from the server's headers.
+
+use crate::classify::{classify_response, RateLimitScope, ResponseKind};
+use crate::http::header;
+use std::collections::{HashMap, VecDeque};
+
+pub const DAY_MS: u64 = 86_400_000;
+
+/// The five `X-RateLimit-*` headers; `None` when absent or not a non-negative integer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RateLimitHeaders {
+    pub max: Option<u64>,
+    pub interval_ms: Option<u64>,
+    pub remaining: Option<u64>,
+    pub daily_limit: Option<u64>,
+    pub daily_remaining: Option<u64>,
+}
+
+fn non_negative_int(v: &str) -> Option<u64> {
+    let v = v.trim();
+    if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    v.parse().ok()
+}
+
+/// Read the rate-limit headers (names case-insensitive).
+pub fn parse_rate_limit_headers(headers: &[(String, String)]) -> RateLimitHeaders {
+    let get = |n: &str| header(headers, n).and_then(non_negative_int);
+    RateLimitHeaders {
+        max: get("x-ratelimit-max"),
+        interval_ms: get("x-ratelimit-interval-milliseconds"),
+        remaining: get("x-ratelimit-remaining"),
+        daily_limit: get("x-ratelimit-limit-daily"),
+        daily_remaining: get("x-ratelimit-daily-remaining"),
+    }
+}
+
+/// Limits for one resource. The server's headers replace them once seen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Limits {
+    pub max: u32,
+    pub interval_ms: u64,
+    /// Widens the window to absorb clock skew and network jitter between client and server.
+    pub margin_ms: u64,
+    pub daily_max: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max: 100, interval_ms: 10_000, margin_ms: 50, daily_max: 200_000 }
+    }
+}
+
+/// A pacing verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum Decision {
+    /// Send now; the send has been counted.
+    Allow,
+    /// Do not send; try again in `wait_ms`.
+    Wait { wait_ms: u64, daily_exhausted: bool },
+}
+
+impl Decision {
+    pub fn is_allowed(&self) -> bool {
+        matches!(self, Decision::Allow)
+    }
+}
+
+/// The limiter for one resource (location or company).
+#[derive(Clone, Debug)]
+pub struct RateLimiter {
+    limits: Limits,
+    /// Times of the most recent allowed sends, oldest first; at most `limits.max` entries.
+    sends: VecDeque<u64>,
+    blocked_until: u64,
+    day_start: Option<u64>,
+    day_count: u64,
+    day_exhausted: bool,
+    /// The latest time seen: a clock going backwards counts as no time passing.
+    last_now: u64,
+}
+
+impl Default for RateLimiter {
+    fn default() -> Self {
+        RateLimiter::new(Limits::default())
+    }
+}
+
+impl RateLimiter {
+    pub fn new(limits: Limits) -> Self {
+        RateLimiter {
+            limits,
+            sends: VecDeque::new(),
+            blocked_until: 0,
+            day_start: None,
+            day_count: 0,
+            day_exhausted: false,
+            last_now: 0,
+        }
+    }
+
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    fn clock(&mut self, now_ms: u64) -> u64 {
+        if now_ms > self.last_now {
+            self.last_now = now_ms;
+        }
+        self.roll_day(self.last_now);
+        self.last_now
+    }
+
+    fn roll_day(&mut self, t: u64) {
+        if let Some(start) = self.day_start {
+            if t >= start.saturating_add(DAY_MS) {
+                self.day_start = None;
+                self.day_count = 0;
+                self.day_exhausted = false;
+            }
+        }
+    }
+
+    /// What the answer would be at `now_ms`, without counting a send.
+    pub fn check(&mut self, now_ms: u64) -> Decision {
+        let t = self.clock(now_ms);
+        self.decide(t)
+    }
+
+    fn decide(&self, t: u64) -> Decision {
+        let mut wait = 0u64;
+        let mut daily = false;
+        if self.day_exhausted || self.day_count >= self.limits.daily_max {
+            let end = self.day_start.unwrap_or(t).saturating_add(DAY_MS);
+            wait = end.saturating_sub(t).max(1);
+            daily = true;
+        }
+        if self.blocked_until > t {
+            wait = wait.max(self.blocked_until - t);
+        }
+        let max = self.limits.max.max(1) as usize;
+        if self.sends.len() >= max {
+            let idx = self.sends.len() - max;
+            if let Some(&oldest) = self.sends.get(idx) {
+                let free_at = oldest.saturating_add(self.limits.interval_ms).saturating_add(self.limits.margin_ms);
+                if free_at > t {
+                    wait = wait.max(free_at - t);
+                }
+            }
+        }
+        if wait == 0 {
+            Decision::Allow
+        } else {
+            Decision::Wait { wait_ms: wait, daily_exhausted: daily }
+        }
+    }
+
+    /// Ask to send at `now_ms`; an allowed send is counted in both windows.
+    pub fn acquire(&mut self, now_ms: u64) -> Decision {
+        let t = self.clock(now_ms);
+        let d = self.decide(t);
+        if d == Decision::Allow {
+            let max = self.limits.max.max(1) as usize;
+            while self.sends.len() >= max {
+                self.sends.pop_front();
+            }
+            self.sends.push_back(t);
+            if self.day_start.is_none() {
+                self.day_start = Some(t);
+            }
+            self.day_count = self.day_count.saturating_add(1);
+        }
+        d
+    }
+
+    /// Feed a response's status and headers, received at `now_ms`.
+    pub fn observe(&mut self, now_ms: u64, status: u16, headers: &[(String, String)]) {
+        let t = self.clock(now_ms);
+        let rl = parse_rate_limit_headers(headers);
+        if let (Some(max), Some(interval)) = (rl.max, rl.interval_ms) {
+            if max > 0 && interval > 0 {
+                self.limits.max = u32::try_from(max).unwrap_or(u32::MAX);
+                self.limits.interval_ms = interval;
+                let keep = self.limits.max as usize;
+                while self.sends.len() > keep {
+                    self.sends.pop_front();
+                }
+            }
+        }
+        if let Some(daily) = rl.daily_limit {
+            if daily > 0 {
+                self.limits.daily_max = daily;
+            }
+        }
+        if rl.daily_remaining == Some(0) {
+            self.day_exhausted = true;
+            if self.day_start.is_none() {
+                self.day_start = Some(t);
+            }
+        }
+        let mut block: Option<u64> = None;
+        if status == 429 {
+            let c = classify_response(status, headers, &[], Some(t));
+            if c.kind == ResponseKind::RateLimited && c.rate_limit_scope == Some(RateLimitScope::Burst) {
+                block = Some(c.retry_after_ms.unwrap_or(self.limits.interval_ms));
+            }
+        } else if rl.remaining == Some(0) {
+            let retry = header(headers, "retry-after").and_then(|v| crate::classify::parse_retry_after(v, Some(t)));
+            block = Some(retry.or(rl.interval_ms).unwrap_or(self.limits.interval_ms));
+        }
+        if let Some(ms) = block {
+            let until = t.saturating_add(ms).saturating_add(self.limits.margin_ms);
+            self.blocked_until = self.blocked_until.max(until);
+        }
+    }
+
+    /// True when forgetting this limiter changes no decision but the daily count:
+    /// no send in the window, no active block, day not exhausted.
+    pub fn is_idle(&self, now_ms: u64) -> bool {
+        let t = now_ms.max(self.last_now);
+        let window = self.limits.interval_ms.saturating_add(self.limits.margin_ms);
+        let last_send_old = self.sends.back().is_none_or(|&s| s.saturating_add(window) <= t);
+        last_send_old && self.blocked_until <= t && !self.day_exhausted
+    }
+
+    /// Approximate heap + inline bytes held.
+    pub fn memory_bytes(&self) -> usize {
+        std::mem::size_of::<Self>() + self.sends.capacity() * std::mem::size_of::<u64>()
+    }
+}
+
+/// Limiters for many resources, keyed by location or company id, with idle ones evicted
+/// so that memory follows the resources active within one window.
+#[derive(Debug)]
+pub struct RateLimiters {
+    limits: Limits,
+    map: HashMap<String, RateLimiter>,
+    ops: u64,
+    sweep_every: u64,
+}
+
+impl Default for RateLimiters {
+    fn default() -> Self {
+        RateLimiters::new(Limits::default())
+    }
+}
+
+impl RateLimiters {
+    pub fn new(limits: Limits) -> Self {
+        RateLimiters { limits, map: HashMap::new(), ops: 0, sweep_every: 4096 }
+    }
+
+    /// The limiter for `key`, created with the default limits on first use.
+    pub fn get_mut(&mut self, key: &str) -> &mut RateLimiter {
+        let limits = self.limits;
+        self.map.entry(key.to_owned()).or_insert_with(|| RateLimiter::new(limits))
+    }
+
+    fn tick(&mut self, now_ms: u64) {
+        self.ops = self.ops.wrapping_add(1);
+        if self.sweep_every > 0 && self.ops % self.sweep_every == 0 && self.map.len() as u64 > self.sweep_every / 4 {
+            self.evict_idle(now_ms);
+        }
+    }
+
+    pub fn acquire(&mut self, key: &str, now_ms: u64) -> Decision {
+        self.tick(now_ms);
+        match self.map.get_mut(key) {
+            Some(l) => l.acquire(now_ms),
+            None => {
+                let mut l = RateLimiter::new(self.limits);
+                let d = l.acquire(now_ms);
+                self.map.insert(key.to_owned(), l);
+                d
+            }
+        }
+    }
+
+    pub fn observe(&mut self, key: &str, now_ms: u64, status: u16, headers: &[(String, String)]) {
+        self.tick(now_ms);
+        if let Some(l) = self.map.get_mut(key) {
+            l.observe(now_ms, status, headers);
+        } else {
+            let mut l = RateLimiter::new(self.limits);
+            l.observe(now_ms, status, headers);
+            self.map.insert(key.to_owned(), l);
+        }
+    }
+
+    /// Drop every limiter that is idle at `now_ms`; returns how many were dropped.
+    pub fn evict_idle(&mut self, now_ms: u64) -> usize {
+        let before = self.map.len();
+        self.map.retain(|_, l| !l.is_idle(now_ms));
+        before - self.map.len()
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+    pub fn get(&self, key: &str) -> Option<&RateLimiter> {
+        self.map.get(key)
+    }
+}

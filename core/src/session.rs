@@ -1,0 +1,319 @@
+//! The token session (SPEC §10): expiry with leeway, one refresh at a time under a lease,
+//! re-authorization, private-integration tokens, and a stored form for shared stores.
+
+use crate::classify::{classify_response, ResponseKind};
+use crate::config::Config;
+use crate::error::{Error, ErrorKind, Result};
+use crate::http::Request;
+use crate::secret::Secret;
+use crate::token::{parse_token_response, Grant, TokenSet, UserType};
+use subtle::ConstantTimeEq;
+
+/// Session tuning.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct SessionOptions {
+    /// Refresh this long before expiry (default 5 minutes).
+    pub refresh_leeway_ms: u64,
+    /// How long one refresher holds the right to refresh before another may take over.
+    pub lease_ms: u64,
+}
+
+impl Default for SessionOptions {
+    fn default() -> Self {
+        SessionOptions { refresh_leeway_ms: 300_000, lease_ms: 30_000 }
+    }
+}
+
+/// What the caller should do to get a usable access token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Send the API request with this token.
+    Use { access_token: Secret },
+    /// You hold the refresh lease: send this request, then call [`TokenSession::refresh_response`].
+    Refresh { request: Request },
+    /// Another caller is refreshing: ask again later (at most `wait_ms` from now).
+    Wait { wait_ms: u64 },
+    /// Nothing usable: the user must authorize the app again.
+    Reauthorize,
+}
+
+impl Action {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Action::Use { .. } => "use",
+            Action::Refresh { .. } => "refresh",
+            Action::Wait { .. } => "wait",
+            Action::Reauthorize => "reauthorize",
+        }
+    }
+}
+
+/// The credential a session holds.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Credential {
+    #[default]
+    None,
+    Oauth { tokens: TokenSet },
+    Private { token: Secret },
+}
+
+/// The serialisable state of a session: what a shared store keeps. `version` grows by one
+/// on every change, so a store can compare-and-set. `Debug` redacts the tokens.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct StoredSession {
+    /// Format of this record.
+    pub format: u32,
+    /// Change counter for compare-and-set.
+    pub version: u64,
+    pub credential: Credential,
+    /// The current access token was refused (`unauthorized`).
+    #[serde(default)]
+    pub bad: bool,
+    /// A refresh is under way until this time (Unix ms).
+    #[serde(default)]
+    pub refresh_lease_until_ms: Option<u64>,
+    /// A refresh was refused for good: re-authorization needed until new tokens are loaded.
+    #[serde(default)]
+    pub reauthorize: bool,
+    /// A refreshed token set waits to be persisted: nobody uses it before that.
+    #[serde(skip)]
+    pub persist_pending: bool,
+}
+
+pub const STORED_FORMAT: u32 = 1;
+
+/// The expiry/refresh state machine for one resource.
+#[derive(Clone, Debug)]
+pub struct TokenSession {
+    config: Config,
+    options: SessionOptions,
+    state: StoredSession,
+}
+
+impl TokenSession {
+    pub fn new(config: Config, options: SessionOptions) -> Self {
+        TokenSession { config, options, state: StoredSession { format: STORED_FORMAT, ..Default::default() } }
+    }
+
+    /// Restore from a stored form.
+    pub fn from_stored(config: Config, options: SessionOptions, stored: StoredSession) -> Result<Self> {
+        if stored.format != STORED_FORMAT {
+            return Err(Error::argument(format!("unknown stored session format {}", stored.format)));
+        }
+        Ok(TokenSession { config, options, state: stored })
+    }
+
+    /// Restore from the JSON of [`TokenSession::to_json`].
+    pub fn from_json(config: Config, options: SessionOptions, json: &str) -> Result<Self> {
+        let stored: StoredSession = serde_json::from_str(json)
+            .map_err(|_| Error::argument("stored session is not valid JSON of the stored form"))?;
+        TokenSession::from_stored(config, options, stored)
+    }
+
+    pub fn stored(&self) -> &StoredSession {
+        &self.state
+    }
+
+    /// The stored form as JSON (holds tokens: keep it as secret as the tokens).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(&self.state).unwrap_or_default()
+    }
+
+    pub fn version(&self) -> u64 {
+        self.state.version
+    }
+    pub fn options(&self) -> SessionOptions {
+        self.options
+    }
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+    pub fn token_set(&self) -> Option<&TokenSet> {
+        match &self.state.credential {
+            Credential::Oauth { tokens } => Some(tokens),
+            _ => None,
+        }
+    }
+    pub fn needs_reauthorization(&self) -> bool {
+        self.state.reauthorize
+    }
+
+    fn bump(&mut self) {
+        self.state.version = self.state.version.wrapping_add(1);
+    }
+
+    /// Load a token set (from an exchange, a refresh, or a store).
+    pub fn load(&mut self, tokens: TokenSet) {
+        self.state.credential = Credential::Oauth { tokens };
+        self.state.bad = false;
+        self.state.refresh_lease_until_ms = None;
+        self.state.reauthorize = false;
+        self.state.persist_pending = false;
+        self.bump();
+    }
+
+    /// Load a private-integration token (never expires, never refreshes).
+    pub fn load_private(&mut self, token: Secret) -> Result<()> {
+        if token.is_empty() {
+            return Err(Error::argument("the private token is empty"));
+        }
+        crate::http::check_header_value("private token", token.expose())?;
+        self.state.credential = Credential::Private { token };
+        self.state.bad = false;
+        self.state.refresh_lease_until_ms = None;
+        self.state.reauthorize = false;
+        self.bump();
+        Ok(())
+    }
+
+    /// The current access token, if any (whatever its state).
+    pub fn access_token(&self) -> Option<&Secret> {
+        match &self.state.credential {
+            Credential::None => None,
+            Credential::Oauth { tokens } => Some(&tokens.access_token),
+            Credential::Private { token } => Some(token),
+        }
+    }
+
+    /// Whether another caller's refresh lease is live at `now_ms`.
+    pub fn refresh_in_flight(&self, now_ms: u64) -> bool {
+        self.state.refresh_lease_until_ms.is_some_and(|until| now_ms < until)
+    }
+
+    /// Decide what to do at `now_ms`. A `Refresh` answer takes the lease.
+    pub fn acquire(&mut self, now_ms: u64) -> Result<Action> {
+        if self.state.reauthorize {
+            return Ok(Action::Reauthorize);
+        }
+        if self.state.persist_pending {
+            return Ok(Action::Wait { wait_ms: 10 });
+        }
+        let (tokens, bad) = match &self.state.credential {
+            Credential::None => return Ok(Action::Reauthorize),
+            Credential::Private { token } => {
+                return Ok(if self.state.bad { Action::Reauthorize } else { Action::Use { access_token: token.clone() } })
+            }
+            Credential::Oauth { tokens } => (tokens, self.state.bad),
+        };
+        let has_refresh = tokens.refresh_token.is_some();
+        let fresh = match tokens.expires_at_ms {
+            None => true,
+            Some(at) if has_refresh => now_ms < at.saturating_sub(self.options.refresh_leeway_ms),
+            Some(at) => now_ms < at,
+        };
+        if fresh && !bad {
+            return Ok(Action::Use { access_token: tokens.access_token.clone() });
+        }
+        let Some(refresh_token) = tokens.refresh_token.clone() else {
+            return Ok(Action::Reauthorize);
+        };
+        if let Some(until) = self.state.refresh_lease_until_ms {
+            if now_ms < until {
+                return Ok(Action::Wait { wait_ms: until - now_ms });
+            }
+        }
+        let request = self.config.token_request(&Grant::RefreshToken { refresh_token }, tokens.user_type)?;
+        self.state.refresh_lease_until_ms = Some(now_ms.saturating_add(self.options.lease_ms));
+        self.bump();
+        Ok(Action::Refresh { request })
+    }
+
+    /// Feed the refresh answer, parsed at `sent_at_ms` (when the refresh was sent).
+    /// Success loads and returns the new token set (persist it before use). `invalid_grant`
+    /// and `invalid_client` mean re-authorization; any other failure frees the lease.
+    pub fn refresh_response(
+        &mut self,
+        status: u16,
+        headers: &[(String, String)],
+        body: &[u8],
+        sent_at_ms: u64,
+    ) -> Result<TokenSet> {
+        match parse_token_response(status, headers, body, sent_at_ms) {
+            Ok(mut tokens) => {
+                // A refresh answer without user data keeps what the old set knew.
+                if let Some(old) = self.token_set() {
+                    if tokens.user_type.is_none() {
+                        tokens.user_type = old.user_type;
+                    }
+                    if tokens.location_id.is_none() {
+                        tokens.location_id = old.location_id.clone();
+                    }
+                    if tokens.company_id.is_none() {
+                        tokens.company_id = old.company_id.clone();
+                    }
+                }
+                self.load(tokens.clone());
+                Ok(tokens)
+            }
+            Err(e) => {
+                self.refresh_failed(e.kind());
+                Err(e)
+            }
+        }
+    }
+
+    /// A refresh failed with `kind` (or, with `None`, never got an answer: the lease is
+    /// freed and the same refresh token may be sent again — the platform answers a repeat
+    /// within 30 s with the same new pair).
+    pub fn refresh_failed(&mut self, kind: ErrorKind) {
+        self.state.refresh_lease_until_ms = None;
+        if matches!(kind, ErrorKind::InvalidGrant | ErrorKind::InvalidClient) {
+            self.state.reauthorize = true;
+        }
+        self.bump();
+    }
+
+    /// Free the lease after a refresh that got no answer (connection lost).
+    pub fn refresh_lost(&mut self) {
+        self.state.refresh_lease_until_ms = None;
+        self.bump();
+    }
+
+    /// Feed an API answer obtained with `access_token`. An `unauthorized` for the current
+    /// token marks it bad (scope and token-class 401s do not). Returns the classification kind.
+    pub fn api_response(&mut self, status: u16, body: &[u8], access_token: &str) -> ResponseKind {
+        let kind = classify_response(status, &[], body, None).kind;
+        self.note_api_kind(kind, access_token);
+        kind
+    }
+
+    /// As [`TokenSession::api_response`], for a response already classified.
+    pub fn note_api_kind(&mut self, kind: ResponseKind, access_token: &str) {
+        if kind != ResponseKind::Unauthorized {
+            return;
+        }
+        let is_current =
+            self.access_token().is_some_and(|t| bool::from(t.expose().as_bytes().ct_eq(access_token.as_bytes())));
+        if is_current && !self.state.bad {
+            self.state.bad = true;
+            self.bump();
+        }
+    }
+
+    /// Hold the freshly refreshed tokens back until [`TokenSession::persisted`] is called,
+    /// so that no request uses a token set the store does not hold yet.
+    pub fn hold_until_persisted(&mut self) {
+        self.state.persist_pending = true;
+    }
+
+    /// The driver stored the current state: its tokens may be used.
+    pub fn persisted(&mut self) {
+        self.state.persist_pending = false;
+    }
+
+    /// Forget everything (e.g. on UNINSTALL).
+    pub fn clear(&mut self) {
+        self.state.credential = Credential::None;
+        self.state.bad = false;
+        self.state.refresh_lease_until_ms = None;
+        self.state.reauthorize = false;
+        self.bump();
+    }
+
+    /// The user type to send with refreshes.
+    pub fn user_type(&self) -> Option<UserType> {
+        self.token_set().and_then(|t| t.user_type)
+    }
+}

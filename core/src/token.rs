@@ -1,0 +1,377 @@
+//! Token requests (three grants and the location token) and token responses.
+
+use crate::classify::{message_matches, ErrorBody};
+use crate::config::Config;
+use crate::error::{Error, ErrorKind, Result};
+use crate::http::{check_header_value, Method, Request};
+use crate::secret::Secret;
+use serde::de::{self, MapAccess, Visitor};
+use serde_json::Value;
+use std::borrow::Cow;
+use std::fmt;
+use url::form_urlencoded;
+
+/// Whose token: an agency (company) or a sub-account (location).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum UserType {
+    Company,
+    Location,
+}
+
+impl UserType {
+    /// Case-insensitive; anything else is `invalid_argument`.
+    pub fn parse(s: &str) -> Result<UserType> {
+        if s.eq_ignore_ascii_case("company") {
+            Ok(UserType::Company)
+        } else if s.eq_ignore_ascii_case("location") {
+            Ok(UserType::Location)
+        } else {
+            Err(Error::argument("user_type must be Company or Location"))
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserType::Company => "Company",
+            UserType::Location => "Location",
+        }
+    }
+}
+
+/// The grant of a token request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Grant {
+    AuthorizationCode { code: Secret },
+    RefreshToken { refresh_token: Secret },
+    ClientCredentials,
+}
+
+impl Grant {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Grant::AuthorizationCode { .. } => "authorization_code",
+            Grant::RefreshToken { .. } => "refresh_token",
+            Grant::ClientCredentials => "client_credentials",
+        }
+    }
+    /// Build from the grant name and the matching value (`code` or `refresh_token`).
+    pub fn from_parts(grant: &str, code: Option<&str>, refresh_token: Option<&str>) -> Result<Grant> {
+        match grant {
+            "authorization_code" => {
+                Ok(Grant::AuthorizationCode { code: Secret::new(code.unwrap_or_default()) })
+            }
+            "refresh_token" => {
+                Ok(Grant::RefreshToken { refresh_token: Secret::new(refresh_token.unwrap_or_default()) })
+            }
+            "client_credentials" => Ok(Grant::ClientCredentials),
+            _ => Err(Error::argument(
+                "grant must be authorization_code, refresh_token or client_credentials",
+            )),
+        }
+    }
+}
+
+const FORM: &str = "application/x-www-form-urlencoded";
+const JSON: &str = "application/json";
+
+impl Config {
+    /// `POST {api_base}/oauth/token` for one of the three grants. Needs the client secret.
+    pub fn token_request(&self, grant: &Grant, user_type: Option<UserType>) -> Result<Request> {
+        let secret = self.require_secret()?;
+        let mut body = String::with_capacity(192);
+        {
+            let mut f = form_urlencoded::Serializer::new(&mut body);
+            f.append_pair("client_id", self.client_id());
+            f.append_pair("client_secret", secret.expose());
+            f.append_pair("grant_type", grant.as_str());
+            match grant {
+                Grant::AuthorizationCode { code } => {
+                    if code.is_empty() {
+                        return Err(Error::argument("the authorization code is empty"));
+                    }
+                    f.append_pair("code", code.expose());
+                    if let Some(r) = self.redirect_uri() {
+                        f.append_pair("redirect_uri", r);
+                    }
+                }
+                Grant::RefreshToken { refresh_token } => {
+                    if refresh_token.is_empty() {
+                        return Err(Error::argument("the refresh token is empty"));
+                    }
+                    f.append_pair("refresh_token", refresh_token.expose());
+                }
+                Grant::ClientCredentials => {}
+            }
+            if let Some(u) = user_type {
+                f.append_pair("user_type", u.as_str());
+            }
+            f.finish();
+        }
+        Ok(Request {
+            method: Method::Post,
+            url: format!("{}/oauth/token", self.api_base()),
+            headers: vec![("Content-Type".into(), FORM.into()), ("Accept".into(), JSON.into())],
+            body: body.into_bytes(),
+        })
+    }
+
+    /// `POST {api_base}/oauth/locationToken`: a location token from an agency token.
+    pub fn location_token_request(
+        &self,
+        agency_access_token: &str,
+        company_id: &str,
+        location_id: &str,
+    ) -> Result<Request> {
+        if agency_access_token.is_empty() {
+            return Err(Error::argument("agency_access_token is empty"));
+        }
+        if company_id.is_empty() || location_id.is_empty() {
+            return Err(Error::argument("company_id and location_id must not be empty"));
+        }
+        check_header_value("agency_access_token", agency_access_token)?;
+        let mut body = String::with_capacity(64);
+        form_urlencoded::Serializer::new(&mut body)
+            .append_pair("companyId", company_id)
+            .append_pair("locationId", location_id)
+            .finish();
+        Ok(Request {
+            method: Method::Post,
+            url: format!("{}/oauth/locationToken", self.api_base()),
+            headers: vec![
+                ("Content-Type".into(), FORM.into()),
+                ("Accept".into(), JSON.into()),
+                ("Authorization".into(), format!("Bearer {agency_access_token}")),
+                ("Version".into(), self.api_version().into()),
+            ],
+            body: body.into_bytes(),
+        })
+    }
+}
+
+/// A token set as the token endpoint returned it. `Debug` redacts both tokens.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TokenSet {
+    pub access_token: Secret,
+    pub token_type: Option<String>,
+    pub expires_in: Option<u64>,
+    /// `now_ms + expires_in * 1000`, with `now_ms` the time the request was sent.
+    pub expires_at_ms: Option<u64>,
+    pub refresh_token: Option<Secret>,
+    pub scopes: Vec<String>,
+    pub user_type: Option<UserType>,
+    pub location_id: Option<String>,
+    pub company_id: Option<String>,
+    pub approved_locations: Option<Vec<String>>,
+    pub plan_id: Option<String>,
+    pub is_bulk_installation: Option<bool>,
+    pub user_id: Option<String>,
+    /// Fields the platform sent that hoopauth does not know (kept, not rejected).
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub extra: serde_json::Map<String, Value>,
+}
+
+impl TokenSet {
+    /// The resource this token acts for: the location id, else the company id.
+    pub fn resource_id(&self) -> Option<&str> {
+        self.location_id.as_deref().or(self.company_id.as_deref())
+    }
+}
+
+/// Parse a token endpoint answer (SPEC §6). `now_ms` is when the request was *sent*.
+pub fn parse_token_response(status: u16, _headers: &[(String, String)], body: &[u8], now_ms: u64) -> Result<TokenSet> {
+    if (200..300).contains(&status) {
+        let mut de = serde_json::Deserializer::from_slice(body);
+        let raw = de::Deserializer::deserialize_any(&mut de, RawTokenVisitor)
+            .map_err(|_| malformed(status, "the token response is not a JSON object"))?;
+        de.end().map_err(|_| malformed(status, "trailing data after the token response"))?;
+        return raw.finish(status, now_ms);
+    }
+    Err(token_error(status, body))
+}
+
+fn malformed(status: u16, msg: &str) -> Error {
+    Error::new(ErrorKind::MalformedResponse, msg).with_status(status)
+}
+
+/// Map a failed token endpoint answer to a kind (SPEC §6, first match wins).
+pub(crate) fn token_error(status: u16, body: &[u8]) -> Error {
+    let parsed = ErrorBody::parse(body);
+    let detail = parsed.summary();
+    let with = |kind: ErrorKind, default: &str| {
+        let msg = if detail.is_empty() { default.to_owned() } else { detail.clone() };
+        Error::new(kind, msg).with_status(status)
+    };
+    if let Some(code) = parsed.error.as_deref() {
+        match code {
+            "invalid_grant" => return with(ErrorKind::InvalidGrant, "invalid grant"),
+            "invalid_client" => return with(ErrorKind::InvalidClient, "invalid client"),
+            "invalid_request" => return with(ErrorKind::InvalidRequest, "invalid request"),
+            "unauthorized_client" | "unsupported_grant_type" | "invalid_scope" | "access_denied"
+            | "unsupported_response_type" | "temporarily_unavailable" => {
+                return with(ErrorKind::ClientError, code)
+            }
+            _ => {}
+        }
+    }
+    if message_matches(&parsed, &["invalid grant", "refresh token is invalid", "authorization code not found"]) {
+        return with(ErrorKind::InvalidGrant, "invalid grant");
+    }
+    if message_matches(&parsed, &["location is not active"]) {
+        return with(ErrorKind::LocationInactive, "location is not active");
+    }
+    match status {
+        400 => with(ErrorKind::InvalidRequest, "bad request"),
+        401 => with(ErrorKind::InvalidClient, "unauthorized client"),
+        429 => with(ErrorKind::RateLimited, "rate limited"),
+        500..=599 => with(ErrorKind::ServerError, "server error"),
+        400..=499 => with(ErrorKind::ClientError, "client error"),
+        _ => with(ErrorKind::UnexpectedStatus, "unexpected status"),
+    }
+}
+
+// ---- fast, lenient token body reader -------------------------------------------------
+
+#[derive(Default)]
+struct RawToken {
+    access_token: Option<String>,
+    token_type: Option<String>,
+    expires_in: Option<Value>,
+    refresh_token: Option<String>,
+    scope: Option<String>,
+    user_type: Option<String>,
+    location_id: Option<String>,
+    company_id: Option<String>,
+    approved_locations: Option<Vec<String>>,
+    plan_id: Option<String>,
+    is_bulk_installation: Option<bool>,
+    user_id: Option<String>,
+    extra: serde_json::Map<String, Value>,
+}
+
+fn value_to_string(v: Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+impl RawToken {
+    fn finish(self, status: u16, now_ms: u64) -> Result<TokenSet> {
+        let access_token = match self.access_token {
+            Some(t) if !t.is_empty() => t,
+            _ => return Err(malformed(status, "the token response holds no access_token")),
+        };
+        let expires_in = match self.expires_in {
+            None | Some(Value::Null) => None,
+            Some(Value::Number(n)) => match (n.as_u64(), n.as_f64()) {
+                (Some(u), _) => Some(u),
+                (None, Some(f)) if f.is_finite() && f >= 0.0 && f <= u64::MAX as f64 => Some(f as u64),
+                _ => return Err(malformed(status, "expires_in is negative or not a number")),
+            },
+            Some(Value::String(s)) => match s.trim().parse::<u64>() {
+                Ok(u) => Some(u),
+                Err(_) => return Err(malformed(status, "expires_in is negative or not a number")),
+            },
+            Some(_) => return Err(malformed(status, "expires_in is not a number")),
+        };
+        let expires_at_ms = expires_in.map(|s| now_ms.saturating_add(s.saturating_mul(1000)));
+        let mut extra = self.extra;
+        let user_type = match self.user_type {
+            None => None,
+            Some(u) => match UserType::parse(&u) {
+                Ok(t) => Some(t),
+                Err(_) => {
+                    extra.insert("userType".into(), Value::String(u));
+                    None
+                }
+            },
+        };
+        let scopes = self.scope.map(|s| s.split_whitespace().map(str::to_owned).collect()).unwrap_or_default();
+        Ok(TokenSet {
+            access_token: Secret::new(access_token),
+            token_type: self.token_type,
+            expires_in,
+            expires_at_ms,
+            refresh_token: self.refresh_token.filter(|r| !r.is_empty()).map(Secret::new),
+            scopes,
+            user_type,
+            location_id: self.location_id,
+            company_id: self.company_id,
+            approved_locations: self.approved_locations,
+            plan_id: self.plan_id,
+            is_bulk_installation: self.is_bulk_installation,
+            user_id: self.user_id,
+            extra,
+        })
+    }
+}
+
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de> de::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct KV;
+        impl<'de> Visitor<'de> for KV {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> std::result::Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> std::result::Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(KV)
+    }
+}
+
+struct RawTokenVisitor;
+
+impl<'de> Visitor<'de> for RawTokenVisitor {
+    type Value = RawToken;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a token response object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<RawToken, A::Error> {
+        let mut t = RawToken::default();
+        while let Some(Key(k)) = map.next_key::<Key<'de>>()? {
+            let v: Value = map.next_value()?;
+            match k.as_ref() {
+                "access_token" | "accessToken" => t.access_token = value_to_string(v),
+                "token_type" | "tokenType" => t.token_type = value_to_string(v),
+                "expires_in" | "expiresIn" => t.expires_in = Some(v),
+                "refresh_token" | "refreshToken" => t.refresh_token = value_to_string(v),
+                "scope" => t.scope = value_to_string(v),
+                "userType" | "user_type" => t.user_type = value_to_string(v),
+                "locationId" | "location_id" => t.location_id = value_to_string(v),
+                "companyId" | "company_id" => t.company_id = value_to_string(v),
+                "planId" | "plan_id" => t.plan_id = value_to_string(v),
+                "userId" | "user_id" => t.user_id = value_to_string(v),
+                "approvedLocations" | "approved_locations" => {
+                    t.approved_locations = match v {
+                        Value::Array(items) => Some(items.into_iter().filter_map(value_to_string).collect()),
+                        _ => None,
+                    }
+                }
+                "isBulkInstallation" | "is_bulk_installation" => {
+                    t.is_bulk_installation = match v {
+                        Value::Bool(b) => Some(b),
+                        Value::String(s) if s.eq_ignore_ascii_case("true") => Some(true),
+                        Value::String(s) if s.eq_ignore_ascii_case("false") => Some(false),
+                        _ => None,
+                    }
+                }
+                _ => {
+                    t.extra.insert(k.into_owned(), v);
+                }
+            }
+        }
+        Ok(t)
+    }
+}
+
