@@ -91,6 +91,27 @@ pub const USAGE: &str = "hoopauth-emulator [flags]
   --webhook-url URL        send INSTALL events here after code exchanges
 ";
 
+const VALUE_FLAGS: &[&str] = &[
+    "--port",
+    "--client-id",
+    "--client-secret",
+    "--company-id",
+    "--locations",
+    "--token-ttl-secs",
+    "--code-ttl-secs",
+    "--refresh-grace-ms",
+    "--max",
+    "--interval-ms",
+    "--daily-limit",
+    "--latency-ms",
+    "--fail-rate",
+    "--drop-after-rotate",
+    "--paused-locations",
+    "--seed",
+    "--webhook-seed",
+    "--webhook-url",
+];
+
 /// Parses `--flag value` / `--flag=value` arguments (without the program name).
 pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<EmulatorConfig, String> {
     let mut cfg = EmulatorConfig::default();
@@ -110,6 +131,9 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<EmulatorCon
                 Some(v) => return Err(format!("--deny: expected true/false, got {v:?}")),
             };
             continue;
+        }
+        if !VALUE_FLAGS.contains(&name.as_str()) {
+            return Err(format!("unknown flag {name}\n{USAGE}"));
         }
         let value = match inline {
             Some(v) => v,
@@ -147,8 +171,7 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<EmulatorCon
             "--paused-locations" => cfg.paused_locations = list(v),
             "--seed" => cfg.seed = num(&name, v)?,
             "--webhook-seed" => {
-                cfg.webhook_seed =
-                    parse_hex32(v).ok_or("--webhook-seed needs 64 hex characters")?
+                cfg.webhook_seed = parse_hex32(v).ok_or("--webhook-seed needs 64 hex characters")?
             }
             "--webhook-url" => cfg.webhook_url = Some(nonempty(&name, v)?),
             _ => return Err(format!("unknown flag {name}\n{USAGE}")),
@@ -215,7 +238,9 @@ mod tests {
         assert!(cfg.deny);
         assert_eq!(cfg.max, 5);
         assert_eq!(cfg.fail_rate, 0.5);
-        assert!(parse_args(["--nope".to_string()]).is_err());
+        assert!(parse_args(["--nope".to_string()])
+            .unwrap_err()
+            .starts_with("unknown flag --nope"));
         assert!(parse_args(["--max".to_string()]).is_err());
         assert!(parse_args(["--webhook-seed".to_string(), "zz".to_string()]).is_err());
     }

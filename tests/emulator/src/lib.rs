@@ -54,13 +54,20 @@ impl Running {
 
     /// The one-line JSON the binary prints at start.
     pub fn startup_json(&self) -> String {
-        serde_json::json!({
-            "base_url": self.base_url(),
-            "webhook_public_key": self.webhook_public_key(),
-            "client_id": self.client_id(),
-            "client_secret": self.client_secret(),
+        #[derive(serde::Serialize)]
+        struct Startup<'a> {
+            base_url: String,
+            webhook_public_key: String,
+            client_id: &'a str,
+            client_secret: &'a str,
+        }
+        serde_json::to_string(&Startup {
+            base_url: self.base_url(),
+            webhook_public_key: self.webhook_public_key(),
+            client_id: self.client_id(),
+            client_secret: self.client_secret(),
         })
-        .to_string()
+        .unwrap_or_default()
     }
 
     /// Stops accepting, aborts open connections and waits for the server task.

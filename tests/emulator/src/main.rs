@@ -5,9 +5,12 @@ async fn main() {
     let cfg = match hoopauth_emulator::parse_args(std::env::args().skip(1)) {
         Ok(c) => c,
         Err(e) => {
-            let help = e == hoopauth_emulator::USAGE;
+            if e == hoopauth_emulator::USAGE {
+                print!("{e}");
+                std::process::exit(0);
+            }
             eprintln!("{e}");
-            std::process::exit(if help { 0 } else { 2 });
+            std::process::exit(2);
         }
     };
     let running = match hoopauth_emulator::start(cfg).await {

@@ -202,7 +202,11 @@ fn choose_location(sh: &Shared, query: &str) -> Resp {
     let base = redirect.split('#').next().unwrap_or(redirect);
     let sep = if base.contains('?') { '&' } else { '?' };
     let target = format!("{base}{sep}{}", out.finish());
-    let mut r = raw(302, "text/plain; charset=utf-8", format!("Found. Redirecting to {target}"));
+    let mut r = raw(
+        302,
+        "text/plain; charset=utf-8",
+        format!("Found. Redirecting to {target}"),
+    );
     if let Ok(v) = HeaderValue::from_str(&target) {
         r.headers_mut().insert(LOCATION, v);
     }
@@ -213,7 +217,10 @@ fn is_form(h: &HeaderMap) -> bool {
     h.get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
 }
 
 fn token(sh: &Shared, headers: &HeaderMap, body: &Bytes) -> Result<Resp, Dropped> {
@@ -241,14 +248,9 @@ fn token(sh: &Shared, headers: &HeaderMap, body: &Bytes) -> Result<Resp, Dropped
                 Some(_) => return Ok(nest(400, "user_type must be one of Company, Location")),
             };
             let code = get(&f, "code").unwrap_or("");
-            let out = sh.st().exchange_code(
-                app,
-                client_id,
-                code,
-                get(&f, "redirect_uri"),
-                company,
-                now,
-            );
+            let out =
+                sh.st()
+                    .exchange_code(app, client_id, code, get(&f, "redirect_uri"), company, now);
             match out {
                 CodeOutcome::Issued {
                     body,
@@ -312,14 +314,20 @@ fn location_token(sh: &Shared, headers: &HeaderMap, body: &Bytes) -> Resp {
         return msg(401, "Token's user type mismatch!");
     }
     if !is_form(headers) {
-        return nest(400, "Content-Type must be application/x-www-form-urlencoded");
+        return nest(
+            400,
+            "Content-Type must be application/x-www-form-urlencoded",
+        );
     }
     let f = pairs(body);
     let (Some(company), Some(location)) = (
         get(&f, "companyId").filter(|s| !s.is_empty()),
         get(&f, "locationId").filter(|s| !s.is_empty()),
     ) else {
-        return nest(400, json!(["companyId must be a string", "locationId must be a string"]));
+        return nest(
+            400,
+            json!(["companyId must be a string", "locationId must be a string"]),
+        );
     };
     if company != grant.company_id {
         return nest(403, "The token does not have access to this company.");
@@ -459,9 +467,7 @@ fn api_route(
             }
             let allowed = match &grant.class {
                 Class::Location(l) => *l == id,
-                Class::Company => {
-                    grant.company_id == app.company_id && app.locations.contains(&id)
-                }
+                Class::Company => grant.company_id == app.company_id && app.locations.contains(&id),
             };
             if !allowed {
                 return msg(403, NO_LOCATION);

@@ -320,13 +320,8 @@ impl State {
                 expires_at: now + Duration::from_secs(app.token_ttl_secs),
             },
         );
-        self.refresh.insert(
-            refresh,
-            RefreshRec {
-                grant,
-                spent: None,
-            },
-        );
+        self.refresh
+            .insert(refresh, RefreshRec { grant, spent: None });
         body
     }
 
@@ -339,7 +334,13 @@ impl State {
     }
 
     /// Single-use rotation with the platform's grace for repeats of the same token.
-    pub fn refresh(&mut self, app: &App, client_id: &str, token: &str, now: Instant) -> RefreshOutcome {
+    pub fn refresh(
+        &mut self,
+        app: &App,
+        client_id: &str,
+        token: &str,
+        now: Instant,
+    ) -> RefreshOutcome {
         let grace = Duration::from_millis(self.knobs.refresh_grace_ms);
         let Some(rec) = self.refresh.get(token) else {
             self.stat("unknown", |s| s.invalid_grants += 1);

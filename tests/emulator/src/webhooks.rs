@@ -140,8 +140,14 @@ mod tests {
     #[test]
     fn iso_dates() {
         assert_eq!(iso_from_unix_ms(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(iso_from_unix_ms(951_782_400_123), "2000-02-29T00:00:00.123Z");
-        assert_eq!(iso_from_unix_ms(1_795_341_600_000), "2026-11-22T10:00:00.000Z");
+        assert_eq!(
+            iso_from_unix_ms(951_782_400_123),
+            "2000-02-29T00:00:00.123Z"
+        );
+        assert_eq!(
+            iso_from_unix_ms(1_795_341_600_000),
+            "2026-11-22T10:00:00.000Z"
+        );
     }
 
     #[test]
@@ -153,6 +159,8 @@ mod tests {
             hex,
             "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"
         );
-        assert!(k.pem().starts_with("-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA"));
+        assert!(k
+            .pem()
+            .starts_with("-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA"));
     }
 }

@@ -106,8 +106,16 @@ async fn exchange_body_shape_location_and_company() {
     assert_eq!(
         keys,
         [
-            "access_token", "companyId", "expires_in", "isBulkInstallation", "locationId",
-            "refresh_token", "scope", "token_type", "userId", "userType"
+            "access_token",
+            "companyId",
+            "expires_in",
+            "isBulkInstallation",
+            "locationId",
+            "refresh_token",
+            "scope",
+            "token_type",
+            "userId",
+            "userType"
         ]
     );
     assert_eq!(b["token_type"], "Bearer");
@@ -134,11 +142,15 @@ async fn exchange_body_shape_location_and_company() {
 #[tokio::test]
 async fn code_is_single_use_and_bound_to_redirect_uri() {
     let r = emu(EmulatorConfig::default()).await;
-    let not_found = json!({"error": "UnAuthorized!", "error_description": "Authorization code not found"});
+    let not_found =
+        json!({"error": "UnAuthorized!", "error_description": "Authorization code not found"});
     let code = authorize(&r, SCOPES, None).await;
     // Wrong redirect_uri: refused, and the code is not burnt by it.
     for wrong in [Some("http://127.0.0.1:9/other"), None] {
-        let mut f = vec![("grant_type", "authorization_code"), ("code", code.as_str())];
+        let mut f = vec![
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+        ];
         if let Some(w) = wrong {
             f.push(("redirect_uri", w));
         }
@@ -157,7 +169,11 @@ async fn code_is_single_use_and_bound_to_redirect_uri() {
     assert_eq!(again.json(), not_found);
     let unknown = token(
         &r,
-        &[("grant_type", "authorization_code"), ("code", "nope"), ("redirect_uri", REDIRECT)],
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", "nope"),
+            ("redirect_uri", REDIRECT),
+        ],
     )
     .await;
     assert_eq!(unknown.json(), not_found);
@@ -176,11 +192,18 @@ async fn code_expires() {
     let code = authorize(&r, SCOPES, None).await;
     let resp = token(
         &r,
-        &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT)],
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+        ],
     )
     .await;
     assert_eq!(resp.status, 401);
-    assert_eq!(resp.json()["error_description"], "Authorization code not found");
+    assert_eq!(
+        resp.json()["error_description"],
+        "Authorization code not found"
+    );
 }
 
 #[tokio::test]
@@ -190,7 +213,11 @@ async fn token_endpoint_rejects_bad_clients_grants_and_content_types() {
         &r,
         "/oauth/token",
         &[],
-        &[("client_id", r.client_id()), ("client_secret", "wrong"), ("grant_type", "client_credentials")],
+        &[
+            ("client_id", r.client_id()),
+            ("client_secret", "wrong"),
+            ("grant_type", "client_credentials"),
+        ],
     )
     .await;
     assert_eq!(resp.status, 401);
@@ -201,7 +228,13 @@ async fn token_endpoint_rejects_bad_clients_grants_and_content_types() {
     let resp = token(&r, &[("grant_type", "password")]).await;
     assert_eq!(resp.status, 400);
     assert_eq!(resp.json(), json!({"error": "unsupported_grant_type"}));
-    let resp = post_json(&r, "/oauth/token", &[], &json!({"grant_type": "client_credentials"})).await;
+    let resp = post_json(
+        &r,
+        "/oauth/token",
+        &[],
+        &json!({"grant_type": "client_credentials"}),
+    )
+    .await;
     assert_eq!(resp.status, 400);
     assert_eq!(resp.json()["statusCode"], 400);
 }
@@ -209,16 +242,31 @@ async fn token_endpoint_rejects_bad_clients_grants_and_content_types() {
 #[tokio::test]
 async fn client_credentials_and_location_token() {
     let r = emu(EmulatorConfig::default()).await;
-    let resp = token(&r, &[("grant_type", "client_credentials"), ("scope", "locations.readonly contacts.readonly")]).await;
+    let resp = token(
+        &r,
+        &[
+            ("grant_type", "client_credentials"),
+            ("scope", "locations.readonly contacts.readonly"),
+        ],
+    )
+    .await;
     assert_eq!(resp.status, 200);
     let company = resp.json();
     assert_eq!(company["userType"], "Company");
-    assert_eq!(company["approvedLocations"], json!(["loc_1", "loc_2", "loc_3"]));
+    assert_eq!(
+        company["approvedLocations"],
+        json!(["loc_1", "loc_2", "loc_3"])
+    );
     let agency = s(&company, "access_token");
     let auth = bearer(&agency);
 
-    let resp = post_form(&r, "/oauth/locationToken", &[("Authorization", &auth), VERSION],
-        &[("companyId", "comp_1"), ("locationId", "loc_3")]).await;
+    let resp = post_form(
+        &r,
+        "/oauth/locationToken",
+        &[("Authorization", &auth), VERSION],
+        &[("companyId", "comp_1"), ("locationId", "loc_3")],
+    )
+    .await;
     assert_eq!(resp.status, 201, "{}", resp.body);
     let b = resp.json();
     assert_eq!(b["userType"], "Location");
@@ -228,24 +276,59 @@ async fn client_credentials_and_location_token() {
     assert!(b["refresh_token"].as_str().is_some_and(|t| !t.is_empty()));
     // The new location token works for its location.
     let loc_auth = bearer(&s(&b, "access_token"));
-    let ok = get(&r, "/contacts/?locationId=loc_3", &[("Authorization", &loc_auth), VERSION]).await;
+    let ok = get(
+        &r,
+        "/contacts/?locationId=loc_3",
+        &[("Authorization", &loc_auth), VERSION],
+    )
+    .await;
     assert_eq!(ok.status, 200, "{}", ok.body);
 
     // Errors: no bearer, location token as bearer, wrong company, foreign location.
-    let resp = post_form(&r, "/oauth/locationToken", &[], &[("companyId", "comp_1"), ("locationId", "loc_3")]).await;
-    assert_eq!((resp.status, resp.json()), (401, json!({"statusCode": 401, "message": "Invalid JWT"})));
-    let resp = post_form(&r, "/oauth/locationToken", &[("Authorization", &loc_auth)],
-        &[("companyId", "comp_1"), ("locationId", "loc_3")]).await;
+    let resp = post_form(
+        &r,
+        "/oauth/locationToken",
+        &[],
+        &[("companyId", "comp_1"), ("locationId", "loc_3")],
+    )
+    .await;
+    assert_eq!(
+        (resp.status, resp.json()),
+        (401, json!({"statusCode": 401, "message": "Invalid JWT"}))
+    );
+    let resp = post_form(
+        &r,
+        "/oauth/locationToken",
+        &[("Authorization", &loc_auth)],
+        &[("companyId", "comp_1"), ("locationId", "loc_3")],
+    )
+    .await;
     assert_eq!(resp.status, 401);
-    let resp = post_form(&r, "/oauth/locationToken", &[("Authorization", &auth)],
-        &[("companyId", "comp_2"), ("locationId", "loc_3")]).await;
+    let resp = post_form(
+        &r,
+        "/oauth/locationToken",
+        &[("Authorization", &auth)],
+        &[("companyId", "comp_2"), ("locationId", "loc_3")],
+    )
+    .await;
     assert_eq!(resp.status, 403);
     assert_eq!(resp.json()["error"], "Forbidden");
-    let resp = post_form(&r, "/oauth/locationToken", &[("Authorization", &auth)],
-        &[("companyId", "comp_1"), ("locationId", "loc_9")]).await;
+    let resp = post_form(
+        &r,
+        "/oauth/locationToken",
+        &[("Authorization", &auth)],
+        &[("companyId", "comp_1"), ("locationId", "loc_9")],
+    )
+    .await;
     assert_eq!(resp.status, 400);
     assert_eq!(resp.json()["error"], "Bad Request");
-    let resp = post_form(&r, "/oauth/locationToken", &[("Authorization", &auth)], &[("companyId", "comp_1")]).await;
+    let resp = post_form(
+        &r,
+        "/oauth/locationToken",
+        &[("Authorization", &auth)],
+        &[("companyId", "comp_1")],
+    )
+    .await;
     assert_eq!(resp.status, 400);
     assert!(resp.json()["message"].is_array());
 }

@@ -113,7 +113,12 @@ pub fn form(pairs: &[(&str, &str)]) -> String {
     s.finish()
 }
 
-pub async fn post_form(r: &Running, target: &str, headers: &[(&str, &str)], pairs: &[(&str, &str)]) -> Resp {
+pub async fn post_form(
+    r: &Running,
+    target: &str,
+    headers: &[(&str, &str)],
+    pairs: &[(&str, &str)],
+) -> Resp {
     let mut h = headers.to_vec();
     h.push(("Content-Type", "application/x-www-form-urlencoded"));
     request(r.addr(), "POST", target, &h, form(pairs).as_bytes()).await
@@ -121,7 +126,10 @@ pub async fn post_form(r: &Running, target: &str, headers: &[(&str, &str)], pair
 
 /// Form for the token endpoint with the emulator's client credentials.
 pub async fn token(r: &Running, extra: &[(&str, &str)]) -> Resp {
-    let mut p = vec![("client_id", r.client_id()), ("client_secret", r.client_secret())];
+    let mut p = vec![
+        ("client_id", r.client_id()),
+        ("client_secret", r.client_secret()),
+    ];
     p.extend_from_slice(extra);
     post_form(r, "/oauth/token", &[], &p).await
 }
@@ -172,7 +180,9 @@ pub async fn install(r: &Running, scopes: &str, location: Option<&str>, user_typ
 }
 
 pub fn s(v: &Value, k: &str) -> String {
-    v[k].as_str().unwrap_or_else(|| panic!("{k} missing in {v}")).to_string()
+    v[k].as_str()
+        .unwrap_or_else(|| panic!("{k} missing in {v}"))
+        .to_string()
 }
 
 pub fn bearer(t: &str) -> String {
