@@ -30,6 +30,7 @@ pub mod classify;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod pool;
 pub mod ratelimit;
 pub mod scopes;
 pub mod secret;
@@ -44,7 +45,13 @@ pub use classify::{classify_response, parse_http_date, parse_retry_after, Classi
 pub use config::{Config, ConfigOptions, DEFAULT_API_BASE, DEFAULT_API_VERSION};
 pub use error::{Error, ErrorFamily, ErrorKind, Result};
 pub use http::{header, Headers, Method, Request, Response};
+pub use pool::Pool;
 pub use ratelimit::{parse_rate_limit_headers, Decision, Limits, RateLimitHeaders, RateLimiter, RateLimiters};
 pub use secret::Secret;
 pub use session::{Action, Credential, SessionOptions, StoredSession, TokenSession};
 pub use token::{parse_token_response, Grant, TokenSet, UserType};
+pub use scopes::{is_known_scope, suggest_scope, validate_scope, KNOWN_SCOPES};
+pub use webhook::{
+    parse_webhook_event, verify_legacy_webhook, verify_webhook, RsaWebhookKey, Verification, VerifyReason,
+    WebhookEvent, WebhookKey, WebhookVerifier,
+};
