@@ -91,7 +91,7 @@ pub enum Step {
     SendRefresh(Request),
     /// Store this session state (new tokens), then feed [`Event::Resume`]. No request uses
     /// the new tokens before that, so a crash never leaves the store with a spent refresh token.
-    Persist(StoredSession),
+    Persist(Box<StoredSession>),
     /// Sleep, then feed [`Event::Resume`].
     Wait { wait_ms: u64, reason: WaitReason },
     /// Finished: the successful response.
@@ -223,7 +223,7 @@ impl Call {
                     Ok(_) => {
                         session.hold_until_persisted();
                         self.phase = Phase::AwaitingPersist;
-                        Step::Persist(session.stored().clone())
+                        Step::Persist(Box::new(session.stored().clone()))
                     }
                     Err(e) => match e.kind() {
                         ErrorKind::InvalidGrant | ErrorKind::InvalidClient => Step::Reauthorize(e),

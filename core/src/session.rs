@@ -55,7 +55,7 @@ impl Action {
 pub enum Credential {
     #[default]
     None,
-    Oauth { tokens: TokenSet },
+    Oauth { tokens: Box<TokenSet> },
     Private { token: Secret },
 }
 
@@ -146,7 +146,7 @@ impl TokenSession {
 
     /// Load a token set (from an exchange, a refresh, or a store).
     pub fn load(&mut self, tokens: TokenSet) {
-        self.state.credential = Credential::Oauth { tokens };
+        self.state.credential = Credential::Oauth { tokens: Box::new(tokens) };
         self.state.bad = false;
         self.state.refresh_lease_until_ms = None;
         self.state.reauthorize = false;

@@ -223,7 +223,7 @@ pub(crate) fn token_error(status: u16, body: &[u8]) -> Error {
         401 => with(ErrorKind::InvalidClient, "unauthorized client"),
         429 => with(ErrorKind::RateLimited, "rate limited"),
         500..=599 => with(ErrorKind::ServerError, "server error"),
-        400..=499 => with(ErrorKind::ClientError, "client error"),
+        s if (400..500).contains(&s) => with(ErrorKind::ClientError, "client error"),
         _ => with(ErrorKind::UnexpectedStatus, "unexpected status"),
     }
 }

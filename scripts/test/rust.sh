@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Every Rust test: core (vectors, property tests, unit), emulator, demo; clippy; wasm build of the core.
+. "$(dirname "$0")/../lib.sh"
+cd "$ROOT"
+say "cargo clippy (core denies unwrap/expect/panic/indexing)"
+cargo clippy -q -p hoopauth -p hoopauth-emulator --all-targets -- -D warnings
+say "cargo test (core, emulator)"
+cargo test -q -p hoopauth -p hoopauth-emulator
+say "core builds for wasm32-unknown-unknown"
+cargo build -q -p hoopauth --target wasm32-unknown-unknown
+if [ -d "$ROOT/fuzz" ] && cargo fuzz --version >/dev/null 2>&1 && rustup toolchain list | grep -q nightly; then
+  say "fuzz smoke run"
+  "$ROOT/scripts/fuzz-smoke.sh"
+fi
