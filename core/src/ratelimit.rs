@@ -76,6 +76,10 @@ pub struct RateLimiter {
     /// Times of the most recent allowed sends, oldest first; at most `limits.max` entries.
     sends: VecDeque<u64>,
     blocked_until: u64,
+    /// After the server raised `max`, sends older than the history kept may still lie in
+    /// the window: until this time the previous (smaller) `max` still applies.
+    grow_until: u64,
+    prev_max: u32,
     day_start: Option<u64>,
     day_count: u64,
     day_exhausted: bool,
@@ -95,6 +99,8 @@ impl RateLimiter {
             limits,
             sends: VecDeque::new(),
             blocked_until: 0,
+            grow_until: 0,
+            prev_max: limits.max,
             day_start: None,
             day_count: 0,
             day_exhausted: false,
@@ -141,7 +147,7 @@ impl RateLimiter {
         if self.blocked_until > t {
             wait = wait.max(self.blocked_until - t);
         }
-        let max = self.limits.max.max(1) as usize;
+        let max = self.effective_max(t);
         if self.sends.len() >= max {
             let idx = self.sends.len() - max;
             if let Some(&oldest) = self.sends.get(idx) {
@@ -156,6 +162,11 @@ impl RateLimiter {
         } else {
             Decision::Wait { wait_ms: wait, daily_exhausted: daily }
         }
+    }
+
+    fn effective_max(&self, t: u64) -> usize {
+        let max = if t < self.grow_until { self.prev_max.min(self.limits.max) } else { self.limits.max };
+        max.max(1) as usize
     }
 
     /// Ask to send at `now_ms`; an allowed send is counted in both windows.
@@ -182,7 +193,12 @@ impl RateLimiter {
         let rl = parse_rate_limit_headers(headers);
         if let (Some(max), Some(interval)) = (rl.max, rl.interval_ms) {
             if max > 0 && interval > 0 {
-                self.limits.max = u32::try_from(max).unwrap_or(u32::MAX);
+                let new_max = u32::try_from(max).unwrap_or(u32::MAX);
+                if new_max > self.limits.max {
+                    self.prev_max = self.effective_max(t) as u32;
+                    self.grow_until = t.saturating_add(interval).saturating_add(self.limits.margin_ms);
+                }
+                self.limits.max = new_max;
                 self.limits.interval_ms = interval;
                 let keep = self.limits.max as usize;
                 while self.sends.len() > keep {
