@@ -1,0 +1,10 @@
+// ESM entry: a thin re-export of the CommonJS build.
+import { createRequire } from 'node:module';
+const require = createRequire(import.meta.url);
+const api = require('./index.js');
+export const {
+  ERROR_KINDS, KNOWN_SCOPES, HoopAuthError, App, parseCallback, generateState, parseTokenResponse,
+  classifyResponse, parseRateLimitHeaders, RateLimiter, TokenSession, verifyWebhook, WebhookVerifier,
+  parseWebhookEvent, suggestScope, MemoryTokenStore, Client,
+} = api;
+export default api;

@@ -1,0 +1,188 @@
+'use strict';
+// The public JavaScript API of hoopauth (tests/js/api.d.ts), built once over a native module:
+// the napi addon (bindings-node) or the wasm-bindgen module (bindings-wasm).
+//   module.exports = (native) => ({ App, Client, HoopAuthError, ... })
+// No Node-only APIs here: the same file runs in Node, browsers and edge workers.
+
+const { HoopAuthError, KINDS, wrapNative, toHoopAuthError } = require('./errors.js');
+const { redactClass, asTokenSet, REDACTED } = require('./redact.js');
+const { opt, toPairs, toResponse, toApiRequest, randomBytes, toTokenInput } = require('./util.js');
+const { makeClient } = require('./client.js');
+
+const NATIVE = Symbol('hoopauth.native');
+
+function hidden(obj, value) {
+  Object.defineProperty(obj, NATIVE, { value, enumerable: false, writable: false, configurable: false });
+}
+
+function createApi(native) {
+  const w = wrapNative;
+
+  class App {
+    constructor(options) {
+      if (options == null || typeof options !== 'object') {
+        throw new HoopAuthError('invalid_config', 'invalid_config: App options must be an object');
+      }
+      const o = {
+        clientId: options.clientId,
+        clientSecret: opt(options.clientSecret),
+        redirectUri: opt(options.redirectUri),
+        marketplace: opt(options.marketplace),
+        apiBase: opt(options.apiBase),
+        apiVersion: opt(options.apiVersion),
+      };
+      if (typeof o.clientId !== 'string') {
+        throw new HoopAuthError('invalid_config', 'invalid_config: clientId must be a string');
+      }
+      hidden(this, w(() => new native.App(o)));
+      Object.defineProperty(this, 'hasSecret', { value: o.clientSecret != null, enumerable: false });
+    }
+    get clientId() { return this[NATIVE].clientId; }
+    get apiBase() { return this[NATIVE].apiBase; }
+    authorizationUrl(options) {
+      const o = options || {};
+      return w(() => this[NATIVE].authorizationUrl({
+        scopes: o.scopes,
+        state: opt(o.state),
+        loginWindowOpenMode: opt(o.loginWindowOpenMode),
+        versionId: opt(o.versionId),
+      }));
+    }
+    tokenRequest(options) {
+      const o = options || {};
+      return w(() => this[NATIVE].tokenRequest({
+        grant: o.grant,
+        code: opt(o.code),
+        refreshToken: opt(o.refreshToken),
+        userType: opt(o.userType),
+      }));
+    }
+    locationTokenRequest(options) {
+      const o = options || {};
+      return w(() => this[NATIVE].locationTokenRequest({
+        agencyAccessToken: o.agencyAccessToken, companyId: o.companyId, locationId: o.locationId,
+      }));
+    }
+    apiRequest(options) {
+      return w(() => this[NATIVE].apiRequest(toApiRequest(options, options && options.accessToken)));
+    }
+  }
+  redactClass(App, (a) => ({ clientId: a.clientId, apiBase: a.apiBase, clientSecret: a.hasSecret ? REDACTED : null }));
+
+  const asApp = (app) => (app instanceof App ? app : new App(app));
+
+  function parseCallback(url, expectedState) {
+    return w(() => native.parseCallback(url, opt(expectedState)));
+  }
+  function generateState(bytes) {
+    return w(() => native.generateState(bytes == null ? randomBytes(32) : bytes));
+  }
+  function parseTokenResponse(response, nowMs) {
+    return asTokenSet(w(() => native.parseTokenResponse(toResponse(response), nowMs)));
+  }
+  function classifyResponse(response, nowMs) {
+    return w(() => native.classifyResponse(toResponse(response), opt(nowMs)));
+  }
+  function parseRateLimitHeaders(headers) {
+    return w(() => native.parseRateLimitHeaders(toPairs(headers)));
+  }
+  function verifyWebhook(options) {
+    const o = options || {};
+    return w(() => native.verifyWebhook({
+      body: o.body,
+      signature: opt(o.signature),
+      publicKey: opt(o.publicKey),
+      nowMs: opt(o.nowMs),
+      maxAgeMs: opt(o.maxAgeMs),
+    }));
+  }
+  function parseWebhookEvent(body) {
+    return w(() => native.parseWebhookEvent(body));
+  }
+  function suggestScope(scope) {
+    return w(() => native.suggestScope(String(scope)));
+  }
+
+  class RateLimiter {
+    constructor(limits) { hidden(this, w(() => new native.RateLimiter(limits || null))); }
+    acquire(nowMs) { return w(() => this[NATIVE].acquire(nowMs)); }
+    check(nowMs) { return w(() => this[NATIVE].check(nowMs)); }
+    observe(nowMs, status, headers) { w(() => this[NATIVE].observe(nowMs, status, toPairs(headers))); }
+    get limits() { return this[NATIVE].limits; }
+  }
+
+  function sessionOptions(o) { return opt(o); }
+
+  class TokenSession {
+    constructor(app, options, _native) {
+      const a = asApp(app);
+      hidden(this, _native || w(() => new native.TokenSession(a[NATIVE], sessionOptions(options))));
+    }
+    static fromStored(app, stored, options) {
+      const a = asApp(app);
+      const n = w(() => native.TokenSession.fromStored(a[NATIVE], stored, sessionOptions(options)));
+      return new TokenSession(a, options, n);
+    }
+    load(tokens) {
+      let t = tokens;
+      if (t && typeof t === 'object' && 'response' in t && 'nowMs' in t) t = parseTokenResponse(t.response, t.nowMs);
+      w(() => this[NATIVE].load(toTokenInput(t)));
+    }
+    loadPrivate(token) { w(() => this[NATIVE].loadPrivate(token)); }
+    acquire(nowMs) { return w(() => this[NATIVE].acquire(nowMs)); }
+    refreshResponse(response, sentAtMs) {
+      return asTokenSet(w(() => this[NATIVE].refreshResponse(toResponse(response), sentAtMs)));
+    }
+    apiResponse(response, accessToken) { return w(() => this[NATIVE].apiResponse(toResponse(response), accessToken)); }
+    toStored() { return this[NATIVE].toStored(); }
+    get version() { return this[NATIVE].version; }
+  }
+  redactClass(TokenSession, (s) => ({ version: s.version, tokens: REDACTED }));
+
+  class WebhookVerifier {
+    constructor(options) {
+      const o = options || {};
+      hidden(this, w(() => new native.WebhookVerifier({
+        publicKey: opt(o.publicKey),
+        legacyRsaKey: opt(o.legacyRsaKey),
+        maxAgeMs: opt(o.maxAgeMs),
+        capacity: opt(o.capacity),
+      })));
+    }
+    verify(body, headers, nowMs) {
+      return w(() => this[NATIVE].verify(body, toPairs(headers), nowMs == null ? Date.now() : nowMs));
+    }
+  }
+
+  const ERROR_KINDS = Object.freeze(w(() => native.errorKinds()));
+  const KNOWN_SCOPES = Object.freeze(w(() => native.knownScopes()));
+
+  const { Client, MemoryTokenStore } = makeClient({
+    native, NATIVE, App, asApp, parseCallback, parseTokenResponse, redactClass, REDACTED,
+  });
+
+  return {
+    ERROR_KINDS,
+    KNOWN_SCOPES,
+    HoopAuthError,
+    App,
+    parseCallback,
+    generateState,
+    parseTokenResponse,
+    classifyResponse,
+    parseRateLimitHeaders,
+    RateLimiter,
+    TokenSession,
+    verifyWebhook,
+    WebhookVerifier,
+    parseWebhookEvent,
+    suggestScope,
+    MemoryTokenStore,
+    Client,
+    // for tests and advanced use: the kinds this JS layer knows, the error converter
+    _internal: { KINDS, toHoopAuthError },
+  };
+}
+
+module.exports = createApi;
+module.exports.createApi = createApi;

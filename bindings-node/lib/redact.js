@@ -1,0 +1,53 @@
+'use strict';
+// Redaction of anything that holds a secret: util.inspect (through the registered symbol,
+// so no `require('util')`: this file also runs in browsers and workers), toString, toJSON.
+
+const INSPECT = Symbol.for('nodejs.util.inspect.custom');
+const REDACTED = '[redacted]';
+
+/** Give a class redacted toString / toJSON / inspect built from `view(obj)` (public fields only). */
+function redactClass(cls, view) {
+  const name = cls.name;
+  Object.defineProperties(cls.prototype, {
+    toJSON: { value() { return view(this); }, writable: true, configurable: true },
+    toString: { value() { return `${name} ${JSON.stringify(view(this))}`; }, writable: true, configurable: true },
+    [INSPECT]: {
+      value(depth, options, inspect) {
+        const v = view(this);
+        if (typeof inspect === 'function') return `${name} ${inspect(v, options)}`;
+        return `${name} ${JSON.stringify(v)}`;
+      },
+      writable: true,
+      configurable: true,
+    },
+  });
+}
+
+function redactedTokens(t) {
+  const out = {};
+  for (const k of Object.keys(t)) out[k] = t[k];
+  if (out.accessToken != null) out.accessToken = REDACTED;
+  if (out.refreshToken != null) out.refreshToken = REDACTED;
+  return out;
+}
+
+/** The prototype of every TokenSet handed out: plain data whose printing hides the tokens. */
+const TOKEN_SET_PROTO = Object.create(Object.prototype, {
+  toJSON: { value() { return redactedTokens(this); }, writable: true, configurable: true },
+  toString: { value() { return `TokenSet ${JSON.stringify(redactedTokens(this))}`; }, writable: true, configurable: true },
+  [INSPECT]: {
+    value(depth, options, inspect) {
+      const v = redactedTokens(this);
+      return typeof inspect === 'function' ? `TokenSet ${inspect(v, options)}` : `TokenSet ${JSON.stringify(v)}`;
+    },
+    writable: true,
+    configurable: true,
+  },
+});
+
+function asTokenSet(obj) {
+  Object.setPrototypeOf(obj, TOKEN_SET_PROTO);
+  return obj;
+}
+
+module.exports = { INSPECT, REDACTED, redactClass, asTokenSet, TOKEN_SET_PROTO };
