@@ -73,8 +73,10 @@ impl Decision {
 #[derive(Clone, Debug)]
 pub struct RateLimiter {
     limits: Limits,
-    /// Times of the most recent allowed sends, oldest first; at most `limits.max` entries.
-    sends: VecDeque<u64>,
+    /// Times of the most recent allowed sends as offsets from `base`, oldest first; at most
+    /// `limits.max` entries (4 bytes each keeps a tracked resource under 1 KB).
+    sends: VecDeque<u32>,
+    base: u64,
     blocked_until: u64,
     /// After the server raised `max`, sends older than the history kept may still lie in
     /// the window: until this time the previous (smaller) `max` still applies.
@@ -98,6 +100,7 @@ impl RateLimiter {
         RateLimiter {
             limits,
             sends: VecDeque::new(),
+            base: 0,
             blocked_until: 0,
             grow_until: 0,
             prev_max: limits.max,
@@ -150,7 +153,7 @@ impl RateLimiter {
         let max = self.effective_max(t);
         if self.sends.len() >= max {
             let idx = self.sends.len() - max;
-            if let Some(&oldest) = self.sends.get(idx) {
+            if let Some(oldest) = self.sends.get(idx).map(|&o| self.base + u64::from(o)) {
                 let free_at = oldest.saturating_add(self.limits.interval_ms).saturating_add(self.limits.margin_ms);
                 if free_at > t {
                     wait = wait.max(free_at - t);
@@ -162,6 +165,29 @@ impl RateLimiter {
         } else {
             Decision::Wait { wait_ms: wait, daily_exhausted: daily }
         }
+    }
+
+    /// `t` as an offset from `base`, rebasing when offsets would overflow.
+    fn offset(&mut self, t: u64) -> u32 {
+        if self.sends.is_empty() {
+            self.base = t;
+        }
+        let mut off = t.saturating_sub(self.base);
+        if off > u64::from(u32::MAX / 2) {
+            // Entries older than the window decide nothing: drop them, then rebase on the oldest.
+            let window = self.limits.interval_ms.saturating_add(self.limits.margin_ms);
+            let base = self.base;
+            while self.sends.front().is_some_and(|&o| (base + u64::from(o)).saturating_add(window) <= t) {
+                self.sends.pop_front();
+            }
+            let new_base = self.sends.front().map_or(t, |&o| base + u64::from(o));
+            for o in self.sends.iter_mut() {
+                *o = u32::try_from(base + u64::from(*o) - new_base).unwrap_or(u32::MAX);
+            }
+            self.base = new_base;
+            off = t - new_base;
+        }
+        u32::try_from(off).unwrap_or(u32::MAX)
     }
 
     fn effective_max(&self, t: u64) -> usize {
@@ -178,7 +204,11 @@ impl RateLimiter {
             while self.sends.len() >= max {
                 self.sends.pop_front();
             }
-            self.sends.push_back(t);
+            if self.sends.capacity() == 0 {
+                self.sends.reserve_exact(max.min(1024));
+            }
+            let offset = self.offset(t);
+            self.sends.push_back(offset);
             if self.day_start.is_none() {
                 self.day_start = Some(t);
             }
@@ -238,13 +268,13 @@ impl RateLimiter {
     pub fn is_idle(&self, now_ms: u64) -> bool {
         let t = now_ms.max(self.last_now);
         let window = self.limits.interval_ms.saturating_add(self.limits.margin_ms);
-        let last_send_old = self.sends.back().is_none_or(|&s| s.saturating_add(window) <= t);
+        let last_send_old = self.sends.back().is_none_or(|&o| (self.base + u64::from(o)).saturating_add(window) <= t);
         last_send_old && self.blocked_until <= t && !self.day_exhausted
     }
 
     /// Approximate heap + inline bytes held.
     pub fn memory_bytes(&self) -> usize {
-        std::mem::size_of::<Self>() + self.sends.capacity() * std::mem::size_of::<u64>()
+        std::mem::size_of::<Self>() + self.sends.capacity() * std::mem::size_of::<u32>()
     }
 }
 
@@ -254,8 +284,8 @@ impl RateLimiter {
 pub struct RateLimiters {
     limits: Limits,
     map: HashMap<String, RateLimiter>,
-    ops: u64,
-    sweep_every: u64,
+    ops_since_sweep: u64,
+    last_sweep: u64,
 }
 
 impl Default for RateLimiters {
@@ -266,7 +296,7 @@ impl Default for RateLimiters {
 
 impl RateLimiters {
     pub fn new(limits: Limits) -> Self {
-        RateLimiters { limits, map: HashMap::new(), ops: 0, sweep_every: 4096 }
+        RateLimiters { limits, map: HashMap::new(), ops_since_sweep: 0, last_sweep: 0 }
     }
 
     /// The limiter for `key`, created with the default limits on first use.
@@ -275,11 +305,22 @@ impl RateLimiters {
         self.map.entry(key.to_owned()).or_insert_with(|| RateLimiter::new(limits))
     }
 
+    /// Sweep idle limiters at most once a window and only after as many operations as there
+    /// are limiters, so the sweep costs O(1) per operation, amortised.
     fn tick(&mut self, now_ms: u64) {
-        self.ops = self.ops.wrapping_add(1);
-        if self.sweep_every > 0 && self.ops % self.sweep_every == 0 && self.map.len() as u64 > self.sweep_every / 4 {
+        self.ops_since_sweep += 1;
+        let window = self.limits.interval_ms.saturating_add(self.limits.margin_ms);
+        if self.ops_since_sweep >= (self.map.len() as u64).max(1024) && now_ms >= self.last_sweep.saturating_add(window) {
+            self.ops_since_sweep = 0;
+            self.last_sweep = now_ms;
             self.evict_idle(now_ms);
         }
+    }
+
+    /// Approximate bytes held per tracked resource (map entry, key, limiter, send history).
+    pub fn memory_bytes(&self) -> usize {
+        let entry = std::mem::size_of::<(String, RateLimiter)>() + 8;
+        self.map.iter().map(|(k, l)| entry + k.capacity() + l.memory_bytes() - std::mem::size_of::<RateLimiter>()).sum()
     }
 
     pub fn acquire(&mut self, key: &str, now_ms: u64) -> Decision {

@@ -16,7 +16,11 @@ enum LimOp {
 }
 
 fn lim_op(learn: bool) -> impl Strategy<Value = LimOp> {
-    let acquire = (-50i64..400).prop_map(|dt| LimOp::Acquire { dt });
+    let acquire = prop_oneof![
+        40 => (-50i64..400),
+        1 => (2_000_000_000i64..3_000_000_000),
+    ]
+    .prop_map(|dt| LimOp::Acquire { dt });
     let learn_s = if learn { proptest::option::of((1u64..8, 100u64..2000)).boxed() } else { Just(None).boxed() };
     let observe = (
         -50i64..400,
@@ -383,4 +387,23 @@ fn json_value() -> impl Strategy<Value = serde_json::Value> {
                 .prop_map(|kv| serde_json::Value::Object(kv.into_iter().collect())),
         ]
     })
+}
+
+#[test]
+fn memory_per_tracked_resource_stays_under_1_kb() {
+    let mut many = RateLimiters::new(Limits::default());
+    let n = 100_000u64;
+    for i in 0..n {
+        let key = format!("loc_{i:020}");
+        for k in 0..100 {
+            assert_eq!(many.acquire(&key, 1_000 + k), Decision::Allow);
+        }
+    }
+    assert_eq!(many.len() as u64, n);
+    let per = many.memory_bytes() as u64 / n;
+    eprintln!("rate limiter memory per tracked resource (100 sends in the window): {per} bytes");
+    assert!(per <= 1024, "{per} bytes per resource");
+    // Idle resources go away.
+    assert_eq!(many.evict_idle(1_000 + 100 + 10_050), n as usize);
+    assert!(many.is_empty());
 }

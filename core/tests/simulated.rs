@@ -1,0 +1,296 @@
+//! Simulated-clock tests of the call loop (quinn-proto style): a small in-test platform with
+//! sliding-window limits, single-use refresh tokens with the 30 s grace and expiring access
+//! tokens; many concurrent calls driven by a discrete-event loop. No sleeping, no I/O.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use hoopauth::*;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+struct Platform {
+    max: usize,
+    interval: u64,
+    ttl_ms: u64,
+    windows: HashMap<String, VecDeque<u64>>,
+    access: HashMap<String, u64>, // token -> expiry
+    refresh: HashMap<String, (Option<(u64, String, String)>,)>, // rt -> used (at, new at, new rt)
+    next: u32,
+    drop_next_rotations: u32,
+    fail_next_api: u32,
+    // stats
+    api_requests: u32,
+    too_many: u32,
+    refreshes: u32,
+    invalid_grants: u32,
+    server_errors: u32,
+}
+
+impl Platform {
+    fn new(max: usize, interval: u64, ttl_ms: u64) -> Self {
+        Platform {
+            max,
+            interval,
+            ttl_ms,
+            windows: HashMap::new(),
+            access: HashMap::new(),
+            refresh: HashMap::new(),
+            next: 0,
+            drop_next_rotations: 0,
+            fail_next_api: 0,
+            api_requests: 0,
+            too_many: 0,
+            refreshes: 0,
+            invalid_grants: 0,
+            server_errors: 0,
+        }
+    }
+
+    fn mint(&mut self, now: u64) -> (String, String) {
+        self.next += 1;
+        let at = format!("at-{}", self.next);
+        let rt = format!("rt-{}", self.next);
+        self.access.insert(at.clone(), now + self.ttl_ms);
+        self.refresh.insert(rt.clone(), (None,));
+        (at, rt)
+    }
+
+    fn token_body(&self, at: &str, rt: &str) -> String {
+        format!(
+            "{{\"access_token\":\"{at}\",\"refresh_token\":\"{rt}\",\"expires_in\":{},\"token_type\":\"Bearer\",\"userType\":\"Location\",\"locationId\":\"loc_1\"}}",
+            self.ttl_ms / 1000
+        )
+    }
+
+    /// Answer `req` arriving at `now`; `None` = the connection drops without an answer.
+    fn handle(&mut self, req: &Request, now: u64) -> Option<Response> {
+        if req.url.ends_with("/oauth/token") {
+            let form: HashMap<String, String> = url::form_urlencoded::parse(&req.body).into_owned().collect();
+            let rt = form.get("refresh_token").cloned().unwrap_or_default();
+            let entry = self.refresh.get(&rt).cloned();
+            return Some(match entry {
+                Some((None,)) => {
+                    self.refreshes += 1;
+                    let (at, new_rt) = self.mint(now);
+                    self.refresh.insert(rt, (Some((now, at.clone(), new_rt.clone())),));
+                    if self.drop_next_rotations > 0 {
+                        self.drop_next_rotations -= 1;
+                        return None;
+                    }
+                    Response::new(200, vec![], self.token_body(&at, &new_rt))
+                }
+                Some((Some((used_at, at, new_rt)),)) if now < used_at + 30_000 => {
+                    Response::new(200, vec![], self.token_body(&at, &new_rt))
+                }
+                _ => {
+                    self.invalid_grants += 1;
+                    Response::new(400, vec![], "{\"statusCode\":400,\"message\":\"Invalid grant: refresh token is invalid\",\"error\":\"Bad Request\"}")
+                }
+            });
+        }
+        let token = req.header("authorization").unwrap_or("").trim_start_matches("Bearer ").to_owned();
+        match self.access.get(&token) {
+            Some(&exp) if now < exp => {}
+            _ => return Some(Response::new(401, vec![], "{\"statusCode\":401,\"message\":\"Invalid JWT\"}")),
+        }
+        self.api_requests += 1;
+        let w = self.windows.entry("loc_1".into()).or_default();
+        while w.front().is_some_and(|&t| t + self.interval <= now) {
+            w.pop_front();
+        }
+        let limited = w.len() >= self.max;
+        if !limited {
+            w.push_back(now);
+        }
+        let remaining = self.max - w.len();
+        let headers = vec![
+            ("X-RateLimit-Max".to_string(), self.max.to_string()),
+            ("X-RateLimit-Interval-Milliseconds".to_string(), self.interval.to_string()),
+            ("X-RateLimit-Remaining".to_string(), remaining.to_string()),
+            ("X-RateLimit-Limit-Daily".to_string(), "200000".to_string()),
+            ("X-RateLimit-Daily-Remaining".to_string(), "150000".to_string()),
+        ];
+        if limited {
+            self.too_many += 1;
+            return Some(Response::new(429, headers, "{\"statusCode\":429,\"message\":\"Too Many Requests\"}"));
+        }
+        if self.fail_next_api > 0 {
+            self.fail_next_api -= 1;
+            self.server_errors += 1;
+            return Some(Response::new(503, headers, "{\"statusCode\":503}"));
+        }
+        Some(Response::new(200, headers, "{\"contacts\":[]}"))
+    }
+}
+
+struct Outcome {
+    finished_at: u64,
+    results: Vec<std::result::Result<u16, ErrorKind>>,
+    persists: u32,
+}
+
+/// Run `n` calls, at most `parallel` in flight, one-way latency `latency` ms.
+fn simulate(p: &mut Platform, pool: &mut Pool, n: usize, parallel: usize, latency: u64, method: Method, start: u64) -> Outcome {
+    let mut calls: Vec<Call> = (0..n).map(|_| Call::new(ApiRequest::new(method, "/contacts/?locationId=loc_1"), CallOptions::default())).collect();
+    // event queue: (time, seq) -> (call index, event)
+    let mut queue: BTreeMap<(u64, u64), (usize, Event)> = BTreeMap::new();
+    let mut seq = 0u64;
+    let mut started = 0usize;
+    let mut results = Vec::new();
+    let mut persists = 0;
+    let mut now = start;
+    for _ in 0..parallel.min(n) {
+        queue.insert((now, seq), (started, Event::Start));
+        seq += 1;
+        started += 1;
+    }
+    let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+    while let Some(((t, _), (i, event))) = queue.pop_first() {
+        now = now.max(t);
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        let step = pool.step(&mut calls[i], "loc_1", event, now, rng);
+        let next = match step {
+            Step::Send(req) | Step::SendRefresh(req) => {
+                let arrive = now + latency;
+                let answer = p.handle(&req, arrive);
+                Some((arrive + latency, match answer {
+                    Some(r) => Event::Response(r),
+                    None => Event::TransportError,
+                }))
+            }
+            Step::Persist(stored) => {
+                persists += 1;
+                assert!(matches!(stored.credential, Credential::Oauth { .. }));
+                Some((now, Event::Resume))
+            }
+            Step::Wait { wait_ms, .. } => Some((now + wait_ms, Event::Resume)),
+            Step::Done(r) => {
+                results.push(Ok(r.status));
+                None
+            }
+            Step::Fail(e) | Step::Reauthorize(e) => {
+                results.push(Err(e.kind()));
+                None
+            }
+        };
+        match next {
+            Some((at, ev)) => {
+                queue.insert((at, seq), (i, ev));
+                seq += 1;
+            }
+            None if started < n => {
+                queue.insert((now, seq), (started, Event::Start));
+                seq += 1;
+                started += 1;
+            }
+            None => {}
+        }
+    }
+    Outcome { finished_at: now, results, persists }
+}
+
+fn pool(limits: Limits, leeway: u64) -> Pool {
+    let config = Config::new(ConfigOptions {
+        client_id: "65f1c0ffee-sim".into(),
+        client_secret: Some("sim-secret".into()),
+        redirect_uri: Some("https://app.example/cb".into()),
+        ..Default::default()
+    })
+    .unwrap();
+    Pool::new(config, SessionOptions { refresh_leeway_ms: leeway, lease_ms: 30_000 }, limits)
+}
+
+fn login(p: &mut Platform, pool: &mut Pool, now: u64) {
+    let (at, rt) = p.mint(now);
+    let body = p.token_body(&at, &rt);
+    let tokens = parse_token_response(200, &[], body.as_bytes(), now).unwrap();
+    assert_eq!(pool.load_tokens(None, tokens).unwrap(), "loc_1");
+}
+
+const T0: u64 = 1_767_225_600_000;
+
+#[test]
+fn thousand_calls_no_429_near_ideal_time() {
+    let mut p = Platform::new(100, 10_000, 86_399_000);
+    let mut pool = pool(Limits::default(), 300_000);
+    login(&mut p, &mut pool, T0);
+    let out = simulate(&mut p, &mut pool, 1000, 20, 15, Method::Get, T0);
+    assert_eq!(out.results.len(), 1000);
+    assert!(out.results.iter().all(|r| *r == Ok(200)), "every call succeeds");
+    assert_eq!(p.too_many, 0, "no 429");
+    assert_eq!(p.api_requests, 1000, "no request wasted");
+    let ideal = 9 * 10_000;
+    let took = out.finished_at - T0;
+    eprintln!("1000 calls: {took} ms simulated, ideal {ideal} ms, ratio {:.4}", took as f64 / ideal as f64);
+    // Each window costs the burst time plus one round trip (the spec blocks on `Remaining: 0` from
+    // the moment the answer is seen) plus the margin.
+    assert!((took as f64) <= 1.025 * ideal as f64, "took {took} ms against an ideal of {ideal} ms");
+}
+
+#[test]
+fn expiry_mid_run_refreshes_once_per_expiry() {
+    // Tokens live 30 s, refreshed 1 s early; 1000 calls at 100/10 s take ~90 s: 3 expiries.
+    let mut p = Platform::new(100, 10_000, 30_000);
+    let mut pool = pool(Limits::default(), 1_000);
+    login(&mut p, &mut pool, T0);
+    let out = simulate(&mut p, &mut pool, 1000, 50, 15, Method::Get, T0);
+    assert!(out.results.iter().all(|r| *r == Ok(200)));
+    assert_eq!(p.too_many, 0);
+    assert_eq!(p.invalid_grants, 0);
+    let took = out.finished_at - T0;
+    let expiries = took / 29_000;
+    assert_eq!(u64::from(p.refreshes), expiries, "one refresh per expiry ({took} ms run)");
+    assert_eq!(out.persists, p.refreshes, "every new token set persisted before use");
+}
+
+#[test]
+fn expired_token_with_many_waiters_refreshes_once() {
+    let mut p = Platform::new(1000, 10_000, 60_000);
+    let mut pool = pool(Limits { max: 1000, ..Limits::default() }, 1_000);
+    login(&mut p, &mut pool, T0);
+    // 100 calls start together two minutes later: the token has expired.
+    let out = simulate(&mut p, &mut pool, 100, 100, 10, Method::Get, T0 + 120_000);
+    assert!(out.results.iter().all(|r| *r == Ok(200)));
+    assert_eq!(p.refreshes, 1);
+    assert_eq!(p.api_requests, 100, "no request went out with the expired token");
+}
+
+#[test]
+fn lost_refresh_answer_recovers_within_grace() {
+    let mut p = Platform::new(100, 10_000, 60_000);
+    p.drop_next_rotations = 1;
+    let mut pool = pool(Limits::default(), 1_000);
+    login(&mut p, &mut pool, T0);
+    let out = simulate(&mut p, &mut pool, 10, 5, 10, Method::Get, T0 + 120_000);
+    assert!(out.results.iter().all(|r| *r == Ok(200)), "{:?}", out.results);
+    assert_eq!(p.refreshes, 1, "the repeat inside the grace got the same pair, no second rotation");
+    assert_eq!(p.invalid_grants, 0);
+}
+
+#[test]
+fn server_errors_retried_for_get_not_for_post() {
+    let mut p = Platform::new(100, 10_000, 86_399_000);
+    p.fail_next_api = 1;
+    let mut pl = pool(Limits::default(), 300_000);
+    login(&mut p, &mut pl, T0);
+    let out = simulate(&mut p, &mut pl, 1, 1, 10, Method::Get, T0);
+    assert_eq!(out.results, vec![Ok(200)]);
+    assert_eq!(p.api_requests, 2);
+
+    let mut p = Platform::new(100, 10_000, 86_399_000);
+    p.fail_next_api = 1;
+    let mut pl = pool(Limits::default(), 300_000);
+    login(&mut p, &mut pl, T0);
+    let out = simulate(&mut p, &mut pl, 1, 1, 10, Method::Post, T0);
+    assert_eq!(out.results, vec![Err(ErrorKind::ServerError)]);
+    assert_eq!(p.api_requests, 1, "a POST is not repeated");
+}
+
+#[test]
+fn unknown_resource_asks_for_authorization() {
+    let mut p = Platform::new(100, 10_000, 86_399_000);
+    let mut pl = pool(Limits::default(), 300_000);
+    let out = simulate(&mut p, &mut pl, 1, 1, 10, Method::Get, T0);
+    assert_eq!(out.results, vec![Err(ErrorKind::Unauthorized)]);
+    assert_eq!(p.api_requests, 0);
+}
