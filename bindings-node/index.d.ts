@@ -1,0 +1,247 @@
+// Types of @hoopauth/node: the shared JS API of hoopauth (the same as tests/js/api.d.ts;
+// tests/js/types/check.ts checks that this file stays assignable to it).
+export type ErrorKind =
+  | 'invalid_config' | 'invalid_argument' | 'invalid_scope' | 'authorization_denied'
+  | 'state_mismatch' | 'missing_code' | 'invalid_grant' | 'invalid_client'
+  | 'invalid_request' | 'location_inactive' | 'unauthorized' | 'insufficient_scope'
+  | 'token_type_mismatch' | 'forbidden' | 'not_found' | 'rate_limited' | 'server_error'
+  | 'client_error' | 'malformed_response' | 'unexpected_status' | 'invalid_key';
+
+/** Every kind, in the core's order. */
+export const ERROR_KINDS: readonly ErrorKind[];
+
+export class HoopAuthError extends Error {
+  readonly kind: ErrorKind;
+  /** HTTP status when an HTTP answer caused the error. */
+  readonly status: number | null;
+  /** How long to wait before trying again, when known. */
+  readonly retryAfterMs: number | null;
+}
+
+export type UserType = 'Company' | 'Location';
+export type HeadersInit = Record<string, string> | Array<[string, string]> | { forEach(cb: (value: string, key: string) => void): void };
+
+export interface AppOptions {
+  clientId: string;
+  /** Server side only; browsers omit it. */
+  clientSecret?: string;
+  redirectUri?: string;
+  /** 'standard' (default), 'white-label', or a base URL. */
+  marketplace?: string;
+  /** Default https://services.leadconnectorhq.com */
+  apiBase?: string;
+  /** The Version header, default 2021-07-28. */
+  apiVersion?: string;
+}
+
+/** A request for the host's HTTP client. `body` is the exact text to send ('' for none). */
+export interface HttpRequest {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  url: string;
+  headers: Array<[string, string]>;
+  body: string;
+}
+
+/** A response as received. */
+export interface HttpResponseInit {
+  status: number;
+  headers?: HeadersInit;
+  body?: string;
+}
+
+export interface AuthorizationUrlOptions {
+  scopes: string[];
+  state?: string;
+  loginWindowOpenMode?: 'self';
+  /** An app version id, or 'auto' (the part of clientId before its first '-'). */
+  versionId?: string;
+}
+
+export interface TokenRequestOptions {
+  grant: 'authorization_code' | 'refresh_token' | 'client_credentials';
+  code?: string;
+  refreshToken?: string;
+  /** Case-insensitive in. */
+  userType?: string;
+}
+
+export interface ApiRequestOptions {
+  method?: string;             // default 'GET'
+  path: string;                // '/contacts/' or an absolute URL on the API origin
+  query?: Record<string, string | number | boolean> | Array<[string, string]>;
+  json?: unknown;              // serialised with JSON.stringify; POST/PUT/PATCH only
+  version?: string;            // overrides apiVersion
+}
+
+export class App {
+  constructor(options: AppOptions);
+  readonly clientId: string;
+  readonly apiBase: string;
+  authorizationUrl(options: AuthorizationUrlOptions): string;
+  tokenRequest(options: TokenRequestOptions): HttpRequest;
+  locationTokenRequest(options: { agencyAccessToken: string; companyId: string; locationId: string }): HttpRequest;
+  apiRequest(options: ApiRequestOptions & { accessToken: string }): HttpRequest;
+}
+
+export interface TokenSet {
+  accessToken: string;
+  tokenType: string | null;
+  expiresIn: number | null;
+  expiresAtMs: number | null;
+  refreshToken: string | null;
+  scopes: string[];
+  userType: UserType | null;
+  locationId: string | null;
+  companyId: string | null;
+  approvedLocations: string[] | null;
+  planId: string | null;
+  isBulkInstallation: boolean | null;
+  userId: string | null;
+  /** Fields the platform sent that hoopauth does not know. */
+  extra: Record<string, unknown>;
+}
+
+export interface Callback { code: string; state: string | null }
+
+/** A full redirect URL or a bare query string. */
+export function parseCallback(url: string, expectedState?: string): Callback;
+/** base64url of at least 16 caller-supplied random bytes (the browser wrapper passes crypto.getRandomValues). */
+export function generateState(randomBytes?: Uint8Array): string;
+/** `nowMs` = when the request was sent. Throws HoopAuthError for error answers. */
+export function parseTokenResponse(response: HttpResponseInit, nowMs: number): TokenSet;
+
+export interface Classification {
+  kind: 'ok' | 'unauthorized' | 'insufficient_scope' | 'token_type_mismatch' | 'forbidden' | 'not_found'
+      | 'rate_limited' | 'server_error' | 'client_error' | 'unexpected_status';
+  status: number;
+  retryable: boolean;
+  rateLimitScope: 'burst' | 'daily' | null;
+  retryAfterMs: number | null;
+  message: string | null;
+}
+export function classifyResponse(response: HttpResponseInit, nowMs?: number): Classification;
+
+export interface RateLimitHeaders {
+  max: number | null; intervalMs: number | null; remaining: number | null;
+  dailyLimit: number | null; dailyRemaining: number | null;
+}
+export function parseRateLimitHeaders(headers: HeadersInit): RateLimitHeaders;
+
+export interface Limits { max: number; intervalMs: number; marginMs: number; dailyMax: number }
+export type Decision = { allow: true } | { allow: false; waitMs: number; dailyExhausted: boolean };
+
+export class RateLimiter {
+  constructor(limits?: Partial<Limits>);
+  acquire(nowMs: number): Decision;
+  check(nowMs: number): Decision;
+  observe(nowMs: number, status: number, headers: HeadersInit): void;
+  readonly limits: Limits;
+}
+
+export interface SessionOptions { refreshLeewayMs: number; leaseMs: number }
+export type SessionAction =
+  | { action: 'use'; accessToken: string }
+  | { action: 'refresh'; request: HttpRequest }
+  | { action: 'wait'; waitMs: number }
+  | { action: 'reauthorize' };
+
+export class TokenSession {
+  constructor(app: App, options?: Partial<SessionOptions>);
+  /** Restore from `toStored()`. */
+  static fromStored(app: App, stored: string, options?: Partial<SessionOptions>): TokenSession;
+  /** Load a token set, or a token endpoint answer parsed at nowMs. */
+  load(tokens: TokenSet | { response: HttpResponseInit; nowMs: number }): void;
+  loadPrivate(token: string): void;
+  acquire(nowMs: number): SessionAction;
+  /** sentAtMs = when the refresh was sent. Returns the new set; throws HoopAuthError. */
+  refreshResponse(response: HttpResponseInit, sentAtMs: number): TokenSet;
+  /** Feed an API answer obtained with accessToken; returns the classification kind. */
+  apiResponse(response: HttpResponseInit, accessToken: string): Classification['kind'];
+  /** JSON of the stored form (holds tokens: store it as a secret). */
+  toStored(): string;
+  readonly version: number;
+}
+
+export type WebhookReason = 'ok' | 'bad_signature' | 'stale' | 'duplicate';
+export interface WebhookVerification { valid: boolean; reason: WebhookReason }
+export function verifyWebhook(options: {
+  body: string | Uint8Array;   // the raw body, exactly as received
+  signature?: string | null;   // x-ghl-signature
+  publicKey?: string;          // PEM SPKI, base64 or hex raw key; default: the platform's key
+  nowMs?: number;
+  maxAgeMs?: number;           // default 300000
+}): WebhookVerification;
+
+export class WebhookVerifier {
+  constructor(options?: { publicKey?: string; legacyRsaKey?: string | boolean; maxAgeMs?: number; capacity?: number });
+  /** headers: the request's headers (x-ghl-signature / x-wh-signature found case-insensitively). */
+  verify(body: string | Uint8Array, headers: HeadersInit, nowMs?: number): WebhookVerification;
+}
+
+export type WebhookEvent =
+  | { type: 'INSTALL'; appId: string | null; installType: string | null; locationId: string | null; companyId: string | null; userId: string | null; timestamp: string | null; webhookId: string | null; [k: string]: unknown }
+  | { type: 'UNINSTALL'; appId: string | null; locationId: string | null; companyId: string | null; timestamp: string | null; webhookId: string | null; [k: string]: unknown }
+  | { type: string; [k: string]: unknown };
+export function parseWebhookEvent(body: string | Uint8Array): WebhookEvent;
+
+/** Known scope catalogue and suggestions. */
+export function suggestScope(scope: string): string | null;
+export const KNOWN_SCOPES: readonly string[];
+
+// ---- the fetch driver ---------------------------------------------------------------
+
+/** Where token sessions live between calls and processes. Values are `TokenSession.toStored()` strings. */
+export interface TokenStore {
+  get(resourceId: string): Promise<string | null> | string | null;
+  set(resourceId: string, stored: string): Promise<void> | void;
+  delete?(resourceId: string): Promise<void> | void;
+}
+export class MemoryTokenStore implements TokenStore {
+  constructor();
+  get(resourceId: string): string | null;
+  set(resourceId: string, stored: string): void;
+  delete(resourceId: string): void;
+}
+
+export interface CallOptions {
+  maxAuthRetries: number; maxRateLimitRetries: number; maxServerRetries: number;
+  maxRefreshAttempts: number; backoffBaseMs: number; backoffMaxMs: number;
+  maxWaitMs: number; refreshPollMs: number;
+}
+
+export interface ClientOptions {
+  app: App | AppOptions;
+  store?: TokenStore;                      // default: a MemoryTokenStore
+  fetch?: typeof fetch;                    // default: globalThis.fetch
+  limits?: Partial<Limits>;
+  session?: Partial<SessionOptions>;
+  call?: Partial<CallOptions>;
+  now?: () => number;                      // default Date.now
+}
+
+export interface ApiResponse {
+  status: number;
+  headers: Record<string, string>;
+  text: string;
+  json<T = any>(): T;
+}
+
+export interface ClientStats { sends: number; refreshes: number; waits: number; retries: number }
+
+/** Pace, send, classify, refresh once, retry — the core's call loop over `fetch`. */
+export class Client {
+  constructor(options: ClientOptions);
+  readonly app: App;
+  authorizationUrl(options: AuthorizationUrlOptions): string;
+  /** Exchange the code (or a whole callback URL, checked against expectedState); stores and returns the set. */
+  exchangeCode(codeOrCallbackUrl: string, options?: { expectedState?: string; userType?: UserType }): Promise<TokenSet>;
+  /** Mint and store a location token from a stored company token. */
+  locationToken(companyId: string, locationId: string): Promise<TokenSet>;
+  /** Use a private-integration token for a resource. */
+  usePrivateToken(resourceId: string, token: string): Promise<void>;
+  /** Store an existing token set for a resource (default: its locationId, else companyId). */
+  setTokens(tokens: TokenSet, resourceId?: string): Promise<string>;
+  /** One API call on behalf of a location or company; throws HoopAuthError. */
+  request(resourceId: string, options: ApiRequestOptions): Promise<ApiResponse>;
+  stats(): ClientStats;
+}
