@@ -43,6 +43,10 @@ pub struct CallOptions {
     pub max_wait_ms: u64,
     /// How often to look again while another caller refreshes.
     pub refresh_poll_ms: u64,
+    /// Several processes share one token store: persist the refresh lease (a `Persist` step
+    /// before `SendRefresh`) so the store's compare-and-set on `version` lets one of them
+    /// refresh; the others get [`Event::Conflict`] and wait for the new tokens.
+    pub coordinate_refresh: bool,
 }
 
 impl Default for CallOptions {
@@ -56,6 +60,7 @@ impl Default for CallOptions {
             backoff_max_ms: 8_000,
             max_wait_ms: 120_000,
             refresh_poll_ms: 25,
+            coordinate_refresh: false,
         }
     }
 }
@@ -89,8 +94,11 @@ pub enum Step {
     Send(Request),
     /// Send this token refresh; feed the answer as [`Event::Response`].
     SendRefresh(Request),
-    /// Store this session state (new tokens), then feed [`Event::Resume`]. No request uses
-    /// the new tokens before that, so a crash never leaves the store with a spent refresh token.
+    /// Store this session state, then feed [`Event::Resume`]: new tokens after a refresh (no
+    /// request uses them before that, so a crash never leaves the store with a spent refresh
+    /// token), or, with `coordinate_refresh`, the refresh lease before the refresh is sent.
+    /// A shared store writes only if `version` is newer than what it holds; otherwise the
+    /// driver reloads the session from the store and feeds [`Event::Conflict`].
     Persist(Box<StoredSession>),
     /// Sleep, then feed [`Event::Resume`].
     Wait { wait_ms: u64, reason: WaitReason },
@@ -130,6 +138,9 @@ pub enum Event {
     Response(Response),
     /// The last `Send` / `SendRefresh` got no answer (connection error, timeout).
     TransportError,
+    /// The store refused the last `Persist` because another process wrote a newer version:
+    /// the driver has reloaded the session from the store (`Pool::load_stored`) first.
+    Conflict,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -138,6 +149,7 @@ enum Phase {
     AwaitingApi,
     AwaitingRefresh,
     AwaitingPersist,
+    AwaitingLeasePersist,
     Finished,
 }
 
@@ -160,11 +172,12 @@ pub struct Call {
     stats: CallStats,
     token: Option<Secret>,
     refresh_sent_at: u64,
+    pending_refresh: Option<Request>,
 }
 
 impl Call {
     pub fn new(request: ApiRequest, options: CallOptions) -> Self {
-        Call { request, options, phase: Phase::Ready, stats: CallStats::default(), token: None, refresh_sent_at: 0 }
+        Call { request, options, phase: Phase::Ready, stats: CallStats::default(), token: None, refresh_sent_at: 0, pending_refresh: None }
     }
 
     pub fn stats(&self) -> CallStats {
@@ -209,6 +222,23 @@ impl Call {
                 self.phase = Phase::Ready;
                 self.advance(session, limiter, now)
             }
+            (Phase::AwaitingLeasePersist, Event::Resume) => match self.pending_refresh.take() {
+                Some(request) => {
+                    self.refresh_sent_at = now;
+                    self.phase = Phase::AwaitingRefresh;
+                    Step::SendRefresh(request)
+                }
+                None => self.advance(session, limiter, now),
+            },
+            (Phase::AwaitingLeasePersist | Phase::AwaitingPersist, Event::Conflict) => {
+                // Another process holds the lease or stored newer tokens: the driver reloaded
+                // the session; start over from it.
+                if self.pending_refresh.take().is_some() {
+                    self.stats.refreshes = self.stats.refreshes.saturating_sub(1);
+                }
+                self.phase = Phase::Ready;
+                self.advance(session, limiter, now)
+            }
             (Phase::AwaitingApi, Event::Response(resp)) => self.on_api_response(session, limiter, resp, now, random),
             (Phase::AwaitingApi, Event::TransportError) => {
                 if self.request.method.is_idempotent() && self.stats.server_retries < self.options.max_server_retries {
@@ -248,7 +278,7 @@ impl Call {
                 }
             }
             (phase, ev) => {
-                if phase == Phase::AwaitingRefresh {
+                if matches!(phase, Phase::AwaitingRefresh | Phase::AwaitingLeasePersist) {
                     session.refresh_lost();
                 }
                 let name = match ev {
@@ -256,6 +286,7 @@ impl Call {
                     Event::Resume => "resume",
                     Event::Response(_) => "response",
                     Event::TransportError => "transport_error",
+                    Event::Conflict => "conflict",
                 };
                 Step::Fail(Error::argument(format!("event `{name}` does not fit the call's state ({phase:?})")))
             }
@@ -304,6 +335,11 @@ impl Call {
                     return Step::Fail(Error::new(ErrorKind::ServerError, "token refresh kept failing"));
                 }
                 self.stats.refreshes += 1;
+                if self.options.coordinate_refresh {
+                    self.pending_refresh = Some(request);
+                    self.phase = Phase::AwaitingLeasePersist;
+                    return Step::Persist(Box::new(session.stored().clone()));
+                }
                 self.refresh_sent_at = now;
                 self.phase = Phase::AwaitingRefresh;
                 Step::SendRefresh(request)

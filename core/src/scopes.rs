@@ -308,3 +308,31 @@ mod tests {
         assert_eq!(rows.osa(b"kitten", b"sitting"), 3);
     }
 }
+
+/// A scope the catalogue does not know, with the closest known one when there is one.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct ScopeWarning {
+    pub scope: String,
+    pub suggestion: Option<&'static str>,
+}
+
+impl ScopeWarning {
+    /// "unknown scope `x` (did you mean `y`?)"
+    pub fn message(&self) -> String {
+        match self.suggestion {
+            Some(s) => format!("unknown scope `{}` (did you mean `{s}`?)", self.scope),
+            None => format!("unknown scope `{}`", self.scope),
+        }
+    }
+}
+
+/// Scopes that are well-formed but not in the catalogue (the platform adds scopes over time,
+/// so these are allowed; a typo usually shows up here with a suggestion).
+pub fn scope_warnings<S: AsRef<str>>(scopes: &[S]) -> Vec<ScopeWarning> {
+    scopes
+        .iter()
+        .map(AsRef::as_ref)
+        .filter(|s| validate_scope(s).is_ok() && !is_known_scope(s))
+        .map(|s| ScopeWarning { scope: s.to_owned(), suggestion: suggest_scope(s) })
+        .collect()
+}

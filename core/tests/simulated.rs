@@ -1,7 +1,7 @@
 //! Simulated-clock tests of the call loop (quinn-proto style): a small in-test platform with
 //! sliding-window limits, single-use refresh tokens with the 30 s grace and expiring access
 //! tokens; many concurrent calls driven by a discrete-event loop. No sleeping, no I/O.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, clippy::type_complexity)]
 
 use hoopauth::*;
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -293,4 +293,67 @@ fn unknown_resource_asks_for_authorization() {
     let out = simulate(&mut p, &mut pl, 1, 1, 10, Method::Get, T0);
     assert_eq!(out.results, vec![Err(ErrorKind::Unauthorized)]);
     assert_eq!(p.api_requests, 0);
+}
+
+/// Two processes (two pools) share one store with compare-and-set on `version`; both find the
+/// token expired at the same moment. Exactly one refresh reaches the platform.
+#[test]
+fn two_processes_sharing_a_store_refresh_once() {
+    let mut p = Platform::new(1000, 10_000, 60_000);
+    let mut pools = [pool(Limits { max: 1000, ..Limits::default() }, 1_000), pool(Limits { max: 1000, ..Limits::default() }, 1_000)];
+    login(&mut p, &mut pools[0], T0);
+    let mut store: String = pools[0].stored_json("loc_1").unwrap();
+    pools[1].load_stored("loc_1", &store).unwrap();
+    let options = CallOptions { coordinate_refresh: true, ..CallOptions::default() };
+    let mut calls: Vec<(usize, Call)> =
+        (0..20).map(|i| (i % 2, Call::new(ApiRequest::new(Method::Get, "/contacts/?locationId=loc_1"), options))).collect();
+    let mut queue: BTreeMap<(u64, u64), (usize, Event)> = BTreeMap::new();
+    let start = T0 + 120_000;
+    for i in 0..calls.len() {
+        queue.insert((start, i as u64), (i, Event::Start));
+    }
+    let mut seq = 100u64;
+    let mut done = 0;
+    let mut conflicts = 0;
+    while let Some(((now, _), (i, event))) = queue.pop_first() {
+        let (proc_, call) = &mut calls[i];
+        let pool = &mut pools[*proc_];
+        let step = pool.step(call, "loc_1", event, now, 7);
+        let next = match step {
+            Step::Send(req) | Step::SendRefresh(req) => {
+                let answer = p.handle(&req, now + 5);
+                Some((now + 10, answer.map_or(Event::TransportError, Event::Response)))
+            }
+            Step::Persist(stored) => {
+                let held: StoredSession = serde_json::from_str(&store).unwrap();
+                if stored.version > held.version {
+                    store = serde_json::to_string(&*stored).unwrap();
+                    Some((now, Event::Resume))
+                } else {
+                    conflicts += 1;
+                    pool.load_stored("loc_1", &store).unwrap();
+                    Some((now, Event::Conflict))
+                }
+            }
+            Step::Wait { wait_ms, .. } => {
+                // A waiting process looks at the store again (another process may have refreshed).
+                pool.load_stored("loc_1", &store).unwrap();
+                Some((now + wait_ms, Event::Resume))
+            }
+            Step::Done(r) => {
+                assert_eq!(r.status, 200);
+                done += 1;
+                None
+            }
+            Step::Fail(e) | Step::Reauthorize(e) => panic!("call failed: {e}"),
+        };
+        if let Some((at, ev)) = next {
+            queue.insert((at, seq), (i, ev));
+            seq += 1;
+        }
+    }
+    assert_eq!(done, 20);
+    assert_eq!(p.refreshes, 1, "one refresh across both processes");
+    assert_eq!(p.invalid_grants, 0);
+    assert!(conflicts >= 1, "the second process lost the lease race");
 }
