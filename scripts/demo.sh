@@ -149,7 +149,7 @@ EOF
 run_driver rust "$DEMO_BIN" --refresh-leeway-ms "$LEEWAY_MS"
 
 # A binding's demo runs when its example exists and its package is (or gets) built.
-setup_part() { [ -x "$ROOT/scripts/setup/$1.sh" ] && "$ROOT/scripts/setup/$1.sh"; }
+setup_part() { if [ -x "$ROOT/scripts/setup/$1.sh" ]; then "$ROOT/scripts/setup/$1.sh"; fi; }
 if [ "$rust_only" = 0 ]; then
   if [ -f bindings-python/examples/demo.py ]; then
     setup_part python || echo "python set-up failed: skipping the Python demo" >&2
