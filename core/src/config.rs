@@ -127,7 +127,10 @@ impl Config {
     /// Parse the JSON form of [`ConfigOptions`] and validate it.
     pub fn from_json(json: &str) -> Result<Config> {
         let options: ConfigOptions =
-            serde_json::from_str(json).map_err(|e| Error::config(format!("config is not valid: {e}")))?;
+            serde_json::from_str(json).map_err(|e| {
+                // serde's message may quote a value (a secret): report only where it went wrong.
+                Error::config(format!("config is not valid (line {}, column {})", e.line(), e.column()))
+            })?;
         Config::new(options)
     }
 
