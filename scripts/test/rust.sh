@@ -3,8 +3,8 @@
 . "$(dirname "$0")/../lib.sh"
 cd "$ROOT"
 say "cargo clippy (core denies unwrap/expect/panic/indexing)"
-cargo clippy -q -p hoopauth -p hoopauth-emulator --all-targets -- -D warnings
-say "cargo test (core, emulator)"
+cargo clippy -q -p hoopauth -p hoopauth-emulator -p hoopauth-demo --all-targets -- -D warnings
+say "cargo test (core, emulator; the demo crate runs in scripts/test/demo.sh)"
 cargo test -q -p hoopauth -p hoopauth-emulator
 say "core builds for wasm32-unknown-unknown"
 cargo build -q -p hoopauth --target wasm32-unknown-unknown
