@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Build the hoopauth WASM package:
+#   pkg/       the npm package: web target (browsers, bundlers, edge workers; `await init()`)
+#              plus node/ (the nodejs target) selected by the "node" export condition
+#   pkg-node/  the nodejs target alone (what the shared JS test suite imports)
+# Steps: cargo (wasm32-unknown-unknown, release) → wasm-bindgen (pinned CLI) → wasm-opt -Oz
+# (npm binaryen) → the shared JS layer (bindings-node/lib/*.js) copied in → entry files.
+# Env: HOOPAUTH_WASM_SKIP_CARGO=1 reuses the last cargo artefact; CARGO_TARGET_DIR is honoured.
+. "$(dirname "$0")/../scripts/lib.sh"
+W="$ROOT/bindings-wasm"
+cd "$ROOT"
+want="$(wasm_bindgen_version)"
+got="$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)"
+[ "$got" = "$want" ] || { echo "wasm-bindgen CLI $got != crate $want: run scripts/setup/wasm.sh" >&2; exit 1; }
+WASM_OPT="$W/node_modules/.bin/wasm-opt"
+[ -x "$WASM_OPT" ] || { echo "wasm-opt (npm binaryen) missing: run scripts/setup/wasm.sh" >&2; exit 1; }
+LIB="$ROOT/bindings-node/lib"
+
+target_dir="${CARGO_TARGET_DIR:-$ROOT/target}"
+case "$target_dir" in /*) ;; *) target_dir="$ROOT/$target_dir" ;; esac
+if [ "${HOOPAUTH_WASM_SKIP_CARGO:-}" != 1 ]; then
+  say "cargo build -p hoopauth-wasm --target wasm32-unknown-unknown --release"
+  cargo build -q -p hoopauth-wasm --target wasm32-unknown-unknown --release
+fi
+raw="$target_dir/wasm32-unknown-unknown/release/hoopauth_wasm.wasm"
+[ -f "$raw" ] || { echo "missing $raw" >&2; exit 1; }
+
+version="$(node -p "require('$W/package.json').version")"
+tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
+
+say "wasm-bindgen $want (web, nodejs) + wasm-opt -Oz"
+rm -rf "$W/pkg" "$W/pkg-node"
+wasm-bindgen "$raw" --target web --out-dir "$tmp/web" --out-name hoopauth_wasm
+wasm-bindgen "$raw" --target nodejs --out-dir "$tmp/node" --out-name hoopauth_wasm
+FEATURES=(--enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue)
+for t in web node; do
+  "$WASM_OPT" -Oz "${FEATURES[@]}" "$tmp/$t/hoopauth_wasm_bg.wasm" -o "$tmp/$t/opt.wasm"
+  mv "$tmp/$t/opt.wasm" "$tmp/$t/hoopauth_wasm_bg.wasm"
+done
+
+# ---- pkg-node: CommonJS entry over the nodejs target ----------------------------------
+N="$W/pkg-node"
+mkdir -p "$N"
+cp "$tmp/node/"hoopauth_wasm* "$N/"
+if [ -d "$LIB" ] && ls "$LIB"/*.js >/dev/null 2>&1; then
+  mkdir -p "$N/lib"; cp "$LIB"/*.js "$N/lib/"
+  cp "$W/js/node-index.js" "$N/index.js"
+  names="$(cd "$N" && node -e "process.stdout.write(Object.keys(require('./index.js')).filter(k => /^[A-Za-z_\$][\w\$]*\$/.test(k)).join(' '))")"
+else
+  echo "note: $LIB not present yet: building the native module only" >&2
+  cp "$W/js/node-index-native.js" "$N/index.js"
+  names="$(cd "$N" && node -e "process.stdout.write(Object.keys(require('./index.js')).join(' '))")"
+fi
+node "$W/tools/entries.mjs" node "$N" "$version" $names
+cp "$ROOT/tests/js/api.d.ts" "$N/api.d.ts"
+
+# ---- pkg: the npm package (web target at the top, node/ for the "node" condition) ----------
+P="$W/pkg"
+mkdir -p "$P"
+cp "$tmp/web/"hoopauth_wasm* "$P/"
+if [ -d "$N/lib" ]; then
+  node "$W/tools/cjs-to-esm.mjs" "$LIB" "$P/lib.mjs" api.js
+else
+  printf 'export default (native) => Object.assign({}, native);\n' > "$P/lib.mjs"
+fi
+node "$W/tools/entries.mjs" web "$P" "$version" $names
+cp "$ROOT/tests/js/api.d.ts" "$P/api.d.ts"
+mkdir -p "$P/node"
+cp -r "$N"/. "$P/node/"
+rm -f "$P/node/package.json" "$P/node/README.md"
+cp "$W/README.md" "$P/README.md" 2>/dev/null || true
+cp "$W/README.md" "$N/README.md" 2>/dev/null || true
+
+say "built: $(wc -c < "$P/hoopauth_wasm_bg.wasm") bytes wasm, $(gzip -9c "$P/hoopauth_wasm_bg.wasm" | wc -c) gzipped (raw cargo output $(wc -c < "$raw"))"

@@ -1,0 +1,423 @@
+//! Plain-data conversions between JS values and the core's types.
+
+use hoopauth as core;
+use hoopauth::ErrorKind;
+use js_sys::{Array, Object, Reflect, Uint8Array};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+// ---- errors ----------------------------------------------------------------------------
+
+/// A JS `Error` with message `"<kind>: <message>"` and `kind`, `status`, `retryAfterMs`.
+pub fn js_error(e: &core::Error) -> JsValue {
+    let err = js_sys::Error::new(&e.to_string());
+    let v: &JsValue = err.as_ref();
+    set(v, "kind", &JsValue::from_str(e.kind().as_str()));
+    set(v, "status", &e.status().map(JsValue::from).unwrap_or(JsValue::NULL));
+    set(v, "retryAfterMs", &opt_num(e.retry_after_ms()));
+    err.into()
+}
+
+pub fn error(kind: ErrorKind, message: &str) -> JsValue {
+    js_error(&core::Error::new(kind, message))
+}
+
+/// `{kind, message, status, retryAfterMs}` (a Step's error: data, not thrown).
+pub fn error_data(e: &core::Error) -> JsValue {
+    let o = Object::new();
+    set(&o, "kind", &JsValue::from_str(e.kind().as_str()));
+    set(&o, "message", &JsValue::from_str(e.message()));
+    set(&o, "status", &e.status().map(JsValue::from).unwrap_or(JsValue::NULL));
+    set(&o, "retryAfterMs", &opt_num(e.retry_after_ms()));
+    o.into()
+}
+
+/// Deserialiser messages can quote input: keep them short (never a whole token).
+pub fn short(s: &str) -> String {
+    match s.char_indices().nth(120) {
+        Some((i, _)) => format!("{}…", s.get(..i).unwrap_or("")),
+        None => s.to_owned(),
+    }
+}
+
+// ---- property access -------------------------------------------------------------------
+
+pub fn get(o: &JsValue, key: &str) -> JsValue {
+    if !o.is_object() {
+        return JsValue::UNDEFINED;
+    }
+    Reflect::get(o, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+}
+
+pub fn set(o: &JsValue, key: &str, v: &JsValue) {
+    let _ = Reflect::set(o, &JsValue::from_str(key), v);
+}
+
+pub fn opt_str(s: Option<&str>) -> JsValue {
+    match s {
+        Some(s) => JsValue::from_str(s),
+        None => JsValue::NULL,
+    }
+}
+
+pub fn num(n: u64) -> JsValue {
+    JsValue::from_f64(n as f64)
+}
+
+pub fn opt_num(n: Option<u64>) -> JsValue {
+    match n {
+        Some(n) => num(n),
+        None => JsValue::NULL,
+    }
+}
+
+pub fn opt_string(v: &JsValue, what: &str) -> Result<Option<String>, JsValue> {
+    if v.is_undefined() || v.is_null() {
+        return Ok(None);
+    }
+    v.as_string()
+        .map(Some)
+        .ok_or_else(|| error(ErrorKind::InvalidArgument, &format!("{what} must be a string")))
+}
+
+pub fn string_arg(v: &JsValue, what: &str) -> Result<String, JsValue> {
+    v.as_string().ok_or_else(|| error(ErrorKind::InvalidArgument, &format!("{what} must be a string")))
+}
+
+// ---- numbers ---------------------------------------------------------------------------
+
+/// A non-negative finite number of milliseconds (fractions are dropped).
+pub fn ms(x: f64, what: &str) -> Result<u64, JsValue> {
+    if !x.is_finite() || x < 0.0 {
+        return Err(error(ErrorKind::InvalidArgument, &format!("{what} must be a non-negative number")));
+    }
+    Ok(if x >= u64::MAX as f64 { u64::MAX } else { x as u64 })
+}
+
+pub fn ms_value(v: &JsValue, what: &str) -> Result<Option<u64>, JsValue> {
+    if v.is_undefined() || v.is_null() {
+        return Ok(None);
+    }
+    if let Some(x) = v.as_f64() {
+        return ms(x, what).map(Some);
+    }
+    if v.is_bigint() {
+        if let Ok(x) = u64::try_from(v.clone()) {
+            return Ok(Some(x));
+        }
+    }
+    Err(error(ErrorKind::InvalidArgument, &format!("{what} must be a non-negative number")))
+}
+
+pub fn required_ms(v: &JsValue, what: &str) -> Result<u64, JsValue> {
+    ms_value(v, what)?.ok_or_else(|| error(ErrorKind::InvalidArgument, &format!("{what} is required")))
+}
+
+/// Any number as jitter input: fractions in (0, 1) (Math.random()) are scaled up.
+pub fn random_from(v: &JsValue) -> u64 {
+    let x = v.as_f64().unwrap_or(0.0);
+    if !x.is_finite() {
+        return 0;
+    }
+    let x = x.abs();
+    let x = if x < 1.0 { x * 9_007_199_254_740_992.0 } else { x };
+    if x >= u64::MAX as f64 {
+        u64::MAX
+    } else {
+        x as u64
+    }
+}
+
+pub fn status_from(v: &JsValue) -> Result<u16, JsValue> {
+    match v.as_f64() {
+        Some(x) if x.is_finite() && x.fract() == 0.0 && (0.0..=999.0).contains(&x) => Ok(x as u16),
+        _ => Err(error(ErrorKind::InvalidArgument, "status must be an integer HTTP status")),
+    }
+}
+
+// ---- strings, bytes, headers -----------------------------------------------------------
+
+/// `String(v)` for the primitive values a header or query may hold.
+fn text_of(v: &JsValue) -> Option<String> {
+    if let Some(s) = v.as_string() {
+        return Some(s);
+    }
+    if let Some(x) = v.as_f64() {
+        return Some(if x.is_finite() && x.fract() == 0.0 && x.abs() < 1e21 {
+            format!("{}", x as i128)
+        } else {
+            let s: String = js_sys::JsString::from(v.clone()).into();
+            s
+        });
+    }
+    if let Some(b) = v.as_bool() {
+        return Some(if b { "true".into() } else { "false".into() });
+    }
+    if v.is_bigint() {
+        let s: String = js_sys::JsString::from(v.clone()).into();
+        return Some(s);
+    }
+    None
+}
+
+pub fn bytes_from(v: &JsValue) -> Option<Vec<u8>> {
+    if let Some(u) = v.dyn_ref::<Uint8Array>() {
+        return Some(u.to_vec());
+    }
+    if let Some(b) = v.dyn_ref::<js_sys::ArrayBuffer>() {
+        return Some(Uint8Array::new(b).to_vec());
+    }
+    None
+}
+
+/// A body: string (UTF-8), Uint8Array / ArrayBuffer (raw), or absent (empty).
+pub fn body_from(v: &JsValue) -> Result<Vec<u8>, JsValue> {
+    if v.is_undefined() || v.is_null() {
+        return Ok(Vec::new());
+    }
+    if let Some(s) = v.as_string() {
+        return Ok(s.into_bytes());
+    }
+    bytes_from(v).ok_or_else(|| error(ErrorKind::InvalidArgument, "body must be a string or a Uint8Array"))
+}
+
+fn pair_from(item: &JsValue, what: &str) -> Result<(String, String), JsValue> {
+    let bad = || error(ErrorKind::InvalidArgument, &format!("{what} must be [name, value] pairs"));
+    if !Array::is_array(item) {
+        return Err(bad());
+    }
+    let a: &Array = item.unchecked_ref();
+    let k = a.get(0).as_string().ok_or_else(bad)?;
+    let v = text_of(&a.get(1)).ok_or_else(bad)?;
+    Ok((k, v))
+}
+
+/// Pairs from an array of `[name, value]`, an iterable of pairs (fetch `Headers`, `Map`),
+/// or a plain object (`Record<string, string | number | boolean>`).
+pub fn pairs_from(v: &JsValue, what: &str) -> Result<Vec<(String, String)>, JsValue> {
+    if v.is_undefined() || v.is_null() {
+        return Ok(Vec::new());
+    }
+    if Array::is_array(v) {
+        let a: &Array = v.unchecked_ref();
+        let n = a.length();
+        let mut out = Vec::with_capacity(n as usize);
+        for i in 0..n {
+            out.push(pair_from(&a.get(i), what)?);
+        }
+        return Ok(out);
+    }
+    if !v.is_object() {
+        return Err(error(ErrorKind::InvalidArgument, &format!("{what} must be an object or [name, value] pairs")));
+    }
+    if let Ok(Some(iter)) = js_sys::try_iter(v) {
+        let mut out = Vec::new();
+        for item in iter {
+            let item = item.map_err(|_| error(ErrorKind::InvalidArgument, &format!("{what} could not be read")))?;
+            out.push(pair_from(&item, what)?);
+        }
+        return Ok(out);
+    }
+    let entries = Object::entries(v.unchecked_ref());
+    let mut out = Vec::with_capacity(entries.length() as usize);
+    for e in entries.iter() {
+        let a: &Array = e.unchecked_ref();
+        let k = a.get(0).as_string().unwrap_or_default();
+        let val = a.get(1);
+        if val.is_undefined() || val.is_null() {
+            continue;
+        }
+        let s = text_of(&val)
+            .ok_or_else(|| error(ErrorKind::InvalidArgument, &format!("{what}: value of `{}` is not text", short(&k))))?;
+        out.push((k, s));
+    }
+    Ok(out)
+}
+
+pub fn header_pairs(v: &JsValue) -> Result<Vec<(String, String)>, JsValue> {
+    pairs_from(v, "headers")
+}
+
+pub fn pairs_to_js(p: &[(String, String)]) -> Array {
+    let out = Array::new_with_length(p.len() as u32);
+    for (i, (k, v)) in p.iter().enumerate() {
+        out.set(i as u32, Array::of2(&JsValue::from_str(k), &JsValue::from_str(v)).into());
+    }
+    out
+}
+
+// ---- requests and responses ------------------------------------------------------------
+
+pub struct Resp {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// `{status, headers?, body?}`.
+pub fn response_from(v: &JsValue) -> Result<Resp, JsValue> {
+    if !v.is_object() {
+        return Err(error(ErrorKind::InvalidArgument, "response must be an object {status, headers, body}"));
+    }
+    Ok(Resp {
+        status: status_from(&get(v, "status"))?,
+        headers: header_pairs(&get(v, "headers"))?,
+        body: body_from(&get(v, "body"))?,
+    })
+}
+
+pub fn request_to_js(r: &core::Request) -> JsValue {
+    let o = Object::new();
+    set(&o, "method", &JsValue::from_str(r.method.as_str()));
+    set(&o, "url", &JsValue::from_str(&r.url));
+    set(&o, "headers", &pairs_to_js(&r.headers));
+    set(&o, "body", &JsValue::from_str(r.body_text()));
+    o.into()
+}
+
+pub fn response_to_js(r: &core::Response) -> JsValue {
+    let o = Object::new();
+    set(&o, "status", &JsValue::from(r.status));
+    set(&o, "headers", &pairs_to_js(&r.headers));
+    set(&o, "body", &JsValue::from_str(&String::from_utf8_lossy(&r.body)));
+    o.into()
+}
+
+/// `{method?, path, query?, json?, version?}`; `json` a string is sent as is, any other
+/// value is JSON.stringify'd, null/undefined means no body.
+pub fn api_request_from(v: &JsValue) -> Result<core::ApiRequest, JsValue> {
+    if !v.is_object() {
+        return Err(error(ErrorKind::InvalidArgument, "request options must be an object with a path"));
+    }
+    let method = match opt_string(&get(v, "method"), "method")? {
+        Some(m) => core::Method::parse(&m).map_err(|e| js_error(&e))?,
+        None => core::Method::Get,
+    };
+    let path = opt_string(&get(v, "path"), "path")?
+        .ok_or_else(|| error(ErrorKind::InvalidArgument, "path is required"))?;
+    let query = pairs_from(&get(v, "query"), "query")?;
+    let j = get(v, "json");
+    let json = if j.is_undefined() || j.is_null() {
+        None
+    } else if let Some(s) = j.as_string() {
+        Some(s)
+    } else {
+        let s = js_sys::JSON::stringify(&j)
+            .map_err(|_| error(ErrorKind::InvalidArgument, "json could not be serialised"))?;
+        s.as_string()
+    };
+    let version = opt_string(&get(v, "version"), "version")?;
+    Ok(core::ApiRequest { method, path, query, json, version })
+}
+
+// ---- result shapes ---------------------------------------------------------------------
+
+fn json_to_js(v: &impl serde::Serialize) -> JsValue {
+    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).unwrap_or(JsValue::NULL)
+}
+
+fn str_array(items: &[String]) -> Array {
+    items.iter().map(|s| JsValue::from_str(s)).collect()
+}
+
+pub fn token_set_to_js(t: &core::TokenSet) -> JsValue {
+    let o = Object::new();
+    set(&o, "accessToken", &JsValue::from_str(t.access_token.expose()));
+    set(&o, "tokenType", &opt_str(t.token_type.as_deref()));
+    set(&o, "expiresIn", &opt_num(t.expires_in));
+    set(&o, "expiresAtMs", &opt_num(t.expires_at_ms));
+    set(&o, "refreshToken", &opt_str(t.refresh_token.as_ref().map(|r| r.expose())));
+    set(&o, "scopes", &str_array(&t.scopes));
+    set(&o, "userType", &opt_str(t.user_type.map(|u| u.as_str())));
+    set(&o, "locationId", &opt_str(t.location_id.as_deref()));
+    set(&o, "companyId", &opt_str(t.company_id.as_deref()));
+    set(
+        &o,
+        "approvedLocations",
+        &match &t.approved_locations {
+            Some(a) => str_array(a).into(),
+            None => JsValue::NULL,
+        },
+    );
+    set(&o, "planId", &opt_str(t.plan_id.as_deref()));
+    set(&o, "isBulkInstallation", &t.is_bulk_installation.map(JsValue::from_bool).unwrap_or(JsValue::NULL));
+    set(&o, "userId", &opt_str(t.user_id.as_deref()));
+    set(&o, "extra", &if t.extra.is_empty() { Object::new().into() } else { json_to_js(&t.extra) });
+    o.into()
+}
+
+pub fn classification_to_js(c: &core::Classification) -> JsValue {
+    let o = Object::new();
+    set(&o, "kind", &JsValue::from_str(c.kind.as_str()));
+    set(&o, "status", &JsValue::from(c.status));
+    set(&o, "retryable", &JsValue::from_bool(c.retryable));
+    set(&o, "rateLimitScope", &opt_str(c.rate_limit_scope.map(|s| s.as_str())));
+    set(&o, "retryAfterMs", &opt_num(c.retry_after_ms));
+    set(&o, "message", &opt_str(c.message.as_deref()));
+    o.into()
+}
+
+pub fn verification_to_js(v: &core::Verification) -> JsValue {
+    let o = Object::new();
+    set(&o, "valid", &JsValue::from_bool(v.valid));
+    set(&o, "reason", &JsValue::from_str(v.reason.as_str()));
+    o.into()
+}
+
+pub fn decision_to_js(d: core::Decision) -> JsValue {
+    let o = Object::new();
+    match d {
+        core::Decision::Allow => set(&o, "allow", &JsValue::TRUE),
+        core::Decision::Wait { wait_ms, daily_exhausted } => {
+            set(&o, "allow", &JsValue::FALSE);
+            set(&o, "waitMs", &num(wait_ms));
+            set(&o, "dailyExhausted", &JsValue::from_bool(daily_exhausted));
+        }
+    }
+    o.into()
+}
+
+pub fn limits_to_js(l: core::Limits) -> JsValue {
+    let o = Object::new();
+    set(&o, "max", &JsValue::from(l.max));
+    set(&o, "intervalMs", &num(l.interval_ms));
+    set(&o, "marginMs", &num(l.margin_ms));
+    set(&o, "dailyMax", &num(l.daily_max));
+    o.into()
+}
+
+pub fn webhook_event_to_js(e: &core::WebhookEvent) -> JsValue {
+    use serde_json::{Map, Value};
+    let s = |v: &Option<String>| v.clone().map(Value::String).unwrap_or(Value::Null);
+    let mut m = Map::new();
+    match e {
+        core::WebhookEvent::Install(i) => {
+            m.insert("type".into(), Value::String("INSTALL".into()));
+            m.insert("appId".into(), s(&i.app_id));
+            m.insert("versionId".into(), s(&i.version_id));
+            m.insert("installType".into(), s(&i.install_type));
+            m.insert("locationId".into(), s(&i.location_id));
+            m.insert("companyId".into(), s(&i.company_id));
+            m.insert("userId".into(), s(&i.user_id));
+            m.insert("companyName".into(), s(&i.company_name));
+            m.insert("planId".into(), s(&i.plan_id));
+            m.insert("timestamp".into(), s(&i.timestamp));
+            m.insert("webhookId".into(), s(&i.webhook_id));
+        }
+        core::WebhookEvent::Uninstall(u) => {
+            m.insert("type".into(), Value::String("UNINSTALL".into()));
+            m.insert("appId".into(), s(&u.app_id));
+            m.insert("locationId".into(), s(&u.location_id));
+            m.insert("companyId".into(), s(&u.company_id));
+            m.insert("timestamp".into(), s(&u.timestamp));
+            m.insert("webhookId".into(), s(&u.webhook_id));
+        }
+        core::WebhookEvent::Other { event_type, body } => {
+            if let Value::Object(b) = body {
+                m = b.clone();
+            }
+            m.insert("type".into(), Value::String(event_type.clone()));
+        }
+    }
+    json_to_js(&m)
+}
