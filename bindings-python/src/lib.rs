@@ -1097,17 +1097,25 @@ impl PyCall {
         refresh_poll_ms: Option<u64>,
     ) -> PyResult<Self> {
         let req = api_request_from(method, path, query, json, version)?;
-        let d = core::CallOptions::default();
-        let options = core::CallOptions {
-            max_auth_retries: max_auth_retries.unwrap_or(d.max_auth_retries),
-            max_rate_limit_retries: max_rate_limit_retries.unwrap_or(d.max_rate_limit_retries),
-            max_server_retries: max_server_retries.unwrap_or(d.max_server_retries),
-            max_refresh_attempts: max_refresh_attempts.unwrap_or(d.max_refresh_attempts),
-            backoff_base_ms: backoff_base_ms.unwrap_or(d.backoff_base_ms),
-            backoff_max_ms: backoff_max_ms.unwrap_or(d.backoff_max_ms),
-            max_wait_ms: max_wait_ms.unwrap_or(d.max_wait_ms),
-            refresh_poll_ms: refresh_poll_ms.unwrap_or(d.refresh_poll_ms),
+        let mut options = core::CallOptions::default();
+        let set32 = |v: Option<u32>, slot: &mut u32| {
+            if let Some(v) = v {
+                *slot = v;
+            }
         };
+        set32(max_auth_retries, &mut options.max_auth_retries);
+        set32(max_rate_limit_retries, &mut options.max_rate_limit_retries);
+        set32(max_server_retries, &mut options.max_server_retries);
+        set32(max_refresh_attempts, &mut options.max_refresh_attempts);
+        let set64 = |v: Option<u64>, slot: &mut u64| {
+            if let Some(v) = v {
+                *slot = v;
+            }
+        };
+        set64(backoff_base_ms, &mut options.backoff_base_ms);
+        set64(backoff_max_ms, &mut options.backoff_max_ms);
+        set64(max_wait_ms, &mut options.max_wait_ms);
+        set64(refresh_poll_ms, &mut options.refresh_poll_ms);
         Ok(PyCall { inner: core::Call::new(req, options) })
     }
     #[getter]

@@ -19,6 +19,10 @@ from ._hoopauth import Call, Callback, Config, Limits, Request, Step, TokenSet, 
 
 __all__ = ["Client", "AsyncClient"]
 
+# Sleep at most this long before asking the core again: limits learned from responses
+# meanwhile (the server's headers beat the defaults) then apply to waiting calls too.
+_MAX_SLEEP_S = 1.0
+
 QueryParams = Union[Dict[str, Any], List[Tuple[str, Any]], None]
 
 
@@ -127,7 +131,7 @@ class Client(_DriverBase):
                     with self._refresh_cond:
                         self._refresh_cond.wait(wait_s)
                 else:
-                    time.sleep(wait_s)
+                    time.sleep(min(wait_s, _MAX_SLEEP_S))
                 with lock:
                     step = pool.resume(call, resource, now_ms(), _rand())
             elif kind == "done":
@@ -355,7 +359,7 @@ class AsyncClient(_DriverBase):
                 if step.reason == "refresh":
                     await self._wait_refresh(wait_s)
                 else:
-                    await asyncio.sleep(wait_s)
+                    await asyncio.sleep(min(wait_s, _MAX_SLEEP_S))
                 with lock:
                     step = pool.resume(call, resource, now_ms(), _rand())
             elif kind == "done":
