@@ -149,6 +149,14 @@ pub async fn handle(sh: Arc<Shared>, req: Request<Incoming>) -> Result<Resp, Dro
         ),
         (Method::POST, "/_emulator/webhooks/send") => send_webhook(&sh, &body).await,
         (Method::GET, "/_emulator/stats") => json_resp(200, &sh.st().stats_json()),
+        (Method::GET, "/_emulator/timeline") => {
+            let q = pairs(query.as_bytes());
+            match get(&q, "bucket_ms").map(str::parse::<u64>) {
+                None => json_resp(200, &sh.st().timeline_json(1000)),
+                Some(Ok(ms)) if ms > 0 => json_resp(200, &sh.st().timeline_json(ms)),
+                Some(_) => nest(400, "bucket_ms must be a positive integer"),
+            }
+        }
         (Method::POST, "/_emulator/reset") => {
             sh.st().reset();
             json_resp(200, &json!({"ok": true}))
@@ -366,10 +374,12 @@ async fn api(sh: &Shared, headers: &HeaderMap, query: &str, body: &Bytes, route:
     }
     let grant = bearer(headers).and_then(|t| sh.st().lookup_access(t, now));
     let Some(grant) = grant else {
-        sh.st().stat("unknown", |s| {
+        let mut st = sh.st();
+        st.stat("unknown", |s| {
             s.requests += 1;
             s.unauthorized += 1;
         });
+        st.record("unknown", 401, now);
         return msg(401, "Invalid JWT");
     };
     let resource = grant.resource().to_string();
@@ -396,6 +406,7 @@ async fn api(sh: &Shared, headers: &HeaderMap, query: &str, body: &Bytes, route:
             _ => {}
         }
     });
+    st.record(&resource, status, now);
     drop(st);
     for (name, value) in limit.headers {
         if let Ok(v) = HeaderValue::from_str(&value) {

@@ -161,7 +161,32 @@ pub struct State {
     refresh: HashMap<String, RefreshRec>,
     windows: HashMap<(String, String), Window>,
     stats: BTreeMap<String, Counters>,
+    timeline: Timeline,
     pub contacts: HashMap<String, Vec<Value>>,
+}
+
+/// Granularity at which API requests are kept for `GET /_emulator/timeline`.
+pub const TIMELINE_GRAIN_MS: u64 = 10;
+
+/// API requests and 429s per resource in `TIMELINE_GRAIN_MS` slots since the last reset.
+struct Timeline {
+    origin: Instant,
+    origin_unix_ms: u64,
+    /// slot → resource → [requests, rate_limited]
+    slots: BTreeMap<u64, BTreeMap<String, [u64; 2]>>,
+}
+
+impl Timeline {
+    fn new() -> Self {
+        let origin_unix_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        Timeline {
+            origin: Instant::now(),
+            origin_unix_ms,
+            slots: BTreeMap::new(),
+        }
+    }
 }
 
 /// Body of a successful token answer, field order as the platform sends it.
@@ -206,6 +231,7 @@ impl State {
             refresh: HashMap::new(),
             windows: HashMap::new(),
             stats: BTreeMap::new(),
+            timeline: Timeline::new(),
             contacts: HashMap::new(),
         }
     }
@@ -441,9 +467,75 @@ impl State {
         serde_json::json!({ "resources": self.stats, "totals": totals })
     }
 
-    /// Clears stats and rate-limit windows (tokens and codes stay).
+    /// Counts one API request (and whether it was a 429) in the timeline.
+    pub fn record(&mut self, resource: &str, status: u16, now: Instant) {
+        let t = &mut self.timeline;
+        let slot = now.saturating_duration_since(t.origin).as_millis() as u64 / TIMELINE_GRAIN_MS;
+        let c = t
+            .slots
+            .entry(slot)
+            .or_default()
+            .entry(resource.to_string())
+            .or_default();
+        c[0] += 1;
+        if status == 429 {
+            c[1] += 1;
+        }
+    }
+
+    /// API requests and 429s per `bucket_ms` (a multiple of the grain) from the last reset
+    /// to the last request, empty buckets included, per resource and in total.
+    pub fn timeline_json(&self, bucket_ms: u64) -> Value {
+        let per = (bucket_ms / TIMELINE_GRAIN_MS).max(1);
+        let bucket_ms = per * TIMELINE_GRAIN_MS;
+        let t = &self.timeline;
+        let last = t.slots.keys().next_back().map_or(0, |s| s / per + 1);
+        type Bucket<'a> = (u64, u64, BTreeMap<&'a str, [u64; 2]>);
+        let mut buckets: Vec<Bucket> = (0..last).map(|_| (0, 0, BTreeMap::new())).collect();
+        for (slot, res) in &t.slots {
+            let b = &mut buckets[(slot / per) as usize];
+            for (name, c) in res {
+                b.0 += c[0];
+                b.1 += c[1];
+                let e = b.2.entry(name.as_str()).or_default();
+                e[0] += c[0];
+                e[1] += c[1];
+            }
+        }
+        let buckets: Vec<Value> = buckets
+            .into_iter()
+            .enumerate()
+            .map(|(i, (requests, limited, res))| {
+                let start = i as u64 * bucket_ms;
+                let resources: serde_json::Map<String, Value> = res
+                    .into_iter()
+                    .map(|(k, c)| {
+                        (
+                            k.to_string(),
+                            serde_json::json!({"requests": c[0], "rate_limited": c[1]}),
+                        )
+                    })
+                    .collect();
+                serde_json::json!({
+                    "start_ms": start,
+                    "start_unix_ms": t.origin_unix_ms + start,
+                    "requests": requests,
+                    "rate_limited": limited,
+                    "resources": resources,
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "bucket_ms": bucket_ms,
+            "started_unix_ms": t.origin_unix_ms,
+            "buckets": buckets,
+        })
+    }
+
+    /// Clears stats, the timeline and rate-limit windows (tokens and codes stay).
     pub fn reset(&mut self) {
         self.stats.clear();
         self.windows.clear();
+        self.timeline = Timeline::new();
     }
 }

@@ -338,3 +338,75 @@ async fn latency_and_control_validation() {
     assert_eq!(k["latency_ms"], 200);
     assert_eq!(k["fail_rate"], 0.0);
 }
+
+#[tokio::test]
+async fn timeline_counts_requests_and_429s_per_bucket() {
+    let r = emu(EmulatorConfig {
+        max: 2,
+        interval_ms: 60_000,
+        ..Default::default()
+    })
+    .await;
+    let at = s(&install(&r, SCOPES, None, "Location").await, "access_token");
+    let reset = request(r.addr(), "POST", "/_emulator/reset", &[], b"").await;
+    assert_eq!(reset.status, 200);
+    let empty = get(&r, "/_emulator/timeline", &[]).await.json();
+    assert_eq!(empty["bucket_ms"], 1000);
+    assert_eq!(empty["buckets"], json!([]));
+    // Bucket 0: two allowed, one 429, one unknown token; bucket 2 (300 ms buckets): one 429.
+    for want in [200, 200, 429] {
+        assert_eq!(list(&r, &at, "loc_1").await.status, want);
+    }
+    assert_eq!(list(&r, "not-a-token", "loc_1").await.status, 401);
+    tokio::time::sleep(Duration::from_millis(650)).await;
+    assert_eq!(list(&r, &at, "loc_1").await.status, 429);
+
+    let t = get(&r, "/_emulator/timeline?bucket_ms=300", &[])
+        .await
+        .json();
+    assert_eq!(t["bucket_ms"], 300);
+    let b = t["buckets"].as_array().unwrap();
+    assert_eq!(b.len(), 3, "{t}");
+    assert_eq!(b[0]["start_ms"], 0);
+    assert_eq!(b[1]["start_ms"], 300);
+    assert_eq!(b[2]["start_ms"], 600);
+    let started = t["started_unix_ms"].as_u64().unwrap();
+    assert_eq!(b[2]["start_unix_ms"].as_u64().unwrap(), started + 600);
+    assert_eq!(b[0]["requests"], 4);
+    assert_eq!(b[0]["rate_limited"], 1);
+    assert_eq!(
+        b[0]["resources"]["loc_1"],
+        json!({"requests": 3, "rate_limited": 1})
+    );
+    assert_eq!(
+        b[0]["resources"]["unknown"],
+        json!({"requests": 1, "rate_limited": 0})
+    );
+    assert_eq!(b[1]["requests"], 0);
+    assert_eq!(b[1]["resources"], json!({}));
+    assert_eq!(
+        b[2]["resources"]["loc_1"],
+        json!({"requests": 1, "rate_limited": 1})
+    );
+
+    // Default 1 s buckets hold the same totals; token requests are not API requests.
+    let t = get(&r, "/_emulator/timeline", &[]).await.json();
+    let b = t["buckets"].as_array().unwrap();
+    assert_eq!(b.len(), 1);
+    assert_eq!(b[0]["requests"], 5);
+    assert_eq!(b[0]["rate_limited"], 2);
+    assert_eq!(
+        get(&r, "/_emulator/timeline?bucket_ms=0", &[]).await.status,
+        400
+    );
+    assert_eq!(
+        get(&r, "/_emulator/timeline?bucket_ms=x", &[]).await.status,
+        400
+    );
+
+    request(r.addr(), "POST", "/_emulator/reset", &[], b"").await;
+    assert_eq!(
+        get(&r, "/_emulator/timeline", &[]).await.json()["buckets"],
+        json!([])
+    );
+}
