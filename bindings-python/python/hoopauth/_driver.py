@@ -80,7 +80,7 @@ class _DriverBase:
     def _new_call(
         self, method: str, path: str, params: Any, json: Any, options: Dict[str, int]
     ) -> Call:
-        opts = dict(self._call_options)
+        opts: Dict[str, Any] = dict(self._call_options)
         opts.update(options)
         return Call(method, path, query=params, json=json, **opts)
 
