@@ -67,7 +67,8 @@ node "$W/tools/entries.mjs" web "$P" "$version" $names
 cp "$ROOT/tests/js/api.d.ts" "$P/api.d.ts"
 mkdir -p "$P/node"
 cp -r "$N"/. "$P/node/"
-rm -f "$P/node/package.json" "$P/node/README.md"
+rm -f "$P/node/README.md"
+printf '{ "type": "commonjs" }\n' > "$P/node/package.json"
 cp "$W/README.md" "$P/README.md" 2>/dev/null || true
 cp "$W/README.md" "$N/README.md" 2>/dev/null || true
 

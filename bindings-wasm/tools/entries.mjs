@@ -84,6 +84,8 @@ export function initSync(module) {
   const pkg = {
     name: '@hoopauth/wasm',
     version,
+    // The top level is ES modules (web target); node/ has its own {"type": "commonjs"}.
+    type: 'module',
     description,
     license: 'MIT OR Apache-2.0',
     main: './node/index.js',

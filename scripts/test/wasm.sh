@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# WASM binding: build the package, then the shared JS suite with WASM in Node, the browser
+# runner (vectors, API checks, authorization round trip) in headless Chromium, the edge-worker
+# journey, the package layout, the type checks, and the demo journey on WASM.
+. "$(dirname "$0")/../lib.sh"
+cd "$ROOT"
+build_emulator
+bindings-wasm/build.sh
+say "node --test tests/js/*.test.mjs (HOOPAUTH_JS_IMPL=bindings-wasm/pkg-node: WASM in Node)"
+HOOPAUTH_JS_IMPL=bindings-wasm/pkg-node node --test tests/js/*.test.mjs
+say "node --test tests/js/browser/*.test.mjs (headless Chromium, edge worker, package)"
+HOOPAUTH_JS_IMPL=bindings-wasm/pkg-node node --test --test-concurrency=1 tests/js/browser/*.test.mjs
+say "tsc --noEmit: the WASM package's index.d.ts against tests/js/api.d.ts, native and web entry types"
+bindings-wasm/node_modules/.bin/tsc -p tests/js/browser/types
+if [ -f bindings-node/examples/demo.mjs ]; then
+  say "demo (WASM in Node)"
+  out=$(HOOPAUTH_JS_IMPL=bindings-wasm/pkg-node node bindings-node/examples/demo.mjs --spawn-emulator --calls 60)
+  echo "$out"
+  node -e 'const s=JSON.parse(process.argv[1]); if (s.calls !== 60 || s.rate_limited !== 0 || s.invalid_grants !== 0) { console.error("demo summary wrong"); process.exit(1); }' "$out"
+fi
