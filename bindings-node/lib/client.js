@@ -9,6 +9,7 @@ const { toApiRequest, headerRecord, toTokenInput } = require('./util.js');
 const START = { type: 'start' };
 const RESUME = { type: 'resume' };
 const TRANSPORT_ERROR = { type: 'transport_error' };
+const CONFLICT = { type: 'conflict' };
 
 function random32() {
   return Math.floor(Math.random() * 0x100000000);
@@ -42,6 +43,8 @@ function makeClient(ctx) {
     #app; #pool; #store; #fetch; #now; #callOptions;
     #loading = new Map();      // resourceId → Promise of the first load from the store
     #waiters = new Map();      // resourceId → Set of wake-up functions (refresh waits)
+    #persisting = new Map();   // resourceId → persists in flight in this process
+    #coordinate = false;       // call.coordinateRefresh: the store is shared between processes
     #stats = { sends: 0, refreshes: 0, waits: 0, retries: 0 };
 
     constructor(options) {
@@ -54,6 +57,7 @@ function makeClient(ctx) {
       this.#fetch = o.fetch ? f : f.bind(globalThis);
       this.#now = typeof o.now === 'function' ? o.now : Date.now;
       this.#callOptions = o.call || null;
+      this.#coordinate = !!(o.call && o.call.coordinateRefresh);
       this.#pool = w(() => new native.Pool(this.#app[NATIVE], o.session || null, o.limits || null));
     }
 
@@ -217,14 +221,34 @@ function makeClient(ctx) {
               if (refresh && step.step !== 'persist') this.#wake(resourceId);
               break;
             }
-            case 'persist':
-              await this.#store.set(resourceId, step.stored);
-              step = pool.step(call, resourceId, RESUME, this.#now(), random32());
+            case 'persist': {
+              // A store shared by several processes may refuse an older version (compare-and-set
+              // on the stored `version`) by returning false: reload its newer state, then go on.
+              this.#persisting.set(resourceId, (this.#persisting.get(resourceId) || 0) + 1);
+              let written;
+              try {
+                written = await this.#store.set(resourceId, step.stored);
+              } finally {
+                this.#persisting.set(resourceId, this.#persisting.get(resourceId) - 1);
+              }
+              if (written === false) {
+                const newer = await this.#store.get(resourceId);
+                if (newer != null) w(() => pool.loadStored(resourceId, newer));
+                step = pool.step(call, resourceId, CONFLICT, this.#now(), random32());
+              } else {
+                step = pool.step(call, resourceId, RESUME, this.#now(), random32());
+              }
               this.#wake(resourceId);
               break;
+            }
             case 'wait':
               stats.waits++;
               await this.#sleep(step.waitMs, step.reason === 'refresh' ? resourceId : null);
+              if (step.reason === 'refresh' && this.#coordinate && !this.#persisting.get(resourceId)) {
+                // Another process may hold the lease: look at the shared store again.
+                const newer = await this.#store.get(resourceId);
+                if (newer != null && !this.#persisting.get(resourceId)) w(() => pool.loadStored(resourceId, newer));
+              }
               step = pool.step(call, resourceId, RESUME, this.#now(), random32());
               break;
             case 'done': {

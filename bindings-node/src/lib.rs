@@ -344,6 +344,8 @@ pub struct CallOptions {
     pub backoff_max_ms: Option<f64>,
     pub max_wait_ms: Option<f64>,
     pub refresh_poll_ms: Option<f64>,
+    /// Several processes share one store: persist the refresh lease first (see `Event::Conflict`).
+    pub coordinate_refresh: Option<bool>,
 }
 
 fn call_options_in(o: Option<CallOptions>) -> core::CallOptions {
@@ -359,6 +361,7 @@ fn call_options_in(o: Option<CallOptions>) -> core::CallOptions {
             backoff_max_ms: o.backoff_max_ms.map(ms).unwrap_or(d.backoff_max_ms),
             max_wait_ms: o.max_wait_ms.map(ms).unwrap_or(d.max_wait_ms),
             refresh_poll_ms: o.refresh_poll_ms.map(ms).unwrap_or(d.refresh_poll_ms),
+            coordinate_refresh: o.coordinate_refresh.unwrap_or(d.coordinate_refresh),
         },
     }
 }
@@ -891,6 +894,7 @@ impl Pool {
             "start" => core::Event::Start,
             "resume" => core::Event::Resume,
             "transport_error" => core::Event::TransportError,
+            "conflict" => core::Event::Conflict,
             "response" => match event.response {
                 Some(r) => core::Event::Response(response_in(r)),
                 None => {
@@ -901,7 +905,7 @@ impl Pool {
             },
             _ => {
                 let mut s = Step::named("fail");
-                s.error = Some(step_error(&arg_error("event.type must be start, resume, response or transport_error")));
+                s.error = Some(step_error(&arg_error("event.type must be start, resume, response, transport_error or conflict")));
                 return s;
             }
         };

@@ -201,7 +201,8 @@ export const KNOWN_SCOPES: readonly string[];
 /** Where token sessions live between calls and processes. Values are `TokenSession.toStored()` strings. */
 export interface TokenStore {
   get(resourceId: string): Promise<string | null> | string | null;
-  set(resourceId: string, stored: string): Promise<void> | void;
+  /** Return false to refuse a write (compare-and-set: the store holds a newer `version`). */
+  set(resourceId: string, stored: string): Promise<void | boolean> | void | boolean;
   delete?(resourceId: string): Promise<void> | void;
 }
 export class MemoryTokenStore implements TokenStore {
@@ -215,6 +216,9 @@ export interface CallOptions {
   maxAuthRetries: number; maxRateLimitRetries: number; maxServerRetries: number;
   maxRefreshAttempts: number; backoffBaseMs: number; backoffMaxMs: number;
   maxWaitMs: number; refreshPollMs: number;
+  /** Several processes share the store: persist the refresh lease first (the store's `set`
+   *  refuses an older `version` by returning false), so one process refreshes. */
+  coordinateRefresh: boolean;
 }
 
 export interface ClientOptions {

@@ -213,3 +213,32 @@ test('webhooks sent by the emulator verify with its key; tampering fails', async
     }
   });
 });
+
+test('two clients (processes) over one compare-and-set store refresh once between them', async () => {
+  await withEmulator(['--token-ttl-secs', '2', '--max', '500', '--interval-ms', '1000'], async (emu) => {
+    // A shared store that writes only a newer `version` (what a Redis/SQL store would do).
+    const map = new Map();
+    const casStore = {
+      async get(id) { await new Promise((r) => setTimeout(r, 1)); return map.get(id) ?? null; },
+      async set(id, stored) {
+        await new Promise((r) => setTimeout(r, 1));
+        const held = map.get(id);
+        if (held && JSON.parse(held).version >= JSON.parse(stored).version) return false;
+        map.set(id, stored);
+        return true;
+      },
+    };
+    const opts = { store: casStore, session: { refreshLeewayMs: 0 }, call: { coordinateRefresh: true }, limits: { max: 500, intervalMs: 1000 } };
+    const a = newClient(emu, opts);
+    const b = newClient(emu, opts);
+    await install(a, emu, 'loc_1');
+    assert.equal((await b.request('loc_1', { path: '/contacts/', query: { locationId: 'loc_1' } })).status, 200);
+    await new Promise((r) => setTimeout(r, 2100));
+    const q = { path: '/contacts/', query: { locationId: 'loc_1' } };
+    const results = await Promise.all([...Array.from({ length: 20 }, () => a.request('loc_1', q)), ...Array.from({ length: 20 }, () => b.request('loc_1', q))]);
+    assert.ok(results.every((r) => r.status === 200));
+    const s = (await emu.stats()).resources.loc_1;
+    assert.equal(s.refreshes, 1, JSON.stringify(s));
+    assert.equal(s.invalid_grants, 0);
+  });
+});
