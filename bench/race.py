@@ -1,0 +1,212 @@
+#!/usr/bin/env python3
+"""The pacing race: every client against a fresh emulator with the platform's default limits.
+
+Scenarios (full): (a) 1,000 calls to one location; (b) 3,000 calls over 10 locations;
+(c) (b) with tokens that come due mid-run. Clients: hoopauth's Python, Node and WASM drivers,
+the official Node SDK (rateLimitRetry: true) and the official Python SDK. Each run: start
+the emulator, the driver authorizes its locations, resets the emulator's counters and races;
+the emulator's stats and timeline say what happened.
+
+  race.py [--quick] [--out bench/results/race.json] [--clients a,b] [--scenarios a,b,c]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+DRIVERS = HERE / "drivers"
+RENEW_BUFFER_MS = 30_000  # the SDKs' fixed "refresh 30 s before expiry"; hoopauth is set to match
+
+CLIENTS: Dict[str, Dict[str, Any]] = {
+    "hoopauth-python": {"cmd": ["{python}", "hoopauth_py.py"], "env": {}, "family": "hoopauth"},
+    "hoopauth-node": {"cmd": ["node", "hoopauth_js.mjs"], "env": {"HOOPAUTH_JS_IMPL": "bindings-node"}, "family": "hoopauth"},
+    "hoopauth-wasm": {"cmd": ["node", "hoopauth_js.mjs"], "env": {"HOOPAUTH_JS_IMPL": "bindings-wasm/pkg-node"}, "family": "hoopauth"},
+    "sdk-node": {"cmd": ["node", "sdk_node.mjs"], "env": {}, "family": "peer",
+                 "label": "@gohighlevel/api-client (rateLimitRetry)"},
+    "sdk-python": {"cmd": ["{python}", "sdk_py.py"], "env": {}, "family": "peer",
+                   "label": "gohighlevel-api-client (PyPI)"},
+}
+
+
+def scenarios(quick: bool) -> List[Dict[str, Any]]:
+    if quick:
+        mx, iv, n_a, n_b, life = 20, 2_000, 100, 600, 2
+    else:
+        mx, iv, n_a, n_b, life = 100, 10_000, 1_000, 3_000, 8
+    ten = [f"loc_{i}" for i in range(1, 11)]
+    return [
+        {"id": "a", "title": f"{n_a:,} calls to one location", "calls": n_a, "locations": ["loc_1"],
+         "max": mx, "interval_ms": iv, "ttl_secs": 86_399},
+        {"id": "b", "title": f"{n_b:,} calls over 10 locations", "calls": n_b, "locations": ten,
+         "max": mx, "interval_ms": iv, "ttl_secs": 86_399},
+        {"id": "c", "title": f"{n_b:,} calls over 10 locations, tokens due every {life} s", "calls": n_b,
+         "locations": ten, "max": mx, "interval_ms": iv, "ttl_secs": RENEW_BUFFER_MS // 1000 + life,
+         "token_life_ms": life * 1000},
+    ]
+
+
+def ideal_ms(calls: int, locations: List[str], mx: int, interval_ms: int) -> int:
+    per = [len(range(i, calls, len(locations))) for i in range(len(locations))]
+    return max((math.ceil(n / mx) - 1) * interval_ms for n in per if n > 0)
+
+
+def get_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=30) as r:
+        return json.loads(r.read())
+
+
+def start_emulator(sc: Dict[str, Any]) -> "tuple[subprocess.Popen, Dict[str, Any]]":
+    binary = os.environ.get("HOOPAUTH_EMULATOR_BIN", str(ROOT / "target" / "debug" / "hoopauth-emulator"))
+    p = subprocess.Popen(
+        [binary, "--port", "0", "--locations", ",".join(f"loc_{i}" for i in range(1, 11)),
+         "--max", str(sc["max"]), "--interval-ms", str(sc["interval_ms"]),
+         "--token-ttl-secs", str(sc["ttl_secs"])],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )
+    assert p.stdout is not None
+    line = p.stdout.readline()
+    if not line:
+        p.kill()
+        raise RuntimeError("the emulator did not start")
+    return p, json.loads(line)
+
+
+def last_request_unix_ms(fine: Dict[str, Any], resource: str) -> Optional[int]:
+    for b in reversed(fine["buckets"]):
+        if b["resources"].get(resource, {}).get("requests"):
+            return b["start_unix_ms"] + fine["bucket_ms"]
+    return None
+
+
+def run_one(client: str, sc: Dict[str, Any], concurrency: int, timeout_s: int, python: str) -> Dict[str, Any]:
+    spec = CLIENTS[client]
+    emu, info = start_emulator(sc)
+    try:
+        cmd = [c.format(python=python) for c in spec["cmd"]] + [
+            "--base-url", info["base_url"], "--client-id", info["client_id"],
+            "--client-secret", info["client_secret"], "--locations", ",".join(sc["locations"]),
+            "--calls", str(sc["calls"]), "--concurrency", str(concurrency), "--max", str(sc["max"]),
+            "--interval-ms", str(sc["interval_ms"]), "--refresh-leeway-ms", str(RENEW_BUFFER_MS),
+            "--driver", client,
+        ]
+        env = dict(os.environ, **spec["env"])
+        env["PYTHONPATH"] = str(DRIVERS) + os.pathsep + env.get("PYTHONPATH", "")
+        t0 = time.time()
+        try:
+            p = subprocess.run(cmd, cwd=DRIVERS, env=env, capture_output=True, text=True, timeout=timeout_s)
+            rc, out, err = p.returncode, p.stdout, p.stderr
+        except subprocess.TimeoutExpired as e:
+            rc, out, err = "timeout", (e.stdout or b"").decode() if isinstance(e.stdout, bytes) else (e.stdout or ""), ""
+        elapsed = time.time() - t0
+        summary: Dict[str, Any] = {}
+        for line in reversed(out.strip().splitlines()):
+            if line.startswith("{"):
+                summary = json.loads(line)
+                break
+        stats = get_json(f"{info['base_url']}/_emulator/stats")
+        timeline = get_json(f"{info['base_url']}/_emulator/timeline")
+        fine = get_json(f"{info['base_url']}/_emulator/timeline?bucket_ms=10")
+    finally:
+        emu.terminate()
+        emu.wait(timeout=10)
+
+    totals = stats["totals"]
+    res = stats["resources"]
+    expected = 0
+    if sc.get("token_life_ms") and summary.get("exchanged_unix_ms"):
+        for loc in sc["locations"]:
+            last = last_request_unix_ms(fine, loc)
+            ex = summary["exchanged_unix_ms"].get(loc)
+            if last is not None and ex is not None:
+                expected += max(0, (last - ex) // sc["token_life_ms"])
+    refreshes = totals["refreshes"]
+    duplicate_refreshes = max(0, refreshes - expected)
+    seen = summary.get("responses_seen", {})
+    # Token-endpoint refusals the emulator does not count in its stats (e.g. invalid_client).
+    token_refusals = sum(v for k, v in seen.items() if k.startswith("/oauth/token ") and not k.endswith(" 200"))
+    invalid = totals["invalid_grants"]
+    wasted = totals["rate_limited"] + totals["unauthorized"] + duplicate_refreshes + max(invalid, token_refusals)
+    ideal = ideal_ms(sc["calls"], sc["locations"], sc["max"], sc["interval_ms"])
+    row = {
+        "client": client,
+        "family": spec["family"],
+        "label": spec.get("label", client),
+        "scenario": sc["id"],
+        "exit": rc,
+        "elapsed_s": round(elapsed, 1),
+        "calls": sc["calls"],
+        "ok": summary.get("ok"),
+        "failed": summary.get("failed"),
+        "errors": summary.get("errors", {}),
+        "wall_ms": summary.get("wall_ms"),
+        "ideal_ms": ideal,
+        "ratio": round(summary["wall_ms"] / ideal, 4) if summary.get("wall_ms") and ideal else None,
+        "requests": totals["requests"],
+        "rate_limited": totals["rate_limited"],
+        "unauthorized": totals["unauthorized"],
+        "refreshes": refreshes,
+        "expected_refreshes": expected,
+        "refreshes_per_location": {k: v["refreshes"] for k, v in res.items() if v.get("refreshes")},
+        "invalid_grants": invalid,
+        "token_refusals_seen": token_refusals,
+        "wasted": wasted,
+        "responses_seen": seen,
+        "client_stats": summary.get("client_stats"),
+        "timeline": [{"t": b["start_ms"], "requests": b["requests"], "rate_limited": b["rate_limited"]}
+                     for b in timeline["buckets"]],
+        "stderr_tail": err.strip().splitlines()[-3:] if rc not in (0,) else [],
+    }
+    return row
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--out", default=str(HERE / "results" / "race.json"))
+    ap.add_argument("--clients", default=",".join(CLIENTS))
+    ap.add_argument("--scenarios", default="a,b,c")
+    ap.add_argument("--concurrency", type=int, default=100, help="calls in flight per location")
+    ap.add_argument("--python", default=str(ROOT / ".venv" / "bin" / "python"))
+    a = ap.parse_args()
+    timeout_s = 180 if a.quick else 900
+    want = set(a.scenarios.split(","))
+    rows = []
+    for sc in scenarios(a.quick):
+        if sc["id"] not in want:
+            continue
+        for client in a.clients.split(","):
+            sys.stderr.write(f"race ({sc['id']}) {sc['title']}: {client} ... ")
+            sys.stderr.flush()
+            row = run_one(client, sc, a.concurrency, timeout_s, a.python)
+            rows.append(row)
+            sys.stderr.write(
+                f"wall {row['wall_ms']} ms (ideal {row['ideal_ms']}), ok {row['ok']}, 429s {row['rate_limited']}, "
+                f"401s {row['unauthorized']}, refreshes {row['refreshes']}/{row['expected_refreshes']}, "
+                f"invalid grants {row['invalid_grants']}, exit {row['exit']}\n"
+            )
+    out = {
+        "quick": a.quick,
+        "concurrency": a.concurrency,
+        "renew_buffer_ms": RENEW_BUFFER_MS,
+        "scenarios": [s for s in scenarios(a.quick) if s["id"] in want],
+        "runs": rows,
+        "finished_unix_ms": int(time.time() * 1000),
+    }
+    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(a.out).write_text(json.dumps(out, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
