@@ -302,3 +302,13 @@ def test_native_module_exports_are_reexported() -> None:
             assert hasattr(h, name), name
     for name in h.__all__:
         assert getattr(h, name) is not None, name
+
+
+def test_readme_quickstart_compiles_and_uses_real_names() -> None:
+    text = (PKG / "README.md").read_text()
+    m = re.search(r"```python\n(.*?)```", text, re.S)
+    assert m
+    code = m.group(1)
+    compile(code, "README.md", "exec")
+    for name in re.findall(r"hoopauth\.([A-Za-z_]+)", code):
+        assert hasattr(h, name), name
