@@ -3,7 +3,9 @@
 
 use crate::classify::{classify_response, RateLimitScope, ResponseKind};
 use crate::http::header;
+use std::borrow::Borrow;
 use std::collections::{HashMap, VecDeque};
+use std::hash::{Hash, Hasher};
 
 pub const DAY_MS: u64 = 86_400_000;
 
@@ -278,12 +280,58 @@ impl RateLimiter {
     }
 }
 
+/// A resource id stored inline when short (location and company ids are about 20 bytes), so
+/// that a lookup touches the map entry only, not a separate heap string.
+#[derive(Clone, Debug)]
+enum ResourceKey {
+    Inline { len: u8, bytes: [u8; 30] },
+    Heap(Box<str>),
+}
+
+impl ResourceKey {
+    fn new(s: &str) -> Self {
+        let mut bytes = [0u8; 30];
+        match (bytes.get_mut(..s.len()), u8::try_from(s.len())) {
+            (Some(dst), Ok(len)) => {
+                dst.copy_from_slice(s.as_bytes());
+                ResourceKey::Inline { len, bytes }
+            }
+            _ => ResourceKey::Heap(s.into()),
+        }
+    }
+    fn as_str(&self) -> &str {
+        match self {
+            ResourceKey::Inline { len, bytes } => {
+                bytes.get(..usize::from(*len)).and_then(|b| std::str::from_utf8(b).ok()).unwrap_or("")
+            }
+            ResourceKey::Heap(s) => s,
+        }
+    }
+}
+
+impl PartialEq for ResourceKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+impl Eq for ResourceKey {}
+impl Hash for ResourceKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state)
+    }
+}
+impl Borrow<str> for ResourceKey {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+
 /// Limiters for many resources, keyed by location or company id, with idle ones evicted
 /// so that memory follows the resources active within one window.
 #[derive(Debug)]
 pub struct RateLimiters {
     limits: Limits,
-    map: HashMap<String, RateLimiter>,
+    map: HashMap<ResourceKey, RateLimiter, foldhash::fast::RandomState>,
     ops_since_sweep: u64,
     last_sweep: u64,
 }
@@ -296,13 +344,18 @@ impl Default for RateLimiters {
 
 impl RateLimiters {
     pub fn new(limits: Limits) -> Self {
-        RateLimiters { limits, map: HashMap::new(), ops_since_sweep: 0, last_sweep: 0 }
+        RateLimiters {
+            limits,
+            map: HashMap::with_hasher(foldhash::fast::RandomState::default()),
+            ops_since_sweep: 0,
+            last_sweep: 0,
+        }
     }
 
     /// The limiter for `key`, created with the default limits on first use.
     pub fn get_mut(&mut self, key: &str) -> &mut RateLimiter {
         let limits = self.limits;
-        self.map.entry(key.to_owned()).or_insert_with(|| RateLimiter::new(limits))
+        self.map.entry(ResourceKey::new(key)).or_insert_with(|| RateLimiter::new(limits))
     }
 
     /// Sweep idle limiters at most once a window and only after as many operations as there
@@ -319,8 +372,14 @@ impl RateLimiters {
 
     /// Approximate bytes held per tracked resource (map entry, key, limiter, send history).
     pub fn memory_bytes(&self) -> usize {
-        let entry = std::mem::size_of::<(String, RateLimiter)>() + 8;
-        self.map.iter().map(|(k, l)| entry + k.capacity() + l.memory_bytes() - std::mem::size_of::<RateLimiter>()).sum()
+        let entry = std::mem::size_of::<(ResourceKey, RateLimiter)>() + 1;
+        self.map
+            .iter()
+            .map(|(k, l)| {
+                let heap_key = if let ResourceKey::Heap(s) = k { s.len() } else { 0 };
+                entry + heap_key + l.memory_bytes() - std::mem::size_of::<RateLimiter>()
+            })
+            .sum()
     }
 
     pub fn acquire(&mut self, key: &str, now_ms: u64) -> Decision {
@@ -330,7 +389,7 @@ impl RateLimiters {
             None => {
                 let mut l = RateLimiter::new(self.limits);
                 let d = l.acquire(now_ms);
-                self.map.insert(key.to_owned(), l);
+                self.map.insert(ResourceKey::new(key), l);
                 d
             }
         }
@@ -343,7 +402,7 @@ impl RateLimiters {
         } else {
             let mut l = RateLimiter::new(self.limits);
             l.observe(now_ms, status, headers);
-            self.map.insert(key.to_owned(), l);
+            self.map.insert(ResourceKey::new(key), l);
         }
     }
 
