@@ -165,7 +165,8 @@ def run_one(client: str, sc: Dict[str, Any], concurrency: int, timeout_s: int, p
         "client_stats": summary.get("client_stats"),
         "timeline": [{"t": b["start_ms"], "requests": b["requests"], "rate_limited": b["rate_limited"]}
                      for b in timeline["buckets"]],
-        "stderr_tail": err.strip().splitlines()[-3:] if rc not in (0,) else [],
+        "concurrency": concurrency,
+        "stderr_tail": err.strip().splitlines()[-12:] if rc not in (0,) else [],
     }
     return row
 
@@ -176,7 +177,8 @@ def main() -> int:
     ap.add_argument("--out", default=str(HERE / "results" / "race.json"))
     ap.add_argument("--clients", default=",".join(CLIENTS))
     ap.add_argument("--scenarios", default="a,b,c")
-    ap.add_argument("--concurrency", type=int, default=100, help="calls in flight per location")
+    ap.add_argument("--concurrency", type=int, default=0,
+                    help="calls in flight per location (default: the scenario's max per interval)")
     ap.add_argument("--python", default=str(ROOT / ".venv" / "bin" / "python"))
     a = ap.parse_args()
     timeout_s = 180 if a.quick else 900
@@ -188,7 +190,7 @@ def main() -> int:
         for client in a.clients.split(","):
             sys.stderr.write(f"race ({sc['id']}) {sc['title']}: {client} ... ")
             sys.stderr.flush()
-            row = run_one(client, sc, a.concurrency, timeout_s, a.python)
+            row = run_one(client, sc, a.concurrency or sc["max"], timeout_s, a.python)
             rows.append(row)
             sys.stderr.write(
                 f"wall {row['wall_ms']} ms (ideal {row['ideal_ms']}), ok {row['ok']}, 429s {row['rate_limited']}, "
@@ -197,7 +199,7 @@ def main() -> int:
             )
     out = {
         "quick": a.quick,
-        "concurrency": a.concurrency,
+        "concurrency": a.concurrency or "max per interval",
         "renew_buffer_ms": RENEW_BUFFER_MS,
         "scenarios": [s for s in scenarios(a.quick) if s["id"] in want],
         "runs": rows,
