@@ -77,7 +77,19 @@ function createApi(native) {
   function generateState(bytes) {
     return w(() => native.generateState(bytes == null ? randomBytes(32) : bytes));
   }
+  const fastParse = typeof native.parseTokenBody === 'function';
   function parseTokenResponse(response, nowMs) {
+    if (fastParse && response != null && typeof response === 'object') {
+      // The core reads status and body only; the token set crosses as one JSON string.
+      const body = response.body == null ? '' : String(response.body);
+      let text;
+      try {
+        text = native.parseTokenBody(response.status >>> 0, body, nowMs);
+      } catch (e) {
+        throw toHoopAuthError(e);
+      }
+      return asTokenSet(JSON.parse(text));
+    }
     return asTokenSet(w(() => native.parseTokenResponse(toResponse(response), nowMs)));
   }
   function classifyResponse(response, nowMs) {

@@ -930,3 +930,12 @@ impl Pool {
         out
     }
 }
+
+/// Fast path of `parseTokenResponse`: the token set as camelCase JSON text (the JS layer
+/// parses it), one string across the boundary instead of fourteen property sets.
+#[napi]
+pub fn parse_token_body(env: Env, status: u32, body: String, now_ms: f64) -> napi::Result<String> {
+    core::parse_token_response(status_u16(status), &[], body.as_bytes(), ms(now_ms))
+        .map(|t| t.to_js_json())
+        .or_throw(&env)
+}

@@ -169,7 +169,50 @@ pub struct TokenSet {
     pub extra: serde_json::Map<String, Value>,
 }
 
+/// The camelCase JSON shape JavaScript bindings hand to users (absent values as `null`).
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TokenSetJs<'a> {
+    access_token: &'a str,
+    token_type: &'a Option<String>,
+    expires_in: Option<u64>,
+    expires_at_ms: Option<u64>,
+    refresh_token: Option<&'a str>,
+    scopes: &'a [String],
+    user_type: Option<&'static str>,
+    location_id: &'a Option<String>,
+    company_id: &'a Option<String>,
+    approved_locations: &'a Option<Vec<String>>,
+    plan_id: &'a Option<String>,
+    is_bulk_installation: Option<bool>,
+    user_id: &'a Option<String>,
+    extra: &'a serde_json::Map<String, Value>,
+}
+
 impl TokenSet {
+    /// The token set as camelCase JSON text, the shape the JavaScript bindings return
+    /// (one string crossing the FFI boundary is cheaper than building the object field by field).
+    /// Holds the tokens: treat the text as a secret.
+    pub fn to_js_json(&self) -> String {
+        let view = TokenSetJs {
+            access_token: self.access_token.expose(),
+            token_type: &self.token_type,
+            expires_in: self.expires_in,
+            expires_at_ms: self.expires_at_ms,
+            refresh_token: self.refresh_token.as_ref().map(Secret::expose),
+            scopes: &self.scopes,
+            user_type: self.user_type.map(UserType::as_str),
+            location_id: &self.location_id,
+            company_id: &self.company_id,
+            approved_locations: &self.approved_locations,
+            plan_id: &self.plan_id,
+            is_bulk_installation: self.is_bulk_installation,
+            user_id: &self.user_id,
+            extra: &self.extra,
+        };
+        serde_json::to_string(&view).unwrap_or_default()
+    }
+
     /// The resource this token acts for: the location id, else the company id.
     pub fn resource_id(&self) -> Option<&str> {
         self.location_id.as_deref().or(self.company_id.as_deref())
