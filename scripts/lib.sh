@@ -5,8 +5,10 @@ export ROOT
 export HOOPAUTH_VECTORS="${HOOPAUTH_VECTORS:-$(cd "$ROOT/.." && pwd)/shared/vectors}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 export CARGO_PROFILE_DEV_DEBUG=0
-# Rust installed by rustup lives here on a fresh machine.
-[ -d "$HOME/.cargo/bin" ] && case ":$PATH:" in *":$HOME/.cargo/bin:"*) ;; *) export PATH="$HOME/.cargo/bin:$PATH" ;; esac
+# Rust installed by rustup (and every `cargo install`ed tool) lives here on a fresh machine.
+CARGO_BIN="${CARGO_HOME:-$HOME/.cargo}/bin"
+case ":$PATH:" in *":$CARGO_BIN:"*) ;; *) export PATH="$CARGO_BIN:$PATH" ;; esac
+[ -d "$HOME/.cargo/bin" ] && case ":$PATH:" in *":$HOME/.cargo/bin:"*) ;; *) export PATH="$PATH:$HOME/.cargo/bin" ;; esac
 VENV="$ROOT/.venv"
 export HOOPAUTH_EMULATOR_BIN="${HOOPAUTH_EMULATOR_BIN:-$ROOT/target/debug/hoopauth-emulator}"
 
