@@ -192,7 +192,7 @@ fn json_text(obj: &Bound<'_, PyAny>) -> PyResult<String> {
     let kwargs = PyDict::new(py);
     kwargs.set_item("separators", (",", ":"))?;
     kwargs.set_item("ensure_ascii", false)?;
-    Ok(json.call_method("dumps", (obj,), Some(&kwargs))?.extract::<String>()?)
+    json.call_method("dumps", (obj,), Some(&kwargs))?.extract::<String>()
 }
 
 fn py_repr_str(s: &str) -> String {

@@ -73,13 +73,15 @@ class Client(_DriverBase):
             self._refresh_cond.notify_all()
 
     def _ensure_loaded(self, resource: str) -> None:
+        # Consult the store while this process holds no tokens for the resource (another
+        # process may have stored some since).
         with self._lock:
-            if self.pool.knows(resource):
+            if self.pool.has_session(resource):
                 return
         stored = self.store.get(resource)
         if stored is not None:
             with self._lock:
-                if not self.pool.knows(resource):
+                if not self.pool.has_session(resource):
                     self.pool.load_stored(resource, stored)
 
     def _run(self, call: Call, resource: str) -> httpx.Response:
@@ -302,13 +304,15 @@ class AsyncClient(_DriverBase):
             pass
 
     async def _ensure_loaded(self, resource: str) -> None:
+        # Consult the store while this process holds no tokens for the resource (another
+        # process may have stored some since).
         with self._lock:
-            if self.pool.knows(resource):
+            if self.pool.has_session(resource):
                 return
         stored = await _maybe_await(self.store.get(resource))
         if stored is not None:
             with self._lock:
-                if not self.pool.knows(resource):
+                if not self.pool.has_session(resource):
                     self.pool.load_stored(resource, stored)
 
     async def _run(self, call: Call, resource: str) -> httpx.Response:
