@@ -312,3 +312,12 @@ def test_readme_quickstart_compiles_and_uses_real_names() -> None:
     compile(code, "README.md", "exec")
     for name in re.findall(r"hoopauth\.([A-Za-z_]+)", code):
         assert hasattr(h, name), name
+
+
+def test_package_source_parses_as_python_3_9() -> None:
+    import ast
+
+    files = list((PKG / "python" / "hoopauth").glob("*.py")) + list((PKG / "examples").glob("*.py"))
+    assert len(files) >= 7
+    for f in files:
+        ast.parse(f.read_text(), filename=str(f), feature_version=(3, 9))

@@ -396,3 +396,23 @@ def test_webhook_delivery_verifies(emulator: Any) -> None:
     assert received and received[0]["valid"] and received[0]["reason"] == "ok"
     ev = received[0]["event"]
     assert ev.type == "INSTALL" and ev.location_id == "loc_2"
+
+
+def test_sync_threads_on_expired_token_refresh_once(short_ttl_emulator: Any) -> None:
+    emu = short_ttl_emulator
+    config = make_config(emu)
+    with h.Client(config, refresh_leeway_ms=0, limits=h.Limits(max=100, interval_ms=1000)) as client:
+        tokens = client.exchange_code(authorize(emu, config, "loc_3"))
+        wait_expired(tokens)
+        before = res_stats(emu, "loc_3").get("refreshes", 0)
+        barrier = threading.Barrier(12)
+
+        def one(_: int) -> int:
+            barrier.wait()
+            return client.get("/contacts/", **contacts("loc_3")).status_code
+
+        with ThreadPoolExecutor(12) as pool:
+            codes = list(pool.map(one, range(12)))
+        assert codes == [200] * 12
+        assert client.stats.refreshes == 1
+    assert res_stats(emu, "loc_3")["refreshes"] - before == 1
