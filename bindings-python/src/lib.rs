@@ -68,7 +68,7 @@ fn error_family(kind: &str) -> PyResult<&'static str> {
 // Conversions
 // ---------------------------------------------------------------------------------------
 
-/// `bytes`, `bytearray`, `memoryview` or `str` → bytes.
+/// `bytes`, `bytearray` or `str` (or anything with `__bytes__`) → bytes.
 fn body_bytes<'a>(obj: &'a Bound<'_, PyAny>) -> PyResult<Cow<'a, [u8]>> {
     if let Ok(b) = obj.cast::<PyBytes>() {
         return Ok(Cow::Borrowed(b.as_bytes()));

@@ -4,7 +4,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union, f
 
 _Headers = Union[Mapping[str, str], Sequence[Tuple[str, str]], Any, None]
 _Pairs = Union[Mapping[str, Any], Sequence[Tuple[str, Any]], Sequence[Sequence[Any]], None]
-_Body = Union[bytes, bytearray, memoryview, str, None]
+_Body = Union[bytes, bytearray, str, None]
 
 __all__ = [
     "__version__",
