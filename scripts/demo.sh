@@ -148,13 +148,17 @@ EOF
 
 run_driver rust "$DEMO_BIN" --refresh-leeway-ms "$LEEWAY_MS"
 
+# The bindings' drivers are told the limits and the leeway (they pace from the first call,
+# before the server's headers arrive).
+BINDING_ARGS=(--max "$MAX" --interval-ms "$INTERVAL_MS" --refresh-leeway-ms "$LEEWAY_MS")
+
 # A binding's demo runs when its example exists and its package is (or gets) built.
 setup_part() { if [ -x "$ROOT/scripts/setup/$1.sh" ]; then "$ROOT/scripts/setup/$1.sh"; fi; }
 if [ "$rust_only" = 0 ]; then
   if [ -f bindings-python/examples/demo.py ]; then
     setup_part python || echo "python set-up failed: skipping the Python demo" >&2
     if [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c 'import hoopauth' 2>/dev/null; then
-      run_driver python "$VENV/bin/python" bindings-python/examples/demo.py
+      run_driver python "$VENV/bin/python" bindings-python/examples/demo.py "${BINDING_ARGS[@]}"
     else
       echo "(Python package not built: Python demo skipped)"
     fi
@@ -162,7 +166,7 @@ if [ "$rust_only" = 0 ]; then
   if [ -f bindings-node/examples/demo.mjs ] && have node; then
     setup_part node || echo "node set-up failed: skipping the Node demo" >&2
     if (cd bindings-node && node -e 'require(".")') >/dev/null 2>&1; then
-      run_driver node node bindings-node/examples/demo.mjs
+      run_driver node node bindings-node/examples/demo.mjs "${BINDING_ARGS[@]}"
     else
       echo "(Node package not built: Node demo skipped)"
     fi
@@ -171,9 +175,9 @@ if [ "$rust_only" = 0 ]; then
     setup_part wasm || echo "wasm set-up failed: skipping the WASM demo" >&2
     if [ -d bindings-wasm/pkg-node ] && (cd bindings-wasm/pkg-node && node -e 'require(".")') >/dev/null 2>&1; then
       if [ -f bindings-wasm/examples/demo.mjs ]; then
-        run_driver wasm node bindings-wasm/examples/demo.mjs
+        run_driver wasm node bindings-wasm/examples/demo.mjs "${BINDING_ARGS[@]}"
       else
-        HOOPAUTH_JS_IMPL="$ROOT/bindings-wasm/pkg-node" run_driver wasm node bindings-node/examples/demo.mjs
+        HOOPAUTH_JS_IMPL="$ROOT/bindings-wasm/pkg-node" run_driver wasm node bindings-node/examples/demo.mjs "${BINDING_ARGS[@]}"
       fi
     else
       echo "(WASM package not built: WASM demo skipped)"

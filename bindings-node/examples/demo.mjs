@@ -65,7 +65,8 @@ async function main() {
       clientId: a['client-id'], clientSecret: a['client-secret'],
       redirectUri: 'http://127.0.0.1:9/oauth/callback', apiBase: baseUrl, marketplace: baseUrl,
     });
-    const client = new Client({ app, store: new MemoryTokenStore(), limits: { max, intervalMs } });
+    const session = a['refresh-leeway-ms'] ? { refreshLeewayMs: Number(a['refresh-leeway-ms']) } : undefined;
+    const client = new Client({ app, store: new MemoryTokenStore(), limits: { max, intervalMs }, session });
     const t0 = Date.now();
     for (const loc of locations) {
       const state = generateState();

@@ -15,7 +15,7 @@ import asyncio
 import json
 import sys
 import time
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 import httpx
 
@@ -43,8 +43,8 @@ def emulator_stats(base_url: str) -> Dict[str, Any]:
         return {}
 
 
-async def run_async(config: hoopauth.Config, limits: hoopauth.Limits, locations: List[str], calls: int) -> int:
-    async with hoopauth.AsyncClient(config, limits=limits) as client:
+async def run_async(config: hoopauth.Config, limits: hoopauth.Limits, locations: List[str], calls: int, leeway: Optional[int]) -> int:
+    async with hoopauth.AsyncClient(config, limits=limits, refresh_leeway_ms=leeway) as client:
         for loc in locations:
             await client.exchange_code(authorize(config, loc))
         rs = await asyncio.gather(
@@ -57,9 +57,9 @@ async def run_async(config: hoopauth.Config, limits: hoopauth.Limits, locations:
         return sum(r.status_code == 200 for r in rs)
 
 
-def run_sync(config: hoopauth.Config, limits: hoopauth.Limits, locations: List[str], calls: int) -> int:
+def run_sync(config: hoopauth.Config, limits: hoopauth.Limits, locations: List[str], calls: int, leeway: Optional[int]) -> int:
     ok = 0
-    with hoopauth.Client(config, limits=limits) as client:
+    with hoopauth.Client(config, limits=limits, refresh_leeway_ms=leeway) as client:
         for loc in locations:
             client.exchange_code(authorize(config, loc))
         for i in range(calls):
@@ -78,6 +78,7 @@ def main() -> None:
     ap.add_argument("--mode", choices=["async", "sync"], default="async")
     ap.add_argument("--max", type=int, default=None, help="the platform's burst limit (default 100)")
     ap.add_argument("--interval-ms", type=int, default=None, help="its window (default 10000)")
+    ap.add_argument("--refresh-leeway-ms", type=int, default=None, help="refresh this long before expiry (default 300000)")
     args = ap.parse_args()
 
     locations = [l for l in args.locations.split(",") if l]
@@ -94,9 +95,9 @@ def main() -> None:
     t0 = time.monotonic()
     try:
         if args.mode == "async":
-            ok = asyncio.run(run_async(config, limits, locations, args.calls))
+            ok = asyncio.run(run_async(config, limits, locations, args.calls, args.refresh_leeway_ms))
         else:
-            ok = run_sync(config, limits, locations, args.calls)
+            ok = run_sync(config, limits, locations, args.calls, args.refresh_leeway_ms)
     except hoopauth.HoopAuthError as e:
         print(f"demo failed: {e!r}", file=sys.stderr)
         raise SystemExit(1)
