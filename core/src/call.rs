@@ -190,6 +190,19 @@ impl Call {
         self.phase == Phase::Finished
     }
 
+    /// End the call early (the host cancelled it, or its I/O failed in a way the host will not
+    /// retry). Frees the refresh lease when this call holds it and releases tokens held back
+    /// for a persist that will not happen, so other calls are not left waiting.
+    pub fn abort(&mut self, session: &mut TokenSession) {
+        match self.phase {
+            Phase::AwaitingRefresh | Phase::AwaitingLeasePersist => session.refresh_lost(),
+            Phase::AwaitingPersist => session.persisted(),
+            _ => {}
+        }
+        self.pending_refresh = None;
+        self.phase = Phase::Finished;
+    }
+
     /// Advance the call. `random` is any caller-supplied random number (backoff jitter).
     pub fn step(
         &mut self,

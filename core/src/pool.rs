@@ -104,6 +104,13 @@ impl Pool {
         &self.limiters
     }
 
+    /// End `call` early (see [`Call::abort`]).
+    pub fn abort(&mut self, call: &mut Call, resource: &str) {
+        if let Some(session) = self.sessions.get_mut(resource) {
+            call.abort(session);
+        }
+    }
+
     /// Advance `call` against `resource`'s session and limiter.
     pub fn step(&mut self, call: &mut Call, resource: &str, event: Event, now_ms: u64, random: u64) -> Step {
         if let Err(e) = Self::check_resource(resource) {

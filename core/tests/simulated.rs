@@ -357,3 +357,18 @@ fn two_processes_sharing_a_store_refresh_once() {
     assert_eq!(p.invalid_grants, 0);
     assert!(conflicts >= 1, "the second process lost the lease race");
 }
+
+#[test]
+fn aborted_refresh_frees_the_lease() {
+    let mut p = Platform::new(100, 10_000, 60_000);
+    let mut pl = pool(Limits::default(), 1_000);
+    login(&mut p, &mut pl, T0);
+    let now = T0 + 120_000;
+    let mut first = Call::new(ApiRequest::new(Method::Get, "/contacts/"), CallOptions::default());
+    assert!(matches!(pl.step(&mut first, "loc_1", Event::Start, now, 0), Step::SendRefresh(_)));
+    let mut second = Call::new(ApiRequest::new(Method::Get, "/contacts/"), CallOptions::default());
+    assert!(matches!(pl.step(&mut second, "loc_1", Event::Start, now, 0), Step::Wait { reason: WaitReason::Refresh, .. }));
+    pl.abort(&mut first, "loc_1");
+    assert!(first.is_finished());
+    assert!(matches!(pl.step(&mut second, "loc_1", Event::Resume, now + 1, 0), Step::SendRefresh(_)), "the lease is free at once");
+}
