@@ -22,16 +22,6 @@ pub fn error(kind: ErrorKind, message: &str) -> JsValue {
     js_error(&core::Error::new(kind, message))
 }
 
-/// `{kind, message, status, retryAfterMs}` (a Step's error: data, not thrown).
-pub fn error_data(e: &core::Error) -> JsValue {
-    let o = Object::new();
-    set(&o, "kind", &JsValue::from_str(e.kind().as_str()));
-    set(&o, "message", &JsValue::from_str(e.message()));
-    set(&o, "status", &e.status().map(JsValue::from).unwrap_or(JsValue::NULL));
-    set(&o, "retryAfterMs", &opt_num(e.retry_after_ms()));
-    o.into()
-}
-
 /// Deserialiser messages can quote input: keep them short (never a whole token).
 pub fn short(s: &str) -> String {
     match s.char_indices().nth(120) {
@@ -42,15 +32,33 @@ pub fn short(s: &str) -> String {
 
 // ---- property access -------------------------------------------------------------------
 
-pub fn get(o: &JsValue, key: &str) -> JsValue {
+thread_local! {
+    /// Property names as JS strings, made once: turning a Rust string into a JS one costs a
+    /// TextDecoder call, which dominated small calls before this cache.
+    static KEYS: std::cell::RefCell<Vec<(&'static str, JsValue)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn key(name: &'static str) -> JsValue {
+    KEYS.with(|k| {
+        let mut k = k.borrow_mut();
+        if let Some((_, v)) = k.iter().find(|(n, _)| std::ptr::eq(*n, name) || *n == name) {
+            return v.clone();
+        }
+        let v = JsValue::from_str(name);
+        k.push((name, v.clone()));
+        v
+    })
+}
+
+pub fn get(o: &JsValue, name: &'static str) -> JsValue {
     if !o.is_object() {
         return JsValue::UNDEFINED;
     }
-    Reflect::get(o, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+    Reflect::get(o, &key(name)).unwrap_or(JsValue::UNDEFINED)
 }
 
-pub fn set(o: &JsValue, key: &str, v: &JsValue) {
-    let _ = Reflect::set(o, &JsValue::from_str(key), v);
+pub fn set(o: &JsValue, name: &'static str, v: &JsValue) {
+    let _ = Reflect::set(o, &key(name), v);
 }
 
 pub fn opt_str(s: Option<&str>) -> JsValue {
@@ -82,6 +90,45 @@ pub fn opt_string(v: &JsValue, what: &str) -> Result<Option<String>, JsValue> {
 
 pub fn string_arg(v: &JsValue, what: &str) -> Result<String, JsValue> {
     v.as_string().ok_or_else(|| error(ErrorKind::InvalidArgument, &format!("{what} must be a string")))
+}
+
+/// An optional string field of an options object (`kind` for a value of the wrong type).
+pub fn field_str(o: &JsValue, key: &'static str, kind: ErrorKind) -> Result<Option<String>, JsValue> {
+    let v = get(o, key);
+    if v.is_undefined() || v.is_null() {
+        return Ok(None);
+    }
+    v.as_string().map(Some).ok_or_else(|| error(kind, &format!("{key} must be a string")))
+}
+
+pub fn field_bool(o: &JsValue, key: &'static str) -> Result<Option<bool>, JsValue> {
+    let v = get(o, key);
+    if v.is_undefined() || v.is_null() {
+        return Ok(None);
+    }
+    v.as_bool().map(Some).ok_or_else(|| error(ErrorKind::InvalidArgument, &format!("{key} must be a boolean")))
+}
+
+pub fn field_ms(o: &JsValue, key: &'static str) -> Result<Option<u64>, JsValue> {
+    ms_value(&get(o, key), key)
+}
+
+/// An optional array of strings.
+pub fn field_str_list(o: &JsValue, key: &'static str) -> Result<Option<Vec<String>>, JsValue> {
+    let v = get(o, key);
+    if v.is_undefined() || v.is_null() {
+        return Ok(None);
+    }
+    let bad = || error(ErrorKind::InvalidArgument, &format!("{key} must be an array of strings"));
+    if !Array::is_array(&v) {
+        return Err(bad());
+    }
+    let a: &Array = v.unchecked_ref();
+    let mut out = Vec::with_capacity(a.length() as usize);
+    for i in 0..a.length() {
+        out.push(a.get(i).as_string().ok_or_else(bad)?);
+    }
+    Ok(Some(out))
 }
 
 // ---- numbers ---------------------------------------------------------------------------
@@ -266,13 +313,29 @@ pub fn response_from(v: &JsValue) -> Result<Resp, JsValue> {
     })
 }
 
+/// Results cross as one JSON text and one `JSON.parse`: far fewer boundary crossings than
+/// setting every field of every object from Rust.
+pub fn via_json<T: serde::Serialize + ?Sized>(v: &T) -> JsValue {
+    match serde_json::to_string(v) {
+        Ok(s) => js_sys::JSON::parse(&s).unwrap_or(JsValue::NULL),
+        Err(_) => JsValue::NULL,
+    }
+}
+
+#[derive(serde::Serialize)]
+pub struct RequestOut<'a> {
+    method: &'static str,
+    url: &'a str,
+    headers: &'a [(String, String)],
+    body: &'a str,
+}
+
+pub fn request_out(r: &core::Request) -> RequestOut<'_> {
+    RequestOut { method: r.method.as_str(), url: &r.url, headers: &r.headers, body: r.body_text() }
+}
+
 pub fn request_to_js(r: &core::Request) -> JsValue {
-    let o = Object::new();
-    set(&o, "method", &JsValue::from_str(r.method.as_str()));
-    set(&o, "url", &JsValue::from_str(&r.url));
-    set(&o, "headers", &pairs_to_js(&r.headers));
-    set(&o, "body", &JsValue::from_str(r.body_text()));
-    o.into()
+    via_json(&request_out(r))
 }
 
 pub fn response_to_js(r: &core::Response) -> JsValue {
@@ -312,49 +375,64 @@ pub fn api_request_from(v: &JsValue) -> Result<core::ApiRequest, JsValue> {
 
 // ---- result shapes ---------------------------------------------------------------------
 
-fn json_to_js(v: &impl serde::Serialize) -> JsValue {
-    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).unwrap_or(JsValue::NULL)
-}
-
-fn str_array(items: &[String]) -> Array {
-    items.iter().map(|s| JsValue::from_str(s)).collect()
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TokenSetOut<'a> {
+    access_token: &'a str,
+    token_type: Option<&'a str>,
+    expires_in: Option<u64>,
+    expires_at_ms: Option<u64>,
+    refresh_token: Option<&'a str>,
+    scopes: &'a [String],
+    user_type: Option<&'static str>,
+    location_id: Option<&'a str>,
+    company_id: Option<&'a str>,
+    approved_locations: Option<&'a [String]>,
+    plan_id: Option<&'a str>,
+    is_bulk_installation: Option<bool>,
+    user_id: Option<&'a str>,
+    extra: &'a serde_json::Map<String, serde_json::Value>,
 }
 
 pub fn token_set_to_js(t: &core::TokenSet) -> JsValue {
-    let o = Object::new();
-    set(&o, "accessToken", &JsValue::from_str(t.access_token.expose()));
-    set(&o, "tokenType", &opt_str(t.token_type.as_deref()));
-    set(&o, "expiresIn", &opt_num(t.expires_in));
-    set(&o, "expiresAtMs", &opt_num(t.expires_at_ms));
-    set(&o, "refreshToken", &opt_str(t.refresh_token.as_ref().map(|r| r.expose())));
-    set(&o, "scopes", &str_array(&t.scopes));
-    set(&o, "userType", &opt_str(t.user_type.map(|u| u.as_str())));
-    set(&o, "locationId", &opt_str(t.location_id.as_deref()));
-    set(&o, "companyId", &opt_str(t.company_id.as_deref()));
-    set(
-        &o,
-        "approvedLocations",
-        &match &t.approved_locations {
-            Some(a) => str_array(a).into(),
-            None => JsValue::NULL,
-        },
-    );
-    set(&o, "planId", &opt_str(t.plan_id.as_deref()));
-    set(&o, "isBulkInstallation", &t.is_bulk_installation.map(JsValue::from_bool).unwrap_or(JsValue::NULL));
-    set(&o, "userId", &opt_str(t.user_id.as_deref()));
-    set(&o, "extra", &if t.extra.is_empty() { Object::new().into() } else { json_to_js(&t.extra) });
-    o.into()
+    via_json(&TokenSetOut {
+        access_token: t.access_token.expose(),
+        token_type: t.token_type.as_deref(),
+        expires_in: t.expires_in,
+        expires_at_ms: t.expires_at_ms,
+        refresh_token: t.refresh_token.as_ref().map(|r| r.expose()),
+        scopes: &t.scopes,
+        user_type: t.user_type.map(|u| u.as_str()),
+        location_id: t.location_id.as_deref(),
+        company_id: t.company_id.as_deref(),
+        approved_locations: t.approved_locations.as_deref(),
+        plan_id: t.plan_id.as_deref(),
+        is_bulk_installation: t.is_bulk_installation,
+        user_id: t.user_id.as_deref(),
+        extra: &t.extra,
+    })
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ClassificationOut<'a> {
+    kind: &'static str,
+    status: u16,
+    retryable: bool,
+    rate_limit_scope: Option<&'static str>,
+    retry_after_ms: Option<u64>,
+    message: Option<&'a str>,
 }
 
 pub fn classification_to_js(c: &core::Classification) -> JsValue {
-    let o = Object::new();
-    set(&o, "kind", &JsValue::from_str(c.kind.as_str()));
-    set(&o, "status", &JsValue::from(c.status));
-    set(&o, "retryable", &JsValue::from_bool(c.retryable));
-    set(&o, "rateLimitScope", &opt_str(c.rate_limit_scope.map(|s| s.as_str())));
-    set(&o, "retryAfterMs", &opt_num(c.retry_after_ms));
-    set(&o, "message", &opt_str(c.message.as_deref()));
-    o.into()
+    via_json(&ClassificationOut {
+        kind: c.kind.as_str(),
+        status: c.status,
+        retryable: c.retryable,
+        rate_limit_scope: c.rate_limit_scope.map(|s| s.as_str()),
+        retry_after_ms: c.retry_after_ms,
+        message: c.message.as_deref(),
+    })
 }
 
 pub fn verification_to_js(v: &core::Verification) -> JsValue {
@@ -419,5 +497,5 @@ pub fn webhook_event_to_js(e: &core::WebhookEvent) -> JsValue {
             m.insert("type".into(), Value::String(event_type.clone()));
         }
     }
-    json_to_js(&m)
+    via_json(&m)
 }

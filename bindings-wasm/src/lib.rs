@@ -13,7 +13,6 @@
 use hoopauth as core;
 use hoopauth::{ErrorKind, Secret};
 use js_sys::{Array, Object};
-use serde::de::DeserializeOwned;
 use wasm_bindgen::prelude::*;
 
 mod convert;
@@ -23,178 +22,82 @@ use convert::*;
 const TS_SHAPES: &str = include_str!("shapes.d.ts");
 
 // -----------------------------------------------------------------------------------------
-// Option shapes (deserialised with serde-wasm-bindgen)
+// Option objects (read field by field: smaller code than one serde visitor per shape)
 // -----------------------------------------------------------------------------------------
 
-#[derive(serde::Deserialize, Default)]
-#[serde(rename_all = "camelCase", default)]
-struct AppOptions {
-    client_id: Option<String>,
-    client_secret: Option<String>,
-    redirect_uri: Option<String>,
-    marketplace: Option<String>,
-    api_base: Option<String>,
-    api_version: Option<String>,
-}
-
-#[derive(serde::Deserialize, Default)]
-#[serde(rename_all = "camelCase", default)]
-struct AuthorizationUrlOptions {
-    scopes: Option<Vec<String>>,
-    state: Option<String>,
-    login_window_open_mode: Option<String>,
-    version_id: Option<String>,
-}
-
-#[derive(serde::Deserialize, Default)]
-#[serde(rename_all = "camelCase", default)]
-struct TokenRequestOptions {
-    grant: Option<String>,
-    code: Option<String>,
-    refresh_token: Option<String>,
-    user_type: Option<String>,
-}
-
-#[derive(serde::Deserialize, Default)]
-#[serde(rename_all = "camelCase", default)]
-struct LocationTokenOptions {
-    agency_access_token: Option<String>,
-    company_id: Option<String>,
-    location_id: Option<String>,
-}
-
-#[derive(serde::Deserialize, Default)]
-#[serde(rename_all = "camelCase", default)]
-struct LimitsIn {
-    max: Option<f64>,
-    interval_ms: Option<f64>,
-    margin_ms: Option<f64>,
-    daily_max: Option<f64>,
-}
-
-#[derive(serde::Deserialize, Default)]
-#[serde(rename_all = "camelCase", default)]
-struct SessionOptionsIn {
-    refresh_leeway_ms: Option<f64>,
-    lease_ms: Option<f64>,
-}
-
-#[derive(serde::Deserialize, Default)]
-#[serde(rename_all = "camelCase", default)]
-struct CallOptionsIn {
-    max_auth_retries: Option<f64>,
-    max_rate_limit_retries: Option<f64>,
-    max_server_retries: Option<f64>,
-    max_refresh_attempts: Option<f64>,
-    backoff_base_ms: Option<f64>,
-    backoff_max_ms: Option<f64>,
-    max_wait_ms: Option<f64>,
-    refresh_poll_ms: Option<f64>,
-    coordinate_refresh: Option<bool>,
-}
-
-/// A token set as JS passes it back in (`TokenSet` of api.d.ts).
-#[derive(serde::Deserialize, Default)]
-#[serde(rename_all = "camelCase", default)]
-struct TokenSetIn {
-    access_token: Option<String>,
-    token_type: Option<String>,
-    expires_in: Option<f64>,
-    expires_at_ms: Option<f64>,
-    refresh_token: Option<String>,
-    scopes: Option<Vec<String>>,
-    user_type: Option<String>,
-    location_id: Option<String>,
-    company_id: Option<String>,
-    approved_locations: Option<Vec<String>>,
-    plan_id: Option<String>,
-    is_bulk_installation: Option<bool>,
-    user_id: Option<String>,
-    extra: Option<serde_json::Map<String, serde_json::Value>>,
-}
-
-fn options<T: DeserializeOwned + Default>(value: &JsValue, what: &str, kind: ErrorKind) -> Result<T, JsValue> {
-    if value.is_undefined() || value.is_null() {
-        return Ok(T::default());
+fn opt_u32(v: Option<u64>, def: u32) -> u32 {
+    match v {
+        Some(x) => u32::try_from(x).unwrap_or(u32::MAX),
+        None => def,
     }
-    serde_wasm_bindgen::from_value(value.clone())
-        .map_err(|e| error(kind, &format!("{what}: {}", short(&e.to_string()))))
-}
-
-fn opt_u64(v: Option<f64>, what: &str) -> Result<Option<u64>, JsValue> {
-    v.map(|x| ms(x, what)).transpose()
 }
 
 fn limits_from(value: &JsValue) -> Result<core::Limits, JsValue> {
-    let l: LimitsIn = options(value, "limits", ErrorKind::InvalidArgument)?;
     let d = core::Limits::default();
     Ok(core::Limits {
-        max: match opt_u64(l.max, "limits.max")? {
-            Some(m) => u32::try_from(m).unwrap_or(u32::MAX),
-            None => d.max,
-        },
-        interval_ms: opt_u64(l.interval_ms, "limits.intervalMs")?.unwrap_or(d.interval_ms),
-        margin_ms: opt_u64(l.margin_ms, "limits.marginMs")?.unwrap_or(d.margin_ms),
-        daily_max: opt_u64(l.daily_max, "limits.dailyMax")?.unwrap_or(d.daily_max),
+        max: opt_u32(field_ms(value, "max")?, d.max),
+        interval_ms: field_ms(value, "intervalMs")?.unwrap_or(d.interval_ms),
+        margin_ms: field_ms(value, "marginMs")?.unwrap_or(d.margin_ms),
+        daily_max: field_ms(value, "dailyMax")?.unwrap_or(d.daily_max),
     })
 }
 
 fn session_options_from(value: &JsValue) -> Result<core::SessionOptions, JsValue> {
-    let o: SessionOptionsIn = options(value, "session options", ErrorKind::InvalidArgument)?;
     let d = core::SessionOptions::default();
     Ok(core::SessionOptions {
-        refresh_leeway_ms: opt_u64(o.refresh_leeway_ms, "refreshLeewayMs")?.unwrap_or(d.refresh_leeway_ms),
-        lease_ms: opt_u64(o.lease_ms, "leaseMs")?.unwrap_or(d.lease_ms),
+        refresh_leeway_ms: field_ms(value, "refreshLeewayMs")?.unwrap_or(d.refresh_leeway_ms),
+        lease_ms: field_ms(value, "leaseMs")?.unwrap_or(d.lease_ms),
     })
 }
 
 fn call_options_from(value: &JsValue) -> Result<core::CallOptions, JsValue> {
-    let o: CallOptionsIn = options(value, "call options", ErrorKind::InvalidArgument)?;
     let d = core::CallOptions::default();
-    let n = |v: Option<f64>, what: &str, def: u32| -> Result<u32, JsValue> {
-        Ok(match opt_u64(v, what)? {
-            Some(x) => u32::try_from(x).unwrap_or(u32::MAX),
-            None => def,
-        })
-    };
     Ok(core::CallOptions {
-        max_auth_retries: n(o.max_auth_retries, "maxAuthRetries", d.max_auth_retries)?,
-        max_rate_limit_retries: n(o.max_rate_limit_retries, "maxRateLimitRetries", d.max_rate_limit_retries)?,
-        max_server_retries: n(o.max_server_retries, "maxServerRetries", d.max_server_retries)?,
-        max_refresh_attempts: n(o.max_refresh_attempts, "maxRefreshAttempts", d.max_refresh_attempts)?,
-        backoff_base_ms: opt_u64(o.backoff_base_ms, "backoffBaseMs")?.unwrap_or(d.backoff_base_ms),
-        backoff_max_ms: opt_u64(o.backoff_max_ms, "backoffMaxMs")?.unwrap_or(d.backoff_max_ms),
-        max_wait_ms: opt_u64(o.max_wait_ms, "maxWaitMs")?.unwrap_or(d.max_wait_ms),
-        refresh_poll_ms: opt_u64(o.refresh_poll_ms, "refreshPollMs")?.unwrap_or(d.refresh_poll_ms),
-        coordinate_refresh: o.coordinate_refresh.unwrap_or(d.coordinate_refresh),
+        max_auth_retries: opt_u32(field_ms(value, "maxAuthRetries")?, d.max_auth_retries),
+        max_rate_limit_retries: opt_u32(field_ms(value, "maxRateLimitRetries")?, d.max_rate_limit_retries),
+        max_server_retries: opt_u32(field_ms(value, "maxServerRetries")?, d.max_server_retries),
+        max_refresh_attempts: opt_u32(field_ms(value, "maxRefreshAttempts")?, d.max_refresh_attempts),
+        backoff_base_ms: field_ms(value, "backoffBaseMs")?.unwrap_or(d.backoff_base_ms),
+        backoff_max_ms: field_ms(value, "backoffMaxMs")?.unwrap_or(d.backoff_max_ms),
+        max_wait_ms: field_ms(value, "maxWaitMs")?.unwrap_or(d.max_wait_ms),
+        refresh_poll_ms: field_ms(value, "refreshPollMs")?.unwrap_or(d.refresh_poll_ms),
+        coordinate_refresh: field_bool(value, "coordinateRefresh")?.unwrap_or(d.coordinate_refresh),
     })
 }
 
+/// A token set as JS passes it back in (`TokenSet` of api.d.ts; `extra` through serde-wasm-bindgen).
 fn token_set_from(value: &JsValue) -> Result<core::TokenSet, JsValue> {
     if !value.is_object() {
         return Err(error(ErrorKind::InvalidArgument, "tokens must be a token set object"));
     }
-    let t: TokenSetIn = options(value, "token set", ErrorKind::InvalidArgument)?;
-    let access_token = match t.access_token {
+    let s = |k: &'static str| field_str(value, k, ErrorKind::InvalidArgument);
+    let access_token = match s("accessToken")? {
         Some(a) if !a.is_empty() => a,
         _ => return Err(error(ErrorKind::InvalidArgument, "token set: accessToken is missing or empty")),
     };
-    let user_type = t.user_type.as_deref().map(core::UserType::parse).transpose().map_err(|e| js_error(&e))?;
+    let user_type = s("userType")?.as_deref().map(core::UserType::parse).transpose().map_err(|e| js_error(&e))?;
+    let extra_value = get(value, "extra");
+    let extra = if extra_value.is_object() {
+        serde_wasm_bindgen::from_value(extra_value)
+            .map_err(|_| error(ErrorKind::InvalidArgument, "token set: extra must be a JSON object"))?
+    } else {
+        serde_json::Map::new()
+    };
     Ok(core::TokenSet {
         access_token: Secret::new(access_token),
-        token_type: t.token_type,
-        expires_in: opt_u64(t.expires_in, "expiresIn")?,
-        expires_at_ms: opt_u64(t.expires_at_ms, "expiresAtMs")?,
-        refresh_token: t.refresh_token.filter(|r| !r.is_empty()).map(Secret::new),
-        scopes: t.scopes.unwrap_or_default(),
+        token_type: s("tokenType")?,
+        expires_in: field_ms(value, "expiresIn")?,
+        expires_at_ms: field_ms(value, "expiresAtMs")?,
+        refresh_token: s("refreshToken")?.filter(|r| !r.is_empty()).map(Secret::new),
+        scopes: field_str_list(value, "scopes")?.unwrap_or_default(),
         user_type,
-        location_id: t.location_id,
-        company_id: t.company_id,
-        approved_locations: t.approved_locations,
-        plan_id: t.plan_id,
-        is_bulk_installation: t.is_bulk_installation,
-        user_id: t.user_id,
-        extra: t.extra.unwrap_or_default(),
+        location_id: s("locationId")?,
+        company_id: s("companyId")?,
+        approved_locations: field_str_list(value, "approvedLocations")?,
+        plan_id: s("planId")?,
+        is_bulk_installation: field_bool(value, "isBulkInstallation")?,
+        user_id: s("userId")?,
+        extra,
     })
 }
 
@@ -215,14 +118,14 @@ impl App {
         if !options_value.is_object() {
             return Err(error(ErrorKind::InvalidConfig, "options must be an object with clientId"));
         }
-        let o: AppOptions = options(&options_value, "app options", ErrorKind::InvalidConfig)?;
+        let s = |k: &'static str| field_str(&options_value, k, ErrorKind::InvalidConfig);
         let config = core::Config::new(core::ConfigOptions {
-            client_id: o.client_id.unwrap_or_default(),
-            client_secret: o.client_secret.map(Secret::new),
-            redirect_uri: o.redirect_uri,
-            marketplace: o.marketplace,
-            api_base: o.api_base,
-            api_version: o.api_version,
+            client_id: s("clientId")?.unwrap_or_default(),
+            client_secret: s("clientSecret")?.map(Secret::new),
+            redirect_uri: s("redirectUri")?,
+            marketplace: s("marketplace")?,
+            api_base: s("apiBase")?,
+            api_version: s("apiVersion")?,
         })
         .map_err(|e| js_error(&e))?;
         Ok(App { config })
@@ -240,35 +143,39 @@ impl App {
 
     #[wasm_bindgen(js_name = authorizationUrl)]
     pub fn authorization_url(&self, options_value: JsValue) -> Result<String, JsValue> {
-        let o: AuthorizationUrlOptions = options(&options_value, "authorization options", ErrorKind::InvalidArgument)?;
+        let s = |k: &'static str| field_str(&options_value, k, ErrorKind::InvalidArgument);
         let params = core::AuthorizationParams {
-            scopes: o.scopes.unwrap_or_default(),
-            state: o.state,
-            login_window_open_mode: o.login_window_open_mode,
-            version_id: o.version_id,
+            scopes: field_str_list(&options_value, "scopes")?.unwrap_or_default(),
+            state: s("state")?,
+            login_window_open_mode: s("loginWindowOpenMode")?,
+            version_id: s("versionId")?,
         };
         self.config.authorization_url(&params).map_err(|e| js_error(&e))
     }
 
     #[wasm_bindgen(js_name = tokenRequest)]
     pub fn token_request(&self, options_value: JsValue) -> Result<JsValue, JsValue> {
-        let o: TokenRequestOptions = options(&options_value, "token request options", ErrorKind::InvalidArgument)?;
-        let grant = core::Grant::from_parts(o.grant.as_deref().unwrap_or(""), o.code.as_deref(), o.refresh_token.as_deref())
-            .map_err(|e| js_error(&e))?;
-        let user_type = o.user_type.as_deref().map(core::UserType::parse).transpose().map_err(|e| js_error(&e))?;
+        let s = |k: &'static str| field_str(&options_value, k, ErrorKind::InvalidArgument);
+        let grant = core::Grant::from_parts(
+            s("grant")?.as_deref().unwrap_or(""),
+            s("code")?.as_deref(),
+            s("refreshToken")?.as_deref(),
+        )
+        .map_err(|e| js_error(&e))?;
+        let user_type = s("userType")?.as_deref().map(core::UserType::parse).transpose().map_err(|e| js_error(&e))?;
         let req = self.config.token_request(&grant, user_type).map_err(|e| js_error(&e))?;
         Ok(request_to_js(&req))
     }
 
     #[wasm_bindgen(js_name = locationTokenRequest)]
     pub fn location_token_request(&self, options_value: JsValue) -> Result<JsValue, JsValue> {
-        let o: LocationTokenOptions = options(&options_value, "location token options", ErrorKind::InvalidArgument)?;
+        let s = |k: &'static str| field_str(&options_value, k, ErrorKind::InvalidArgument);
         let req = self
             .config
             .location_token_request(
-                o.agency_access_token.as_deref().unwrap_or(""),
-                o.company_id.as_deref().unwrap_or(""),
-                o.location_id.as_deref().unwrap_or(""),
+                s("agencyAccessToken")?.as_deref().unwrap_or(""),
+                s("companyId")?.as_deref().unwrap_or(""),
+                s("locationId")?.as_deref().unwrap_or(""),
             )
             .map_err(|e| js_error(&e))?;
         Ok(request_to_js(&req))
@@ -292,10 +199,12 @@ pub fn parse_callback(url: JsValue, expected_state: JsValue) -> Result<JsValue, 
     let url = url.as_string().ok_or_else(|| error(ErrorKind::InvalidArgument, "url must be a string"))?;
     let expected = opt_string(&expected_state, "expectedState")?;
     let cb = core::parse_callback(&url, expected.as_deref()).map_err(|e| js_error(&e))?;
-    let o = Object::new();
-    set(&o, "code", &JsValue::from_str(cb.code.expose()));
-    set(&o, "state", &opt_str(cb.state.as_deref()));
-    Ok(o.into())
+    #[derive(serde::Serialize)]
+    struct Out<'a> {
+        code: &'a str,
+        state: Option<&'a str>,
+    }
+    Ok(via_json(&Out { code: cb.code.expose(), state: cb.state.as_deref() }))
 }
 
 #[wasm_bindgen(js_name = generateState, skip_typescript)]
@@ -689,23 +598,61 @@ fn event_from(event: &JsValue) -> Result<core::Event, JsValue> {
     }
 }
 
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StepOut<'a> {
+    step: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request: Option<RequestOut<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stored: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    wait_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<ErrorOut>,
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ErrorOut {
+    kind: &'static str,
+    /// `"<kind>: <message>"`, as thrown errors carry it.
+    message: String,
+    status: Option<u16>,
+    retry_after_ms: Option<u64>,
+}
+
 fn step_to_js(step: &core::Step) -> Result<JsValue, JsValue> {
-    let o = Object::new();
-    set(&o, "step", &JsValue::from_str(step.name()));
+    let mut out =
+        StepOut { step: step.name(), request: None, stored: None, wait_ms: None, reason: None, error: None };
     match step {
-        core::Step::Send(req) | core::Step::SendRefresh(req) => set(&o, "request", &request_to_js(req)),
+        core::Step::Send(req) | core::Step::SendRefresh(req) => out.request = Some(request_out(req)),
         core::Step::Persist(stored) => {
             let json = serde_json::to_string(stored)
                 .map_err(|_| error(ErrorKind::InvalidArgument, "the session state could not be serialised"))?;
-            set(&o, "stored", &JsValue::from_str(&json));
+            out.stored = Some(json);
         }
         core::Step::Wait { wait_ms, reason } => {
-            set(&o, "waitMs", &num(*wait_ms));
-            set(&o, "reason", &JsValue::from_str(reason.as_str()));
+            out.wait_ms = Some(*wait_ms);
+            out.reason = Some(reason.as_str());
         }
-        core::Step::Done(resp) => set(&o, "response", &response_to_js(resp)),
-        core::Step::Reauthorize(e) | core::Step::Fail(e) => set(&o, "error", &error_data(e)),
+        core::Step::Done(resp) => {
+            // The body crosses as a string of its own (it can be large): no JSON escaping.
+            let o = Object::new();
+            set(&o, "step", &JsValue::from_str("done"));
+            set(&o, "response", &response_to_js(resp));
+            return Ok(o.into());
+        }
+        core::Step::Reauthorize(e) | core::Step::Fail(e) => {
+            out.error = Some(ErrorOut {
+                kind: e.kind().as_str(),
+                message: e.to_string(),
+                status: e.status(),
+                retry_after_ms: e.retry_after_ms(),
+            })
+        }
     }
-    Ok(o.into())
+    Ok(via_json(&out))
 }
-
