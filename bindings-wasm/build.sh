@@ -5,7 +5,9 @@
 #   pkg-node/  the nodejs target alone (what the shared JS test suite imports)
 # Steps: cargo (wasm32-unknown-unknown, release) → wasm-bindgen (pinned CLI) → wasm-opt -Oz
 # (npm binaryen) → the shared JS layer (bindings-node/lib/*.js) copied in → entry files.
-# Env: HOOPAUTH_WASM_SKIP_CARGO=1 reuses the last cargo artefact; CARGO_TARGET_DIR is honoured.
+# Env: HOOPAUTH_WASM_SKIP_CARGO=1 reuses the last cargo artefact; CARGO_TARGET_DIR is honoured;
+# HOOPAUTH_WASM_CARGO_ARGS adds cargo arguments (size experiments, e.g.
+# "--config profile.release.opt-level='z'"; bench/RESULTS.md compares such builds).
 . "$(dirname "$0")/../scripts/lib.sh"
 W="$ROOT/bindings-wasm"
 cd "$ROOT"
@@ -20,7 +22,8 @@ target_dir="${CARGO_TARGET_DIR:-$ROOT/target}"
 case "$target_dir" in /*) ;; *) target_dir="$ROOT/$target_dir" ;; esac
 if [ "${HOOPAUTH_WASM_SKIP_CARGO:-}" != 1 ]; then
   say "cargo build -p hoopauth-wasm --target wasm32-unknown-unknown --release"
-  cargo build -q -p hoopauth-wasm --target wasm32-unknown-unknown --release
+  # shellcheck disable=SC2086
+  cargo build -q -p hoopauth-wasm --target wasm32-unknown-unknown --release ${HOOPAUTH_WASM_CARGO_ARGS:-}
 fi
 raw="$target_dir/wasm32-unknown-unknown/release/hoopauth_wasm.wasm"
 [ -f "$raw" ] || { echo "missing $raw" >&2; exit 1; }
