@@ -20,8 +20,12 @@ if [ "$have_v" != "$want" ]; then
     || cargo install wasm-bindgen-cli --version "=$want" --no-default-features --force
 fi
 
-if [ ! -x "$ROOT/bindings-wasm/node_modules/.bin/wasm-opt" ] || [ ! -d "$ROOT/bindings-wasm/node_modules/playwright-core" ]; then
-  say "npm install (bindings-wasm devDependencies: binaryen, playwright-core)"
+missing_npm="$(cd "$ROOT/bindings-wasm" && node -e '
+  const d = Object.keys(require("./package.json").devDependencies || {});
+  const fs = require("fs");
+  console.log(d.filter((n) => !fs.existsSync("node_modules/" + n + "/package.json")).join(" "));')"
+if [ -n "$missing_npm" ]; then
+  say "npm install (bindings-wasm devDependencies; missing: $missing_npm)"
   # playwright-core never downloads browsers; the env var makes sure no tool tries.
   (cd "$ROOT/bindings-wasm" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-audit --no-fund)
 fi
@@ -37,3 +41,9 @@ fi
 ws="$(awk '/^\[workspace.package\]/{f=1} f&&/^version *=/{gsub(/version *= *|"/,""); print; exit}' "$ROOT/Cargo.toml")"
 pv="$(node -p "require('$ROOT/bindings-wasm/package.json').version")"
 [ "$ws" = "$pv" ] || { echo "bindings-wasm/package.json version $pv != workspace version $ws" >&2; exit 1; }
+
+# The package itself, once (the demo and the tests use bindings-wasm/pkg-node; the test
+# script rebuilds it every run).
+if [ ! -f "$ROOT/bindings-wasm/pkg-node/index.js" ] || [ ! -f "$ROOT/bindings-wasm/pkg/index.mjs" ]; then
+  "$ROOT/bindings-wasm/build.sh"
+fi
