@@ -375,42 +375,9 @@ pub fn api_request_from(v: &JsValue) -> Result<core::ApiRequest, JsValue> {
 
 // ---- result shapes ---------------------------------------------------------------------
 
-#[derive(serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-struct TokenSetOut<'a> {
-    access_token: &'a str,
-    token_type: Option<&'a str>,
-    expires_in: Option<u64>,
-    expires_at_ms: Option<u64>,
-    refresh_token: Option<&'a str>,
-    scopes: &'a [String],
-    user_type: Option<&'static str>,
-    location_id: Option<&'a str>,
-    company_id: Option<&'a str>,
-    approved_locations: Option<&'a [String]>,
-    plan_id: Option<&'a str>,
-    is_bulk_installation: Option<bool>,
-    user_id: Option<&'a str>,
-    extra: &'a serde_json::Map<String, serde_json::Value>,
-}
-
+/// The core's camelCase JSON of a token set, parsed once on the JS side.
 pub fn token_set_to_js(t: &core::TokenSet) -> JsValue {
-    via_json(&TokenSetOut {
-        access_token: t.access_token.expose(),
-        token_type: t.token_type.as_deref(),
-        expires_in: t.expires_in,
-        expires_at_ms: t.expires_at_ms,
-        refresh_token: t.refresh_token.as_ref().map(|r| r.expose()),
-        scopes: &t.scopes,
-        user_type: t.user_type.map(|u| u.as_str()),
-        location_id: t.location_id.as_deref(),
-        company_id: t.company_id.as_deref(),
-        approved_locations: t.approved_locations.as_deref(),
-        plan_id: t.plan_id.as_deref(),
-        is_bulk_installation: t.is_bulk_installation,
-        user_id: t.user_id.as_deref(),
-        extra: &t.extra,
-    })
+    js_sys::JSON::parse(&t.to_js_json()).unwrap_or(JsValue::NULL)
 }
 
 #[derive(serde::Serialize)]

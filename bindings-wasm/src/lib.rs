@@ -222,6 +222,16 @@ pub fn parse_token_response(response: JsValue, now_ms: JsValue) -> Result<JsValu
     Ok(token_set_to_js(&t))
 }
 
+/// Fast path of `parseTokenResponse` (as the Node addon has it): status and body in, the token
+/// set's camelCase JSON text out (the JS layer parses it).
+#[wasm_bindgen(js_name = parseTokenBody, skip_typescript)]
+pub fn parse_token_body(status: JsValue, body: JsValue, now_ms: JsValue) -> Result<String, JsValue> {
+    let status = status_from(&status)?;
+    let body = body_from(&body)?;
+    let now = required_ms(&now_ms, "nowMs")?;
+    core::parse_token_response(status, &[], &body, now).map(|t| t.to_js_json()).map_err(|e| js_error(&e))
+}
+
 #[wasm_bindgen(js_name = classifyResponse, skip_typescript)]
 pub fn classify_response(response: JsValue, now_ms: JsValue) -> Result<JsValue, JsValue> {
     let r = response_from(&response)?;
@@ -563,6 +573,13 @@ impl Pool {
 
     pub fn remove(&mut self, resource_id: JsValue) -> bool {
         resource_id.as_string().is_some_and(|r| self.inner.remove(&r))
+    }
+
+    /// End `call` early (the host cancelled it): frees a refresh lease it holds.
+    pub fn abort(&mut self, call: &mut Call, resource_id: JsValue) {
+        if let Some(r) = resource_id.as_string() {
+            self.inner.abort(&mut call.inner, &r);
+        }
     }
 
     /// Advance `call` for `resourceId`. `event`: `{type:'start'|'resume'|'transport_error'}` or

@@ -32,6 +32,8 @@ export class App {
 export function parseCallback(url: string, expectedState?: string | null): Callback;
 export function generateState(randomBytes: Uint8Array): string;
 export function parseTokenResponse(response: HttpResponseInit, nowMs: number): TokenSet;
+/** The token set's camelCase JSON text (fast path of parseTokenResponse). */
+export function parseTokenBody(status: number, body: string, nowMs: number): string;
 export function classifyResponse(response: HttpResponseInit, nowMs?: number | null): Classification;
 export function parseRateLimitHeaders(headers: HeadersInit): RateLimitHeaders;
 export function verifyWebhook(options: { body: string | Uint8Array; signature?: string | null; publicKey?: string; nowMs?: number; maxAgeMs?: number }): WebhookVerification;
@@ -79,5 +81,6 @@ export class Pool {
   storedJson(resourceId: string): string | null;
   hasSession(resourceId: string): boolean;
   remove(resourceId: string): boolean;
+  abort(call: Call, resourceId: string): void;
   step(call: Call, resourceId: string, event: NativeEvent, nowMs: number, random: number): NativeStep;
 }
