@@ -80,10 +80,9 @@ pub struct RateLimiter {
     sends: VecDeque<u32>,
     base: u64,
     blocked_until: u64,
-    /// After the server raised `max`, sends older than the history kept may still lie in
-    /// the window: until this time the previous (smaller) `max` still applies.
-    grow_until: u64,
-    prev_max: u32,
+    /// The latest send dropped from the history. Sends are dropped only once outside the
+    /// window, so only a longer window (learned from the server) can bring one back into it.
+    evicted_latest: Option<u64>,
     day_start: Option<u64>,
     day_count: u64,
     day_exhausted: bool,
@@ -104,8 +103,7 @@ impl RateLimiter {
             sends: VecDeque::new(),
             base: 0,
             blocked_until: 0,
-            grow_until: 0,
-            prev_max: limits.max,
+            evicted_latest: None,
             day_start: None,
             day_count: 0,
             day_exhausted: false,
@@ -152,7 +150,7 @@ impl RateLimiter {
         if self.blocked_until > t {
             wait = wait.max(self.blocked_until - t);
         }
-        let max = self.effective_max(t);
+        let max = self.limits.max.max(1) as usize;
         if self.sends.len() >= max {
             let idx = self.sends.len() - max;
             if let Some(oldest) = self.sends.get(idx).map(|&o| self.base + u64::from(o)) {
@@ -179,8 +177,12 @@ impl RateLimiter {
             // Entries older than the window decide nothing: drop them, then rebase on the oldest.
             let window = self.limits.interval_ms.saturating_add(self.limits.margin_ms);
             let base = self.base;
-            while self.sends.front().is_some_and(|&o| (base + u64::from(o)).saturating_add(window) <= t) {
+            while let Some(oldest) = self.sends.front().map(|&o| base + u64::from(o)) {
+                if oldest.saturating_add(window) > t {
+                    break;
+                }
                 self.sends.pop_front();
+                self.evicted_latest = Some(oldest);
             }
             let new_base = self.sends.front().map_or(t, |&o| base + u64::from(o));
             for o in self.sends.iter_mut() {
@@ -192,19 +194,22 @@ impl RateLimiter {
         u32::try_from(off).unwrap_or(u32::MAX)
     }
 
-    fn effective_max(&self, t: u64) -> usize {
-        let max = if t < self.grow_until { self.prev_max.min(self.limits.max) } else { self.limits.max };
-        max.max(1) as usize
-    }
-
     /// Ask to send at `now_ms`; an allowed send is counted in both windows.
     pub fn acquire(&mut self, now_ms: u64) -> Decision {
         let t = self.clock(now_ms);
         let d = self.decide(t);
         if d == Decision::Allow {
             let max = self.limits.max.max(1) as usize;
+            let window = self.limits.interval_ms.saturating_add(self.limits.margin_ms);
+            // Drop sends that no longer decide anything: the oldest, once outside the window.
             while self.sends.len() >= max {
-                self.sends.pop_front();
+                match self.sends.front().map(|&o| self.base + u64::from(o)) {
+                    Some(oldest) if oldest.saturating_add(window) <= t => {
+                        self.sends.pop_front();
+                        self.evicted_latest = Some(oldest);
+                    }
+                    _ => break,
+                }
             }
             if self.sends.capacity() == 0 {
                 self.sends.reserve_exact(max.min(1024));
@@ -225,17 +230,18 @@ impl RateLimiter {
         let rl = parse_rate_limit_headers(headers);
         if let (Some(max), Some(interval)) = (rl.max, rl.interval_ms) {
             if max > 0 && interval > 0 {
-                let new_max = u32::try_from(max).unwrap_or(u32::MAX);
-                if new_max > self.limits.max {
-                    self.prev_max = self.effective_max(t) as u32;
-                    self.grow_until = t.saturating_add(interval).saturating_add(self.limits.margin_ms);
+                if interval > self.limits.interval_ms {
+                    // A longer window may hold sends the history has dropped: wait until the
+                    // latest of them has left it.
+                    if let Some(ev) = self.evicted_latest {
+                        let until = ev.saturating_add(interval).saturating_add(self.limits.margin_ms);
+                        self.blocked_until = self.blocked_until.max(until);
+                    }
                 }
-                self.limits.max = new_max;
+                // A smaller max keeps the longer history: the decision reads the max-th most
+                // recent send, and sends are dropped only once outside the window.
+                self.limits.max = u32::try_from(max).unwrap_or(u32::MAX);
                 self.limits.interval_ms = interval;
-                let keep = self.limits.max as usize;
-                while self.sends.len() > keep {
-                    self.sends.pop_front();
-                }
             }
         }
         if let Some(daily) = rl.daily_limit {

@@ -11,6 +11,7 @@
 
 use std::collections::{HashSet, VecDeque};
 use std::fmt;
+#[cfg(feature = "legacy-rsa")]
 use std::sync::OnceLock;
 
 use base64::alphabet;
@@ -18,11 +19,16 @@ use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
 use base64::Engine as _;
 use ed25519_dalek::{Signature, VerifyingKey};
+#[cfg(feature = "legacy-rsa")]
 use rsa::pkcs1::DecodeRsaPublicKey as _;
+#[cfg(feature = "legacy-rsa")]
 use rsa::pkcs8::DecodePublicKey as _;
+#[cfg(feature = "legacy-rsa")]
 use rsa::traits::PublicKeyParts as _;
+#[cfg(feature = "legacy-rsa")]
 use rsa::{Pkcs1v15Sign, RsaPublicKey};
 use serde_json::{Map, Value};
+#[cfg(feature = "legacy-rsa")]
 use sha2::{Digest as _, Sha256};
 
 use crate::error::{Error, ErrorKind, Result};
@@ -69,6 +75,7 @@ const ED25519_SPKI_PREFIX: [u8; 12] = [
 ];
 
 /// Smallest RSA modulus accepted for legacy verification.
+#[cfg(feature = "legacy-rsa")]
 const MIN_RSA_BITS: usize = 2048;
 
 const STANDARD_ANY_PAD: GeneralPurpose = GeneralPurpose::new(
@@ -283,17 +290,42 @@ fn header_present(value: Option<&str>) -> Option<&str> {
 // ---------------------------------------------------------------------------------------
 
 /// The legacy RSA webhook key (`x-wh-signature`, RSASSA-PKCS1-v1_5 with SHA-256).
+///
+/// Needs the `legacy-rsa` feature (on by default); without it every constructor answers
+/// `invalid_key`, so builds that leave RSA out (the browser package) keep the same API.
 #[derive(Clone, PartialEq, Eq)]
 pub struct RsaWebhookKey {
+    #[cfg(feature = "legacy-rsa")]
     key: RsaPublicKey,
+    #[cfg(not(feature = "legacy-rsa"))]
+    never: std::convert::Infallible,
 }
 
 impl fmt::Debug for RsaWebhookKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RsaWebhookKey").field("bits", &self.key.size().saturating_mul(8)).finish()
+        f.debug_struct("RsaWebhookKey").field("bits", &self.bits()).finish()
     }
 }
 
+#[cfg(not(feature = "legacy-rsa"))]
+impl RsaWebhookKey {
+    /// Always `invalid_key`: this build leaves legacy RSA out (feature `legacy-rsa`).
+    pub fn parse(_pem: &str) -> Result<RsaWebhookKey> {
+        Err(invalid_key("legacy RSA webhook keys are not supported by this build (feature `legacy-rsa`)"))
+    }
+    /// Always `invalid_key` in this build.
+    pub fn platform() -> Result<RsaWebhookKey> {
+        RsaWebhookKey::parse(PLATFORM_RSA_KEY)
+    }
+    pub fn bits(&self) -> usize {
+        match self.never {}
+    }
+    fn verify_signature(&self, _body: &[u8], _signature: Option<&str>) -> bool {
+        match self.never {}
+    }
+}
+
+#[cfg(feature = "legacy-rsa")]
 impl RsaWebhookKey {
     /// Read an RSA public key: PEM `PUBLIC KEY` (SPKI) or `RSA PUBLIC KEY` (PKCS#1); the
     /// first RSA block of the text is used. Keys under 2048 bits or over 4096 bits, other
@@ -917,6 +949,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "legacy-rsa")]
     fn platform_rsa_parses() {
         let key = RsaWebhookKey::platform().unwrap();
         assert_eq!(key.bits(), 4096);

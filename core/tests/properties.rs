@@ -88,7 +88,7 @@ fn run_limiter(limits: Limits, ops: &[LimOp]) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 400, .. ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 2000, .. ProptestConfig::default() })]
 
     #[test]
     fn limiter_never_exceeds_max_in_any_window(
