@@ -3,7 +3,7 @@
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::http::{check_header_value, Method, Request};
-use url::{form_urlencoded, Url};
+use crate::urls::{encode_path_and_query, AbsoluteUrl};
 
 /// An API call to make: method, path (or absolute URL on the API origin), query,
 /// optional JSON body (already serialised), optional `Version` override.
@@ -74,9 +74,15 @@ impl Config {
             }
             q.finish();
         }
-        let parsed = Url::parse(&url).map_err(|_| Error::argument("path does not form a valid URL"))?;
+        let parsed = AbsoluteUrl::parse(&url).map_err(|_| Error::argument("path does not form a valid URL"))?;
         if &parsed.origin() != self.api_origin() {
             return Err(Error::argument("the URL is not on the API origin: the token is never sent elsewhere"));
+        }
+        let mut url = parsed.origin_string();
+        url.push_str(&encode_path_and_query(&parsed.path));
+        if let Some(q) = &parsed.query {
+            url.push('?');
+            url.push_str(&encode_path_and_query(q));
         }
         let mut headers = Vec::with_capacity(4);
         headers.push(("Authorization".to_owned(), format!("Bearer {access_token}")));
@@ -96,6 +102,6 @@ impl Config {
             }
             (None, false) => Vec::new(),
         };
-        Ok(Request { method: req.method, url: parsed.into(), headers, body })
+        Ok(Request { method: req.method, url, headers, body })
     }
 }

@@ -4,7 +4,6 @@ use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
 use base64::Engine as _;
 use subtle::ConstantTimeEq;
-use url::form_urlencoded;
 
 /// What to ask for on the authorization page.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize)]

@@ -2,7 +2,7 @@
 
 use crate::error::{Error, Result};
 use crate::secret::Secret;
-use url::Url;
+use crate::urls::{AbsoluteUrl, Origin, UrlError};
 
 pub const DEFAULT_API_BASE: &str = "https://services.leadconnectorhq.com";
 pub const DEFAULT_API_VERSION: &str = "2021-07-28";
@@ -33,48 +33,32 @@ pub struct Config {
     redirect_uri: Option<String>,
     marketplace_base: String,
     api_base: String,
-    api_origin: url::Origin,
+    api_origin: Origin,
     api_version: String,
 }
 
-fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
-}
-
 /// An absolute `https` URL, or `http` on a loopback host.
-pub(crate) fn check_base_url(what: &str, raw: &str) -> Result<Url> {
-    if raw.bytes().any(|b| b < 0x20 || b == 0x7f) {
-        return Err(Error::config(format!("{what} contains control characters")));
-    }
-    let url = Url::parse(raw).map_err(|_| Error::config(format!("{what} must be an absolute URL")))?;
-    match url.scheme() {
-        "https" => {}
-        "http" if is_loopback(&url) => {}
-        "http" => return Err(Error::config(format!("{what} must use https (http only on a loopback host)"))),
-        _ => return Err(Error::config(format!("{what} must be an https URL"))),
-    }
-    if url.host().is_none() {
-        return Err(Error::config(format!("{what} has no host")));
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(Error::config(format!("{what} may not carry credentials")));
+pub(crate) fn check_base_url(what: &str, raw: &str) -> Result<AbsoluteUrl> {
+    let url = AbsoluteUrl::parse(raw).map_err(|e| {
+        Error::config(match e {
+            UrlError::NotAbsolute => format!("{what} must be an absolute URL"),
+            UrlError::Scheme => format!("{what} must be an https URL"),
+            UrlError::Credentials => format!("{what} may not carry credentials"),
+            UrlError::Host => format!("{what} has no valid host (IDN hosts in punycode)"),
+            UrlError::Port => format!("{what} has an invalid port"),
+            UrlError::Characters => format!("{what} contains whitespace, control characters or backslashes"),
+        })
+    })?;
+    if url.scheme == "http" && !url.is_loopback() {
+        return Err(Error::config(format!("{what} must use https (http only on a loopback host)")));
     }
     Ok(url)
 }
 
-fn base_without_slash(url: &Url) -> String {
-    let mut s = url.as_str().to_owned();
-    if let Some(q) = s.find(['?', '#']) {
-        s.truncate(q);
-    }
-    while s.ends_with('/') {
-        s.pop();
-    }
+/// `scheme://host[:port]/path` without query, fragment or trailing slash.
+fn base_without_slash(url: &AbsoluteUrl) -> String {
+    let mut s = url.origin_string();
+    s.push_str(url.path.trim_end_matches('/'));
     s
 }
 
@@ -97,7 +81,7 @@ impl Config {
             None => None,
             Some(r) => {
                 let url = check_base_url("redirect_uri", &r)?;
-                if url.fragment().is_some() || r.contains('#') {
+                if url.has_fragment {
                     return Err(Error::config("redirect_uri may not carry a fragment"));
                 }
                 Some(r)
@@ -154,7 +138,7 @@ impl Config {
     pub fn api_version(&self) -> &str {
         &self.api_version
     }
-    pub(crate) fn api_origin(&self) -> &url::Origin {
+    pub(crate) fn api_origin(&self) -> &Origin {
         &self.api_origin
     }
     /// The part of `client_id` before its first `-` (what `version_id: "auto"` sends).

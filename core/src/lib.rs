@@ -36,6 +36,7 @@ pub mod scopes;
 pub mod secret;
 pub mod session;
 pub mod token;
+mod urls;
 pub mod webhook;
 
 pub use api::ApiRequest;

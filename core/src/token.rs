@@ -9,7 +9,6 @@ use serde::de::{self, MapAccess, Visitor};
 use serde_json::Value;
 use std::borrow::Cow;
 use std::fmt;
-use url::form_urlencoded;
 
 /// Whose token: an agency (company) or a sub-account (location).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
