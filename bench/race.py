@@ -180,6 +180,8 @@ def main() -> int:
     ap.add_argument("--concurrency", type=int, default=0,
                     help="calls in flight per location (default: the scenario's max per interval)")
     ap.add_argument("--python", default=str(ROOT / ".venv" / "bin" / "python"))
+    ap.add_argument("--merge", action="store_true",
+                    help="replace only these runs in an existing --out file (same mode), keep the others")
     a = ap.parse_args()
     timeout_s = 180 if a.quick else 900
     want = set(a.scenarios.split(","))
@@ -191,12 +193,24 @@ def main() -> int:
             sys.stderr.write(f"race ({sc['id']}) {sc['title']}: {client} ... ")
             sys.stderr.flush()
             row = run_one(client, sc, a.concurrency or sc["max"], timeout_s, a.python)
+            if row["ok"] is None:  # the driver died before racing (e.g. a package rebuilt under it): once more
+                sys.stderr.write(f"(exit {row['exit']}: {' | '.join(row['stderr_tail'][-2:])}; again) ... ")
+                time.sleep(5)
+                row = dict(run_one(client, sc, a.concurrency or sc["max"], timeout_s, a.python), retried=True)
             rows.append(row)
             sys.stderr.write(
                 f"wall {row['wall_ms']} ms (ideal {row['ideal_ms']}), ok {row['ok']}, 429s {row['rate_limited']}, "
                 f"401s {row['unauthorized']}, refreshes {row['refreshes']}/{row['expected_refreshes']}, "
                 f"invalid grants {row['invalid_grants']}, exit {row['exit']}\n"
             )
+    if a.merge and Path(a.out).exists():
+        old = json.loads(Path(a.out).read_text())
+        if old.get("quick") == a.quick:
+            done = {(r["client"], r["scenario"]) for r in rows}
+            keep = [r for r in old["runs"] if (r["client"], r["scenario"]) not in done]
+            order = {(c, s["id"]): i for i, (s, c) in enumerate((s, c) for s in scenarios(a.quick) for c in CLIENTS)}
+            rows = sorted(keep + rows, key=lambda r: order.get((r["client"], r["scenario"]), 1 << 30))
+            want |= {r["scenario"] for r in rows}
     out = {
         "quick": a.quick,
         "concurrency": a.concurrency or "max per interval",

@@ -9,6 +9,7 @@ import argparse
 import glob
 import gzip
 import json
+import math
 import os
 import platform
 import re
@@ -130,7 +131,7 @@ def race_section(race: Dict[str, Any], svg_name: str) -> List[str]:
                 if sid in ("a", "b"):
                     checks.append("✓ 0 × 429" if r["rate_limited"] == 0 else f"✗ {r['rate_limited']} × 429")
                     if r.get("ratio"):
-                        checks.append("✓ ≤ 1.02 × ideal" if r["ratio"] <= 1.02 else f"✗ {r['ratio']:.3f} × ideal > 1.02")
+                        checks.append("✓ ≤ 1.02 × ideal" if r["ratio"] <= 1.02 else f"✗ {r['ratio']:.4f} × ideal > 1.02")
                 else:
                     once = r["refreshes"] == r["expected_refreshes"] and refused == 0 and r["unauthorized"] == 0
                     checks.append("✓ one refresh per due point" if once else
@@ -180,9 +181,15 @@ def race_section(race: Dict[str, Any], svg_name: str) -> List[str]:
     return out
 
 
+def nice(v: float) -> float:
+    """The smallest 1, 2 or 5 × 10^k at or above v, so that fifths of it are round."""
+    k = 10 ** math.floor(math.log10(max(v, 1e-9)))
+    return next(m * k for m in (1, 2, 2.5, 5, 10) if m * k >= v)
+
+
 def svg_chart(race: Dict[str, Any]) -> str:
     panels = [s for s in race["scenarios"] if s["id"] in ("a", "b")]
-    W, PH, ML, MR, MT, MB, GAP = 900, 300, 70, 180, 40, 45, 30
+    W, PH, ML, MR, MT, MB, GAP = 960, 300, 70, 240, 40, 45, 30
     H = MT + len(panels) * (PH + MB + GAP)
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" '
              'font-family="Helvetica, Arial, sans-serif" font-size="12">',
@@ -204,7 +211,7 @@ def svg_chart(race: Dict[str, Any]) -> str:
             pts = [(j + 1, sum(reqs[max(0, j + 1 - k): j + 1]) / iv_s) for j in range(len(reqs))]
             series[r["client"]] = (r["label"], pts)
         xmax = max([p[-1][0] for _, p in series.values()] + [sc["ideal_ms"] / 1000 + iv_s]) if series else 1
-        ymax = max([limit * 1.25] + [y for _, p in series.values() for _, y in p]) * 1.05
+        ymax = nice(max([limit * 1.25] + [y for _, p in series.values() for _, y in p]) * 1.02)
         pw = W - ML - MR
         X = lambda x: ML + x / xmax * pw  # noqa: E731
         Y = lambda y: top + PH - y / ymax * PH  # noqa: E731
@@ -229,12 +236,14 @@ def svg_chart(race: Dict[str, Any]) -> str:
         parts.append(f'<line x1="{X(sc["ideal_ms"] / 1000 + iv_s):.1f}" x2="{X(sc["ideal_ms"] / 1000 + iv_s):.1f}" '
                      f'y1="{top}" y2="{top + PH}" stroke="#777" stroke-dasharray="2 3"/>')
         ly = top + 10
+        widths = {"hoopauth-python": 6, "hoopauth-node": 4, "hoopauth-wasm": 2}  # overlapping lines stay visible
         for client, (label, pts) in series.items():
             color = COLORS.get(client, "#555")
             d = " ".join(f"{X(x):.1f},{Y(y):.1f}" for x, y in pts)
-            parts.append(f'<polyline fill="none" stroke="{color}" stroke-width="2" points="{d}"/>')
+            parts.append(f'<polyline fill="none" stroke="{color}" stroke-width="{widths.get(client, 2)}" '
+                         f'stroke-linejoin="round" points="{d}"/>')
             parts.append(f'<line x1="{ML + pw + 10}" x2="{ML + pw + 30}" y1="{ly}" y2="{ly}" stroke="{color}" stroke-width="3"/>')
-            parts.append(f'<text x="{ML + pw + 34}" y="{ly + 4}">{label[:26]}</text>')
+            parts.append(f'<text x="{ML + pw + 34}" y="{ly + 4}" font-size="11">{label[:40]}</text>')
             ly += 18
         parts.append(f'<line x1="{ML + pw + 10}" x2="{ML + pw + 30}" y1="{ly}" y2="{ly}" stroke="black" stroke-dasharray="6 4"/>')
         parts.append(f'<text x="{ML + pw + 34}" y="{ly + 4}">limit ({limit:g}/s)</text>')

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 
+import httpx
 import hoopauth as h
 
 from race_common import REDIRECT, authorize_code, emit, parse_args, race, reset
@@ -14,7 +16,13 @@ async def main() -> None:
     a = parse_args()
     config = h.Config(a.client_id, client_secret=a.client_secret, redirect_uri=REDIRECT,
                       marketplace=a.base_url, api_base=a.base_url)
-    async with h.AsyncClient(config, limits=h.Limits(max=a.max, interval_ms=a.interval_ms),
+    # Diagnosis knob (unset in `make bench`): the httpx pool's connection cap (default 100).
+    pool = os.environ.get("HOOPAUTH_BENCH_HTTPX_MAX_CONNECTIONS")
+    http = None
+    if pool:
+        http = httpx.AsyncClient(timeout=30.0, limits=httpx.Limits(max_connections=int(pool) or None,
+                                                                  max_keepalive_connections=int(pool) or None))
+    async with h.AsyncClient(config, http=http, limits=h.Limits(max=a.max, interval_ms=a.interval_ms),
                              refresh_leeway_ms=a.refresh_leeway_ms) as client:
         exchanged = {}
         for loc in a.locations:
