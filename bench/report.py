@@ -313,7 +313,7 @@ def bindings_section(results: Path) -> List[str]:
            "Each binding's own script, same inputs for every library in the same process and run "
            "(output verbatim; the scripts print their ratios).", ""]
     cmds = {"python": ".venv/bin/python bindings-python/bench/bench.py",
-            "wasm": "node bindings-wasm/bench/bench.mjs"}
+            "wasm": "node bindings-wasm/bench/bench.mjs --quick"}
     files = sorted((results / "bindings").glob("*.txt"))
     if not files:
         return out + ["(no binding results: run `make bench`)", ""]
