@@ -31,6 +31,12 @@ def _content(req: Request) -> Optional[bytes]:
     return body if body else None
 
 
+def _pool_limits(max_in_flight: int) -> httpx.Limits:
+    if max_in_flight < 1:
+        raise ValueError("max_in_flight must be at least 1")
+    return httpx.Limits(max_connections=max_in_flight, max_keepalive_connections=max_in_flight)
+
+
 class Client(_DriverBase):
     """Synchronous driver over ``httpx.Client``. Safe to share between threads.
 
@@ -50,6 +56,7 @@ class Client(_DriverBase):
         refresh_leeway_ms: Optional[int] = None,
         lease_ms: Optional[int] = None,
         timeout: float = 30.0,
+        max_in_flight: int = 100,
         **call_options: int,
     ) -> None:
         super().__init__(
@@ -61,7 +68,11 @@ class Client(_DriverBase):
             call_options=call_options,
         )
         self._own_http = http is None
-        self.http = http if http is not None else httpx.Client(timeout=timeout, follow_redirects=False)
+        self.http = http if http is not None else httpx.Client(timeout=timeout, follow_redirects=False, limits=_pool_limits(max_in_flight))
+        # Calls beyond the connection pool wait here, before the core paces them: a send the
+        # core allowed goes out at once instead of queueing for a connection (which would
+        # shift it past the pacing margin).
+        self._in_flight = threading.BoundedSemaphore(max_in_flight)
         self._refresh_cond = threading.Condition()
 
     # -- plumbing -------------------------------------------------------------------------
@@ -166,7 +177,8 @@ class Client(_DriverBase):
         """
         resource = _resource(location_id, company_id, resource_id)
         call = self._new_call(method, path, params, json, call_options)
-        return self._run(call, resource)
+        with self._in_flight:
+            return self._run(call, resource)
 
     def get(self, path: str, **kwargs: Any) -> httpx.Response:
         return self.request("GET", path, **kwargs)
@@ -271,6 +283,7 @@ class AsyncClient(_DriverBase):
         refresh_leeway_ms: Optional[int] = None,
         lease_ms: Optional[int] = None,
         timeout: float = 30.0,
+        max_in_flight: int = 100,
         **call_options: int,
     ) -> None:
         super().__init__(
@@ -282,7 +295,14 @@ class AsyncClient(_DriverBase):
             call_options=call_options,
         )
         self._own_http = http is None
-        self.http = http if http is not None else httpx.AsyncClient(timeout=timeout, follow_redirects=False)
+        self.http = (
+            http
+            if http is not None
+            else httpx.AsyncClient(timeout=timeout, follow_redirects=False, limits=_pool_limits(max_in_flight))
+        )
+        # As in Client: calls beyond the pool wait before the core paces them.
+        self._max_in_flight = max_in_flight
+        self._in_flight: Optional[asyncio.Semaphore] = None
         self._refresh_event: Optional[asyncio.Event] = None
 
     # -- plumbing -------------------------------------------------------------------------
@@ -392,7 +412,10 @@ class AsyncClient(_DriverBase):
         """As :meth:`Client.request`, awaitable."""
         resource = _resource(location_id, company_id, resource_id)
         call = self._new_call(method, path, params, json, call_options)
-        return await self._run(call, resource)
+        if self._in_flight is None:
+            self._in_flight = asyncio.Semaphore(self._max_in_flight)
+        async with self._in_flight:
+            return await self._run(call, resource)
 
     async def get(self, path: str, **kwargs: Any) -> httpx.Response:
         return await self.request("GET", path, **kwargs)
