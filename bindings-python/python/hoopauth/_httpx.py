@@ -97,6 +97,15 @@ class Client(_DriverBase):
 
     def _run(self, call: Call, resource: str) -> httpx.Response:
         self._ensure_loaded(resource)
+        slots = self._in_flight
+        # A call holds a slot while it steps and sends, not while it waits (see AsyncClient).
+        slots.acquire()
+        try:
+            return self._run_holding(call, resource, slots)
+        finally:
+            slots.release()
+
+    def _run_holding(self, call: Call, resource: str, slots: threading.BoundedSemaphore) -> httpx.Response:
         pool, lock = self.pool, self._lock
         with lock:
             step: Step = pool.start(call, resource, now_ms(), _rand())
@@ -140,11 +149,15 @@ class Client(_DriverBase):
                 self._refresh_finished()
             elif kind == "wait":
                 wait_s = (step.wait_ms or 0) / 1000.0
-                if step.reason == "refresh":
-                    with self._refresh_cond:
-                        self._refresh_cond.wait(wait_s)
-                else:
-                    time.sleep(min(wait_s, _MAX_SLEEP_S))
+                slots.release()
+                try:
+                    if step.reason == "refresh":
+                        with self._refresh_cond:
+                            self._refresh_cond.wait(wait_s)
+                    else:
+                        time.sleep(min(wait_s, _MAX_SLEEP_S))
+                finally:
+                    slots.acquire()
                 with lock:
                     step = pool.resume(call, resource, now_ms(), _rand())
             elif kind == "done":
@@ -177,8 +190,7 @@ class Client(_DriverBase):
         """
         resource = _resource(location_id, company_id, resource_id)
         call = self._new_call(method, path, params, json, call_options)
-        with self._in_flight:
-            return self._run(call, resource)
+        return self._run(call, resource)
 
     def get(self, path: str, **kwargs: Any) -> httpx.Response:
         return self.request("GET", path, **kwargs)
@@ -337,6 +349,18 @@ class AsyncClient(_DriverBase):
 
     async def _run(self, call: Call, resource: str) -> httpx.Response:
         await self._ensure_loaded(resource)
+        if self._in_flight is None:
+            self._in_flight = asyncio.Semaphore(self._max_in_flight)
+        slots = self._in_flight
+        # A call holds a slot while it steps and sends, not while it waits: a send the core
+        # allowed goes out at once instead of queueing for a pooled connection.
+        await slots.acquire()
+        try:
+            return await self._run_holding(call, resource, slots)
+        finally:
+            slots.release()
+
+    async def _run_holding(self, call: Call, resource: str, slots: asyncio.Semaphore) -> httpx.Response:
         pool, lock = self.pool, self._lock
         with lock:
             step: Step = pool.start(call, resource, now_ms(), _rand())
@@ -380,10 +404,14 @@ class AsyncClient(_DriverBase):
                 self._refresh_finished()
             elif kind == "wait":
                 wait_s = (step.wait_ms or 0) / 1000.0
-                if step.reason == "refresh":
-                    await self._wait_refresh(wait_s)
-                else:
-                    await asyncio.sleep(min(wait_s, _MAX_SLEEP_S))
+                slots.release()
+                try:
+                    if step.reason == "refresh":
+                        await self._wait_refresh(wait_s)
+                    else:
+                        await asyncio.sleep(min(wait_s, _MAX_SLEEP_S))
+                finally:
+                    await slots.acquire()
                 with lock:
                     step = pool.resume(call, resource, now_ms(), _rand())
             elif kind == "done":
@@ -412,10 +440,7 @@ class AsyncClient(_DriverBase):
         """As :meth:`Client.request`, awaitable."""
         resource = _resource(location_id, company_id, resource_id)
         call = self._new_call(method, path, params, json, call_options)
-        if self._in_flight is None:
-            self._in_flight = asyncio.Semaphore(self._max_in_flight)
-        async with self._in_flight:
-            return await self._run(call, resource)
+        return await self._run(call, resource)
 
     async def get(self, path: str, **kwargs: Any) -> httpx.Response:
         return await self.request("GET", path, **kwargs)
