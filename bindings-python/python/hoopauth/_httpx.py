@@ -56,7 +56,7 @@ class Client(_DriverBase):
         refresh_leeway_ms: Optional[int] = None,
         lease_ms: Optional[int] = None,
         timeout: float = 30.0,
-        max_in_flight: int = 100,
+        max_in_flight: int = 16,
         **call_options: int,
     ) -> None:
         super().__init__(
@@ -295,7 +295,7 @@ class AsyncClient(_DriverBase):
         refresh_leeway_ms: Optional[int] = None,
         lease_ms: Optional[int] = None,
         timeout: float = 30.0,
-        max_in_flight: int = 100,
+        max_in_flight: int = 16,
         **call_options: int,
     ) -> None:
         super().__init__(
