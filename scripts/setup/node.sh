@@ -20,6 +20,9 @@ if [ ! -d node_modules ] || [ ! -f "$stamp" ] || ! cmp -s package.json "$stamp";
   cp package.json "$stamp"
 fi
 
+# The package's types are the shared contract (index.d.ts re-exports it).
+cp "$ROOT/tests/js/api.d.ts" api.d.ts
+
 # napi build: cargo is incremental, so a build with nothing changed takes a second or two.
 say "napi build --release (bindings-node)"
 npx napi build --platform --release --js native.js --dts native.d.ts
