@@ -172,13 +172,12 @@ pub struct Call {
     stats: CallStats,
     token: Option<Secret>,
     refresh_sent_at: u64,
-    api_sent_at: u64,
     pending_refresh: Option<Request>,
 }
 
 impl Call {
     pub fn new(request: ApiRequest, options: CallOptions) -> Self {
-        Call { request, options, phase: Phase::Ready, stats: CallStats::default(), token: None, refresh_sent_at: 0, api_sent_at: 0, pending_refresh: None }
+        Call { request, options, phase: Phase::Ready, stats: CallStats::default(), token: None, refresh_sent_at: 0, pending_refresh: None }
     }
 
     pub fn stats(&self) -> CallStats {
@@ -328,7 +327,6 @@ impl Call {
                 Decision::Allow => match session.config().api_request(&self.request, access_token.expose()) {
                     Ok(req) => {
                         self.token = Some(access_token);
-                        self.api_sent_at = now;
                         self.stats.sends += 1;
                         self.phase = Phase::AwaitingApi;
                         Step::Send(req)
@@ -377,7 +375,7 @@ impl Call {
         now: u64,
         random: u64,
     ) -> Step {
-        limiter.observe_response(self.api_sent_at, now, resp.status, &resp.headers);
+        limiter.observe(now, resp.status, &resp.headers);
         let c = classify_response(resp.status, &resp.headers, &resp.body, Some(now));
         if let Some(token) = &self.token {
             session.note_api_kind(c.kind, token.expose());

@@ -226,19 +226,6 @@ impl RateLimiter {
 
     /// Feed a response's status and headers, received at `now_ms`.
     pub fn observe(&mut self, now_ms: u64, status: u16, headers: &[(String, String)]) {
-        self.observe_inner(now_ms, None, status, headers);
-    }
-
-    /// As [`RateLimiter::observe`], for the answer to a request sent at `sent_ms`. An
-    /// `X-RateLimit-Remaining: 0` without `Retry-After` describes the server's window as the
-    /// request arrived, so its block counts from the send rather than from the answer (which
-    /// for the last request of a burst can come much later); `Retry-After` and 429s still
-    /// count from `now_ms`.
-    pub fn observe_response(&mut self, sent_ms: u64, now_ms: u64, status: u16, headers: &[(String, String)]) {
-        self.observe_inner(now_ms, Some(sent_ms), status, headers);
-    }
-
-    fn observe_inner(&mut self, now_ms: u64, sent_ms: Option<u64>, status: u16, headers: &[(String, String)]) {
         let t = self.clock(now_ms);
         let rl = parse_rate_limit_headers(headers);
         if let (Some(max), Some(interval)) = (rl.max, rl.interval_ms) {
@@ -276,14 +263,7 @@ impl RateLimiter {
             }
         } else if rl.remaining == Some(0) {
             let retry = header(headers, "retry-after").and_then(|v| crate::classify::parse_retry_after(v, Some(t)));
-            block = Some(match retry {
-                Some(ms) => ms,
-                None => {
-                    let interval = rl.interval_ms.unwrap_or(self.limits.interval_ms);
-                    let anchor = sent_ms.map_or(t, |s| s.min(t));
-                    interval.saturating_sub(t - anchor)
-                }
-            });
+            block = Some(retry.or(rl.interval_ms).unwrap_or(self.limits.interval_ms));
         }
         if let Some(ms) = block {
             let until = t.saturating_add(ms).saturating_add(self.limits.margin_ms);

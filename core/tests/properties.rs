@@ -405,24 +405,3 @@ fn memory_per_tracked_resource_stays_under_1_kb() {
     assert_eq!(many.evict_idle(1_000 + 100 + 10_050), n as usize);
     assert!(many.is_empty());
 }
-
-#[test]
-fn remaining_zero_counts_from_the_send() {
-    let headers: Headers = vec![("X-RateLimit-Remaining".into(), "0".into()), ("X-RateLimit-Interval-Milliseconds".into(), "10000".into())];
-    let limits = Limits { max: 100, interval_ms: 10_000, margin_ms: 0, daily_max: 200_000 };
-    // Answer seen at 400 for a request sent at 100: blocked until 100 + 10000.
-    let mut l = RateLimiter::new(limits);
-    assert_eq!(l.acquire(100), Decision::Allow);
-    l.observe_response(100, 400, 200, &headers);
-    assert_eq!(l.acquire(500), Decision::Wait { wait_ms: 9_600, daily_exhausted: false });
-    assert_eq!(l.acquire(10_100), Decision::Allow);
-    // `observe` (SPEC §9) counts from the moment it is told.
-    let mut l = RateLimiter::new(limits);
-    l.observe(400, 200, &headers);
-    assert_eq!(l.acquire(500), Decision::Wait { wait_ms: 9_900, daily_exhausted: false });
-    // Retry-After counts from the answer.
-    let mut l = RateLimiter::new(limits);
-    let with_retry: Headers = vec![("X-RateLimit-Remaining".into(), "0".into()), ("Retry-After".into(), "2".into())];
-    l.observe_response(100, 400, 200, &with_retry);
-    assert_eq!(l.acquire(500), Decision::Wait { wait_ms: 1_900, daily_exhausted: false });
-}
