@@ -71,7 +71,7 @@ def machine() -> List[str]:
     pyver = sh([py, "-c", "import sys, importlib.metadata as m; print(sys.version.split()[0], "
                 "m.version('httpx'), m.version('gohighlevel-api-client'))"]).split()
     return [
-        f"- CPU: {cpu}, {os.cpu_count()} logical cores (`nproc` {sh(['nproc'])}){mem}; shared with other builds while it ran",
+        f"- CPU: {cpu}, {os.cpu_count()} logical cores (`nproc` {sh(['nproc'])}){mem}",
         f"- OS: {osname}",
         f"- Rust: {sh(['rustc', '--version'])}; Node {sh(['node', '--version'])}; "
         f"Python {pyver[0] if pyver else 'n/a'} (httpx {pyver[1] if len(pyver) > 1 else 'n/a'})",
