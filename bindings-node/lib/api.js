@@ -5,7 +5,7 @@
 // No Node-only APIs here: the same file runs in Node, browsers and edge workers.
 
 const { HoopAuthError, KINDS, wrapNative, toHoopAuthError } = require('./errors.js');
-const { redactClass, asTokenSet, REDACTED } = require('./redact.js');
+const { redactClass, asTokenSet, TokenSetFields, REDACTED } = require('./redact.js');
 const { opt, toPairs, toResponse, toApiRequest, randomBytes, toTokenInput } = require('./util.js');
 const { makeClient } = require('./client.js');
 
@@ -78,7 +78,17 @@ function createApi(native) {
     return w(() => native.generateState(bytes == null ? randomBytes(32) : bytes));
   }
   const fastParse = typeof native.parseTokenBody === 'function';
+  const fastNew = typeof native.parseTokenNew === 'function';
   function parseTokenResponse(response, nowMs) {
+    if (fastNew && response != null && typeof response === 'object') {
+      // The core reads status and body only; it builds the TokenSet through its constructor.
+      const body = response.body == null ? '' : String(response.body);
+      try {
+        return native.parseTokenNew(TokenSetFields, response.status >>> 0, body, nowMs);
+      } catch (e) {
+        throw toHoopAuthError(e);
+      }
+    }
     if (fastParse && response != null && typeof response === 'object') {
       // The core reads status and body only; the token set crosses as one JSON string.
       const body = response.body == null ? '' : String(response.body);

@@ -70,4 +70,25 @@ function asTokenSet(obj) {
   return new TokenSet(obj);
 }
 
-module.exports = { INSPECT, REDACTED, redactClass, asTokenSet, TOKEN_SET_PROTO };
+/** The same TokenSet built from positional fields (what a native fast path calls with `new`);
+ *  `extraJson` is the unknown fields as JSON text, or null. */
+function TokenSetFields(accessToken, tokenType, expiresIn, expiresAtMs, refreshToken, scopes, userType,
+  locationId, companyId, approvedLocations, planId, isBulkInstallation, userId, extraJson) {
+  this.accessToken = accessToken;
+  this.tokenType = tokenType;
+  this.expiresIn = expiresIn;
+  this.expiresAtMs = expiresAtMs;
+  this.refreshToken = refreshToken;
+  this.scopes = scopes;
+  this.userType = userType;
+  this.locationId = locationId;
+  this.companyId = companyId;
+  this.approvedLocations = approvedLocations;
+  this.planId = planId;
+  this.isBulkInstallation = isBulkInstallation;
+  this.userId = userId;
+  this.extra = extraJson == null ? {} : JSON.parse(extraJson);
+}
+TokenSetFields.prototype = TOKEN_SET_PROTO;
+
+module.exports = { INSPECT, REDACTED, redactClass, asTokenSet, TokenSetFields, TOKEN_SET_PROTO };

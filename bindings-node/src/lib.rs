@@ -9,7 +9,7 @@
 
 use hoopauth as core;
 use hoopauth::{ErrorKind, Secret};
-use napi::bindgen_prelude::{Either, JsObjectValue, Uint8Array};
+use napi::bindgen_prelude::{Either, FnArgs, Function, JsObjectValue, Uint8Array, Unknown};
 use napi::{Env, Status};
 use napi_derive::napi;
 use serde_json::{Map, Value};
@@ -938,4 +938,52 @@ pub fn parse_token_body(env: Env, status: u32, body: String, now_ms: f64) -> nap
     core::parse_token_response(status_u16(status), &[], body.as_bytes(), ms(now_ms))
         .map(|t| t.to_js_json())
         .or_throw(&env)
+}
+
+/// The constructor arguments of a JS `TokenSet`, in field order (extra fields as JSON text).
+type TokenSetArgs = FnArgs<(
+    String,
+    Option<String>,
+    Option<f64>,
+    Option<f64>,
+    Option<String>,
+    Vec<String>,
+    Option<&'static str>,
+    Option<String>,
+    Option<String>,
+    Option<Vec<String>>,
+    Option<String>,
+    Option<bool>,
+    Option<String>,
+    Option<String>,
+)>;
+
+/// Fastest path of `parseTokenResponse`: parse in the core, then `new make(...)` with the
+/// fields as positional arguments (no JSON round trip, no property sets by name).
+#[napi]
+pub fn parse_token_new<'env>(
+    env: &'env Env,
+    make: Function<'env, TokenSetArgs, Unknown<'env>>,
+    status: u32,
+    body: String,
+    now_ms: f64,
+) -> napi::Result<Unknown<'env>> {
+    let t = core::parse_token_response(status_u16(status), &[], body.as_bytes(), ms(now_ms)).or_throw(env)?;
+    let extra = if t.extra.is_empty() { None } else { serde_json::to_string(&t.extra).ok() };
+    make.new_instance(FnArgs::from((
+        t.access_token.expose().to_owned(),
+        t.token_type,
+        t.expires_in.map(num),
+        t.expires_at_ms.map(num),
+        t.refresh_token.map(|r| r.expose().to_owned()),
+        t.scopes,
+        t.user_type.map(core::UserType::as_str),
+        t.location_id,
+        t.company_id,
+        t.approved_locations,
+        t.plan_id,
+        t.is_bulk_installation,
+        t.user_id,
+        extra,
+    )))
 }
