@@ -931,15 +931,6 @@ impl Pool {
     }
 }
 
-/// Fast path of `parseTokenResponse`: the token set as camelCase JSON text (the JS layer
-/// parses it), one string across the boundary instead of fourteen property sets.
-#[napi]
-pub fn parse_token_body(env: Env, status: u32, body: String, now_ms: f64) -> napi::Result<String> {
-    core::parse_token_response(status_u16(status), &[], body.as_bytes(), ms(now_ms))
-        .map(|t| t.to_js_json())
-        .or_throw(&env)
-}
-
 /// The constructor arguments of a JS `TokenSet`, in field order (extra fields as JSON text).
 type TokenSetArgs = FnArgs<(
     String,
