@@ -22,8 +22,11 @@ async def main() -> None:
     if pool:
         http = httpx.AsyncClient(timeout=30.0, limits=httpx.Limits(max_connections=int(pool) or None,
                                                                   max_keepalive_connections=int(pool) or None))
+    extra = {}
+    if os.environ.get("HOOPAUTH_BENCH_MAX_IN_FLIGHT"):
+        extra["max_in_flight"] = int(os.environ["HOOPAUTH_BENCH_MAX_IN_FLIGHT"])
     async with h.AsyncClient(config, http=http, limits=h.Limits(max=a.max, interval_ms=a.interval_ms),
-                             refresh_leeway_ms=a.refresh_leeway_ms) as client:
+                             refresh_leeway_ms=a.refresh_leeway_ms, **extra) as client:
         exchanged = {}
         for loc in a.locations:
             await client.exchange_code(authorize_code(a.base_url, a.client_id, loc))

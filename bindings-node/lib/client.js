@@ -27,6 +27,20 @@ class ApiResponse {
   }
 }
 
+/** A FIFO counting semaphore: calls take slots in the order they asked. */
+class Slots {
+  #free; #queue = [];
+  constructor(n) { this.#free = n; }
+  take() {
+    if (this.#free > 0 && this.#queue.length === 0) { this.#free--; return null; }
+    return new Promise((resolve) => this.#queue.push(resolve));
+  }
+  give() {
+    const next = this.#queue.shift();
+    if (next) next(); else this.#free++;
+  }
+}
+
 /** Token sessions in process memory (the default store). */
 class MemoryTokenStore {
   #map = new Map();
@@ -40,7 +54,7 @@ function makeClient(ctx) {
   const w = wrapNative;
 
   class Client {
-    #app; #pool; #store; #fetch; #now; #callOptions;
+    #app; #pool; #store; #fetch; #now; #callOptions; #slots;
     #loading = new Map();      // resourceId → Promise of the first load from the store
     #waiters = new Map();      // resourceId → Set of wake-up functions (refresh waits)
     #persisting = new Map();   // resourceId → persists in flight in this process
@@ -58,6 +72,13 @@ function makeClient(ctx) {
       this.#now = typeof o.now === 'function' ? o.now : Date.now;
       this.#callOptions = o.call || null;
       this.#coordinate = !!(o.call && o.call.coordinateRefresh);
+      const inFlight = o.maxInFlight == null ? 16 : o.maxInFlight;
+      if (!Number.isInteger(inFlight) || inFlight < 1) {
+        throw new HoopAuthError('invalid_config', 'invalid_config: maxInFlight must be a positive integer');
+      }
+      // A call holds a slot while it steps and sends, not while it waits: a send the core
+      // allowed goes out at once, so the time the core counted is the time it left.
+      this.#slots = new Slots(inFlight);
       this.#pool = w(() => new native.Pool(this.#app[NATIVE], o.session || null, o.limits || null));
     }
 
@@ -203,7 +224,12 @@ function makeClient(ctx) {
       const pool = this.#pool;
       const call = w(() => new native.Call(toApiRequest(options), this.#callOptions));
       const stats = this.#stats;
+      const slots = this.#slots;
+      let holding = false;
       try {
+        const first = slots.take();
+        if (first) await first;
+        holding = true;
         let step = pool.step(call, resourceId, START, this.#now(), random32());
         for (;;) {
           switch (step.step) {
@@ -243,7 +269,12 @@ function makeClient(ctx) {
             }
             case 'wait':
               stats.waits++;
+              holding = false;
+              slots.give();
               await this.#sleep(step.waitMs, step.reason === 'refresh' ? resourceId : null);
+              const again = slots.take();
+              if (again) await again;
+              holding = true;
               if (step.reason === 'refresh' && this.#coordinate && !this.#persisting.get(resourceId)) {
                 // Another process may hold the lease: look at the shared store again.
                 const newer = await this.#store.get(resourceId);
@@ -260,6 +291,7 @@ function makeClient(ctx) {
           }
         }
       } finally {
+        if (holding) slots.give();
         const s = call.stats();
         stats.retries += s.authRetries + s.rateLimitRetries + s.serverRetries;
       }

@@ -229,6 +229,8 @@ export interface ClientOptions {
   session?: Partial<SessionOptions>;
   call?: Partial<CallOptions>;
   now?: () => number;                      // default Date.now
+  /** Calls stepping or sending at once (default 16); a waiting call holds none. */
+  maxInFlight?: number;
 }
 
 export interface ApiResponse {

@@ -98,6 +98,39 @@ test('a burst of 300 calls to one location draws no 429', async () => {
   });
 });
 
+test('maxInFlight bounds the fetches in flight; waiting calls hold no slot', async () => {
+  await withEmulator(['--max', '40', '--interval-ms', '1000'], async (emu) => {
+    let inFlight = 0;
+    let peak = 0;
+    const counting = async (url, init) => {
+      inFlight++;
+      peak = Math.max(peak, inFlight);
+      try { return await fetch(url, init); } finally { inFlight--; }
+    };
+    const client = newClient(emu, { fetch: counting, maxInFlight: 4, limits: { max: 40, intervalMs: 1000 } });
+    await install(client, emu, 'loc_1');
+    await install(client, emu, 'loc_2');
+    peak = 0;
+    // 60 calls to loc_1 (20 must wait a window) beside 40 to loc_2: the waiting ones must
+    // not starve loc_2, and no more than 4 requests are ever in flight.
+    const t0 = Date.now();
+    const calls = [];
+    for (let i = 0; i < 60; i++) calls.push(client.request('loc_1', { path: '/contacts/', query: { locationId: 'loc_1' } }));
+    const second = Array.from({ length: 40 }, () => client.request('loc_2', { path: '/contacts/', query: { locationId: 'loc_2' } }));
+    const loc2 = await Promise.all(second);
+    const loc2Ms = Date.now() - t0;
+    const loc1 = await Promise.all(calls);
+    assert.ok([...loc1, ...loc2].every((r) => r.status === 200));
+    assert.equal(peak, 4, 'four in flight at the peak, never more');
+    assert.ok(loc2Ms < 900, `loc_2 finished in ${loc2Ms} ms, behind loc_1's waiting calls`);
+    assert.equal((await emu.stats()).totals.rate_limited, 0);
+  });
+  for (const bad of [0, -1, 1.5, '4']) {
+    assert.throws(() => new h.Client({ app: { clientId: 'c', clientSecret: 's', redirectUri: 'http://127.0.0.1:9/cb' }, maxInFlight: bad }),
+      (e) => e instanceof h.HoopAuthError && e.kind === 'invalid_config');
+  }
+});
+
 test('lost refresh answer: the same refresh token is resent within the grace, no re-authorization', async () => {
   await withEmulator(['--token-ttl-secs', '2'], async (emu) => {
     const client = newClient(emu, { session: { refreshLeewayMs: 0 } });
