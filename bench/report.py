@@ -105,6 +105,10 @@ def race_section(race: Dict[str, Any], svg_name: str) -> List[str]:
         "",
         "- **ideal** = (⌈calls per location / max⌉ − 1) × interval (the last window's burst counts as "
         "instant), the largest over the locations.",
+        "- **burst** = the same client, in a fresh process against a fresh emulator, sending one window's "
+        "calls (max × locations) with the limits lifted: how long its own HTTP stack takes to put the "
+        "last window on the wire. **floor** = ideal + burst, a time no pacer using that client can beat "
+        "on this machine; **× floor** is what the pacing itself costs.",
         "- **wasted** = requests the emulator received that did not succeed: 429s + 401s + refresh "
         "requests refused (invalid grant / invalid client) + refreshes beyond one per due point.",
         f"- (c): tokens live {scs.get('c', {}).get('ttl_secs', '?')} s and every client renews "
@@ -118,10 +122,12 @@ def race_section(race: Dict[str, Any], svg_name: str) -> List[str]:
     for sid, sc in scs.items():
         rows = [r for r in race["runs"] if r["scenario"] == sid]
         out += [f"### ({sid}) {sc['title']}", "",
-                "| client | wall s | ideal s | × ideal | ok / calls | 429s | 401s | refreshes (due) | refused refreshes | wasted | targets |",
-                "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+                "| client | wall s | ideal s | × ideal | burst s | × floor | ok / calls | 429s | 401s | refreshes (due) | refused refreshes | wasted | targets |",
+                "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
         for r in rows:
             ratio = f"{r['ratio']:.3f}" if r.get("ratio") else "–"
+            burst = fmt_s(r["burst_ms"]) if r.get("burst_ms") is not None else "–"
+            rfloor = f"{r['ratio_floor']:.3f}" if r.get("ratio_floor") else "–"
             refused = max(r["invalid_grants"], r.get("token_refusals_seen", 0))
             verdict = ""
             if r["family"] == "hoopauth":
@@ -141,7 +147,7 @@ def race_section(race: Dict[str, Any], svg_name: str) -> List[str]:
                 verdict = "peer: as measured"
             ok = f"{r['ok']} / {r['calls']}" if r.get("ok") is not None else f"– / {r['calls']} (exit {r['exit']})"
             out.append(
-                f"| {r['label']} | {fmt_s(r.get('wall_ms'))} | {fmt_s(r['ideal_ms'])} | {ratio} | {ok} | "
+                f"| {r['label']} | {fmt_s(r.get('wall_ms'))} | {fmt_s(r['ideal_ms'])} | {ratio} | {burst} | {rfloor} | {ok} | "
                 f"{r['rate_limited']} | {r['unauthorized']} | {r['refreshes']} ({r['expected_refreshes']}) | "
                 f"{refused} | {r['wasted']} | {verdict} |")
         out.append("")

@@ -12,7 +12,7 @@ PY="$VENV/bin/python"
 export VIRTUAL_ENV="$VENV"
 export PATH="$VENV/bin:$PATH"
 # package==version (or bare name) → import/dist check; install only the missing ones.
-want=(maturin==1.16.0 pytest httpx mypy oauthlib authlib requests)
+want=(maturin==1.16.0 pytest httpx sniffio mypy oauthlib authlib requests)
 missing=()
 for spec in "${want[@]}"; do
   name="${spec%%==*}"; ver="${spec#*==}"; [ "$ver" = "$spec" ] && ver=""
