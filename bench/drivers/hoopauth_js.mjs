@@ -16,18 +16,9 @@ const client = new Client({
   app, store: new MemoryTokenStore(),
   limits: { max: a.max, intervalMs: a.intervalMs },
   session: { refreshLeewayMs: a.refreshLeewayMs },
+  // Diagnosis knob (unset in `make bench`): calls stepping or sending at once (default 16).
   ...(process.env.HOOPAUTH_BENCH_MAX_IN_FLIGHT ? { maxInFlight: Number(process.env.HOOPAUTH_BENCH_MAX_IN_FLIGHT) } : {}),
 });
-const warm = Number(process.env.HOOPAUTH_BENCH_WARMUP || 0);
-if (warm > 0) {
-  const w = new Client({ app, store: new MemoryTokenStore(), limits: { max: 1000000, intervalMs: a.intervalMs } });
-  const loc = a.locations[0];
-  await w.exchangeCode(await authorizeCode(a.baseUrl, a.clientId, loc));
-  let i = 0;
-  await Promise.all(Array.from({ length: 100 }, async () => {
-    while (i++ < warm) (await w.request(loc, { path: '/contacts/', query: { locationId: loc } })).json();
-  }));
-}
 const exchanged = {};
 for (const loc of a.locations) {
   await client.exchangeCode(await authorizeCode(a.baseUrl, a.clientId, loc));

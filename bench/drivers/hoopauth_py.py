@@ -22,7 +22,7 @@ async def main() -> None:
     if pool:
         http = httpx.AsyncClient(timeout=30.0, limits=httpx.Limits(max_connections=int(pool) or None,
                                                                   max_keepalive_connections=int(pool) or None))
-    extra = {}
+    extra = {}  # diagnosis knob (unset in `make bench`): calls stepping or sending at once (default 16)
     if os.environ.get("HOOPAUTH_BENCH_MAX_IN_FLIGHT"):
         extra["max_in_flight"] = int(os.environ["HOOPAUTH_BENCH_MAX_IN_FLIGHT"])
     async with h.AsyncClient(config, http=http, limits=h.Limits(max=a.max, interval_ms=a.interval_ms),
