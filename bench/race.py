@@ -30,6 +30,10 @@ RENEW_BUFFER_MS = 30_000  # the SDKs' fixed "refresh 30 s before expiry"; hoopau
 
 CLIENTS: Dict[str, Dict[str, Any]] = {
     "hoopauth-python": {"cmd": ["{python}", "hoopauth_py.py"], "env": {}, "family": "hoopauth"},
+    # The same driver with fewer calls in flight: httpx's pool does work per request for every
+    # connection it holds, so on loopback fewer slots send a window's calls sooner.
+    "hoopauth-python-4": {"cmd": ["{python}", "hoopauth_py.py"], "env": {"HOOPAUTH_BENCH_MAX_IN_FLIGHT": "4"},
+                          "family": "hoopauth", "label": "hoopauth-python (max_in_flight=4)"},
     "hoopauth-node": {"cmd": ["node", "hoopauth_js.mjs"], "env": {"HOOPAUTH_JS_IMPL": "bindings-node"}, "family": "hoopauth"},
     "hoopauth-wasm": {"cmd": ["node", "hoopauth_js.mjs"], "env": {"HOOPAUTH_JS_IMPL": "bindings-wasm/pkg-node"}, "family": "hoopauth"},
     "sdk-node": {"cmd": ["node", "sdk_node.mjs"], "env": {}, "family": "peer",
