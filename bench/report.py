@@ -346,7 +346,7 @@ def main() -> int:
     svg_name = "bench/race.svg"
     lines = [intro.rstrip(), "", MARKER, "",
              f"Generated {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')} by `{a.command}` "
-             "(full run: `make bench`, ~15 min; smoke check: `bash scripts/bench.sh --quick`).", "",
+             "(full run: `make bench`, ~20 min; smoke check: `bash scripts/bench.sh --quick`).", "",
              "## Machine", ""] + machine() + [""]
     race_file = results / "race.json"
     if race_file.exists():
