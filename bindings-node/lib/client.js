@@ -11,6 +11,11 @@ const RESUME = { type: 'resume' };
 const TRANSPORT_ERROR = { type: 'transport_error' };
 const CONFLICT = { type: 'conflict' };
 
+/** Free a temporary native object now where the binding can (WASM memory), else leave it to GC. */
+function release(obj) {
+  if (obj != null && typeof obj.free === 'function') obj.free();
+}
+
 function random32() {
   return Math.floor(Math.random() * 0x100000000);
 }
@@ -187,19 +192,24 @@ function makeClient(ctx) {
         const stored = this.#pool.storedJson(resourceId);
         if (stored == null) break;
         const session = w(() => native.TokenSession.fromStored(this.#app[NATIVE], stored, null));
+        let action;
         const now = this.#now();
-        const action = w(() => session.acquire(now));
+        try {
+          action = w(() => session.acquire(now));
+          if (action.action === 'refresh') {
+            this.#stats.refreshes++;
+            let resp;
+            try { resp = await this.#send(action.request); } catch { continue; } // resend within the grace
+            w(() => session.refreshResponse(resp, now));
+            w(() => this.#pool.loadStored(resourceId, session.toStored()));
+            await this.#persist(resourceId);
+            continue;
+          }
+        } finally {
+          release(session);
+        }
         if (action.action === 'use') return action.accessToken;
         if (action.action === 'wait') { await this.#sleep(action.waitMs, resourceId); continue; }
-        if (action.action === 'refresh') {
-          this.#stats.refreshes++;
-          let resp;
-          try { resp = await this.#send(action.request); } catch { continue; } // resend within the grace
-          w(() => session.refreshResponse(resp, now));
-          w(() => this.#pool.loadStored(resourceId, session.toStored()));
-          await this.#persist(resourceId);
-          continue;
-        }
         break;
       }
       throw new HoopAuthError('unauthorized', `unauthorized: no usable token for \`${String(resourceId).slice(0, 64)}\`: authorize the app again`);
@@ -294,6 +304,7 @@ function makeClient(ctx) {
         if (holding) slots.give();
         const s = call.stats();
         stats.retries += s.authRetries + s.rateLimitRetries + s.serverRetries;
+        release(call);
       }
     }
   }
