@@ -63,6 +63,7 @@ function makeClient(ctx) {
     #loading = new Map();      // resourceId → Promise of the first load from the store
     #waiters = new Map();      // resourceId → Set of wake-up functions (refresh waits)
     #persisting = new Map();   // resourceId → persists in flight in this process
+    #minting = new Map();      // company + location → the location-token mint in flight
     #coordinate = false;       // call.coordinateRefresh: the store is shared between processes
     #stats = { sends: 0, refreshes: 0, waits: 0, retries: 0 };
 
@@ -215,7 +216,18 @@ function makeClient(ctx) {
       throw new HoopAuthError('unauthorized', `unauthorized: no usable token for \`${String(resourceId).slice(0, 64)}\`: authorize the app again`);
     }
 
-    async locationToken(companyId, locationId) {
+    /** One mint per (company, location) at a time: concurrent callers share its answer. */
+    locationToken(companyId, locationId) {
+      const key = `${companyId}\n${locationId}`;
+      let p = this.#minting.get(key);
+      if (!p) {
+        p = this.#mintLocationToken(companyId, locationId).finally(() => this.#minting.delete(key));
+        this.#minting.set(key, p);
+      }
+      return p;
+    }
+
+    async #mintLocationToken(companyId, locationId) {
       const agencyAccessToken = await this.#accessToken(companyId);
       const req = this.#app.locationTokenRequest({ agencyAccessToken, companyId, locationId });
       const sentAt = this.#now();

@@ -192,7 +192,12 @@ test('error paths surface as the right kind', async () => {
 
 test('location token from a company token; private integration token', async () => {
   await withEmulator(['--max', '50', '--interval-ms', '1000'], async (emu) => {
-    const client = newClient(emu);
+    let mints = 0;
+    const counting = (url, init) => {
+      if (String(url).includes('/oauth/locationToken')) mints++;
+      return fetch(url, init);
+    };
+    const client = newClient(emu, { fetch: counting });
     // a company token (client_credentials; the emulator grants the scopes asked for in `scope`)
     const tokenReq = client.app.tokenRequest({ grant: 'client_credentials', userType: 'Company' });
     const sentAt = Date.now();
@@ -206,6 +211,14 @@ test('location token from a company token; private integration token', async () 
     assert.equal(id, company.companyId);
     const loc = await client.locationToken(id, 'loc_2');
     assert.equal(loc.locationId, 'loc_2');
+    assert.equal(mints, 1);
+    // concurrent callers for one location share one mint; another location mints its own
+    const [a, b, c] = await Promise.all([client.locationToken(id, 'loc_1'), client.locationToken(id, 'loc_1'),
+      client.locationToken(id, 'loc_3')]);
+    assert.equal(mints, 3);
+    assert.equal(a.locationId, 'loc_1');
+    assert.equal(b.locationId, 'loc_1');
+    assert.equal(c.locationId, 'loc_3');
     assert.equal((await client.request('loc_2', { path: '/contacts/', query: { locationId: 'loc_2' } })).status, 200);
     await expectKind(client.locationToken(id, 'loc_404'), 'invalid_request');
     // a private token the platform does not know: refused, and there is nothing to refresh
