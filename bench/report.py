@@ -183,7 +183,9 @@ def race_section(race: Dict[str, Any], svg_name: str) -> List[str]:
             f"[{svg_name}]({svg_name}): requests the emulator received (all of them, 429s included), "
             "averaged over the trailing interval from its 1-second timeline buckets "
             "(`GET /_emulator/timeline`), against the limit (max ÷ interval × locations). A line above the "
-            "limit line means requests the platform refused.", ""]
+            "limit line means requests the platform refused. The platform's limit makes a paced client send "
+            "in bursts (a window's calls, then a pause until the window has passed): where a trailing interval "
+            "falls entirely in such a pause the line dips, although no call stalled.", ""]
     return out
 
 
