@@ -16,6 +16,7 @@ import httpx
 
 from ._driver import _DriverBase, _rand, _resource, now_ms
 from ._hoopauth import Call, Callback, Config, Limits, Request, Step, TokenSet, parse_callback, parse_token_response
+from ._pool import cache_socket_lookups
 
 __all__ = ["Client", "AsyncClient"]
 
@@ -312,6 +313,8 @@ class AsyncClient(_DriverBase):
             if http is not None
             else httpx.AsyncClient(timeout=timeout, follow_redirects=False, limits=_pool_limits(max_in_flight))
         )
+        if self._own_http:
+            cache_socket_lookups(self.http)
         # As in Client: calls beyond the pool wait before the core paces them.
         self._max_in_flight = max_in_flight
         self._in_flight: Optional[asyncio.Semaphore] = None
