@@ -3,7 +3,8 @@
 
 Scenarios (full): (a) 1,000 calls to one location; (b) 3,000 calls over 10 locations;
 (c) (b) with tokens that come due mid-run. Clients: hoopauth's Python, Node and WASM drivers,
-the official Node SDK (rateLimitRetry: true) and the official Python SDK. Each run: start
+the official Node SDK (rateLimitRetry: true) and the official Python SDK; and, burst probe
+only, Node's fetch and httpx alone (the floor under any client built on them). Each run: start
 the emulator, the driver authorizes its locations, resets the emulator's counters and races;
 the emulator's stats and timeline say what happened.
 
@@ -40,6 +41,12 @@ CLIENTS: Dict[str, Dict[str, Any]] = {
                  "label": "@gohighlevel/api-client (rateLimitRetry)"},
     "sdk-python": {"cmd": ["{python}", "sdk_py.py"], "env": {}, "family": "peer",
                    "label": "gohighlevel-api-client (PyPI)"},
+    # References, burst probe only (they do not pace): each language's HTTP client alone, so the
+    # floor under any client built on it is measured in the same run, not asserted.
+    "bare-fetch": {"cmd": ["node", "bare_fetch.mjs"], "env": {}, "family": "reference", "probe_only": True,
+                   "label": "Node fetch alone (16 in flight)"},
+    "bare-httpx": {"cmd": ["{python}", "bare_httpx.py"], "env": {}, "family": "reference", "probe_only": True,
+                   "label": "httpx.AsyncClient alone (4 in flight)"},
 }
 
 
@@ -207,12 +214,24 @@ def main() -> int:
         for client in a.clients.split(","):
             sys.stderr.write(f"race ({sc['id']}) {sc['title']}: {client} ... ")
             sys.stderr.flush()
+            key = (client, tuple(sc["locations"]), sc["max"])
+            if CLIENTS[client].get("probe_only"):
+                if key not in bursts:
+                    bursts[key] = probe_burst(client, sc, a.concurrency or sc["max"], timeout_s, a.python)
+                ideal = ideal_ms(sc["calls"], sc["locations"], sc["max"], sc["interval_ms"])
+                ref: Dict[str, Any] = {"client": client, "family": "reference", "label": CLIENTS[client]["label"],
+                                       "scenario": sc["id"], "ideal_ms": ideal, "burst_ms": bursts[key]}
+                if bursts[key] is not None and ideal:
+                    ref["floor_ms"] = ideal + bursts[key]
+                    ref["floor_ratio"] = round(ref["floor_ms"] / ideal, 4)
+                rows.append(ref)
+                sys.stderr.write(f"burst {bursts[key]} ms (reference: no race)\n")
+                continue
             row = run_one(client, sc, a.concurrency or sc["max"], timeout_s, a.python)
             if row["ok"] is None:  # the driver died before racing (e.g. a package rebuilt under it): once more
                 sys.stderr.write(f"(exit {row['exit']}: {' | '.join(row['stderr_tail'][-2:])}; again) ... ")
                 time.sleep(5)
                 row = dict(run_one(client, sc, a.concurrency or sc["max"], timeout_s, a.python), retried=True)
-            key = (client, tuple(sc["locations"]), sc["max"])
             if key not in bursts:
                 bursts[key] = probe_burst(client, sc, a.concurrency or sc["max"], timeout_s, a.python)
             burst = bursts[key]

@@ -120,7 +120,8 @@ def race_section(race: Dict[str, Any], svg_name: str) -> List[str]:
         "",
     ]
     for sid, sc in scs.items():
-        rows = [r for r in race["runs"] if r["scenario"] == sid]
+        refs = [r for r in race["runs"] if r["scenario"] == sid and r["family"] == "reference"]
+        rows = [r for r in race["runs"] if r["scenario"] == sid and r["family"] != "reference"]
         out += [f"### ({sid}) {sc['title']}", "",
                 "| client | wall s | ideal s | × ideal | burst s | × floor | ok / calls | 429s | 401s | refreshes (due) | refused refreshes | wasted | targets |",
                 "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
@@ -162,6 +163,17 @@ def race_section(race: Dict[str, Any], svg_name: str) -> List[str]:
                              + ", ".join(f"{k.split()[1]} × {v}" for k, v in seen.items()) + ".")
         if notes:
             out += notes + [""]
+        if refs:
+            out.append("Reference, no race: the HTTP client alone (no hoopauth, no pacing; a fresh process "
+                       "sends one window's calls with the limits lifted). Its floor = ideal + its burst, the "
+                       "best any client built on it could reach here:")
+            out.append("")
+            for r in refs:
+                if r.get("floor_ratio"):
+                    out.append(f"- {r['label']}: burst {fmt_s(r['burst_ms'])} s → floor {r['floor_ratio']:.3f} × ideal.")
+                else:
+                    out.append(f"- {r['label']}: the probe failed.")
+            out.append("")
     # Ratios against the peers.
     out += ["### Side by side: hoopauth against the peers", "",
             "Wall-time ratio (peer ÷ hoopauth driver, same scenario, same run; > 1 means hoopauth is faster) and "
@@ -170,7 +182,7 @@ def race_section(race: Dict[str, Any], svg_name: str) -> List[str]:
             "| scenario | hoopauth driver | peer | peer ÷ hoopauth wall | wasted (hoopauth / peer) | failed calls (hoopauth / peer) |",
             "|---|---|---|---:|---:|---:|"]
     for sid in scs:
-        rows = [r for r in race["runs"] if r["scenario"] == sid]
+        rows = [r for r in race["runs"] if r["scenario"] == sid and r["family"] != "reference"]
         ours = [r for r in rows if r["family"] == "hoopauth" and r.get("wall_ms")]
         peers = [r for r in rows if r["family"] == "peer" and r.get("wall_ms")]
         pair = {"sdk-node": ("hoopauth-node", "hoopauth-wasm"), "sdk-python": ("hoopauth-python",)}

@@ -8,7 +8,8 @@
 # 2. each binding's own script beside its peers (bindings-*/bench/), output kept verbatim
 # 3. the pacing race (bench/race.py): hoopauth's Python, Node and WASM drivers and the official
 #    SDKs (npm @gohighlevel/api-client, PyPI gohighlevel-api-client) against the emulator with
-#    the platform's limits (100 per 10 s per location). Takes ~20 minutes.
+#    the platform's limits (100 per 10 s per location), and, as references measured in the same
+#    run, Node's fetch and httpx alone sending one window's calls. Takes ~20 minutes.
 #    --quick: limits scaled down (20 per 2 s), fewer calls, criterion --quick: a smoke check.
 # 4. bench/report.py: BENCHMARKS.md (the hand-written intro above its marker is kept) + SVG.
 . "$(dirname "$0")/lib.sh"
