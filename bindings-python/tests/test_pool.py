@@ -11,7 +11,6 @@ from typing import Any, List, Tuple
 
 import httpcore
 import httpx
-import pytest
 
 import hoopauth as h
 from hoopauth._pool import _Backend, _Stream, cache_socket_lookups
@@ -98,8 +97,9 @@ def test_is_readable_turns_true_when_the_server_closes() -> None:
     asyncio.run(main())
 
 
-@pytest.mark.parametrize("rounds", [3])
-def test_pool_replaces_a_connection_the_server_closed(rounds: int) -> None:
+def test_pool_replaces_a_connection_the_server_closed() -> None:
+    rounds = 3
+
     async def main() -> List[Any]:
         server, base, connections = await _closing_server(0.05)
         client = h.AsyncClient(_config())
