@@ -43,6 +43,10 @@ pub struct CallOptions {
     pub max_wait_ms: u64,
     /// How often to look again while another caller refreshes.
     pub refresh_poll_ms: u64,
+    /// A rate-limit or backoff wait is handed out in pieces of at most this long, so the
+    /// driver asks again at least this often: a refresh that comes due, or a limit learned
+    /// from another call's answer, applies to waiting calls too.
+    pub recheck_ms: u64,
     /// Several processes share one token store: persist the refresh lease (a `Persist` step
     /// before `SendRefresh`) so the store's compare-and-set on `version` lets one of them
     /// refresh; the others get [`Event::Conflict`] and wait for the new tokens.
@@ -60,6 +64,7 @@ impl Default for CallOptions {
             backoff_max_ms: 8_000,
             max_wait_ms: 120_000,
             refresh_poll_ms: 25,
+            recheck_ms: 1_000,
             coordinate_refresh: false,
         }
     }
@@ -71,6 +76,9 @@ impl Default for CallOptions {
 pub enum WaitReason {
     /// The limiter says so.
     RateLimit,
+    /// The window is full and some of its sends still await their answers: wake early when
+    /// an answer for this resource arrives (an answer can free a slot).
+    InFlight,
     /// Another caller is refreshing the token (wake early when it finishes).
     Refresh,
     /// Backing off after a server error.
@@ -81,6 +89,7 @@ impl WaitReason {
     pub fn as_str(self) -> &'static str {
         match self {
             WaitReason::RateLimit => "rate_limit",
+            WaitReason::InFlight => "in_flight",
             WaitReason::Refresh => "refresh",
             WaitReason::Backoff => "backoff",
         }
@@ -96,9 +105,12 @@ pub enum Step {
     SendRefresh(Request),
     /// Store this session state, then feed [`Event::Resume`]: new tokens after a refresh (no
     /// request uses them before that, so a crash never leaves the store with a spent refresh
-    /// token), or, with `coordinate_refresh`, the refresh lease before the refresh is sent.
-    /// A shared store writes only if `version` is newer than what it holds; otherwise the
-    /// driver reloads the session from the store and feeds [`Event::Conflict`].
+    /// token), tokens an earlier save failed to store, or, with `coordinate_refresh`, the
+    /// refresh lease before the refresh is sent. A shared store writes only if `version` is
+    /// newer than what it holds; otherwise the driver reloads the session from the store and
+    /// feeds [`Event::Conflict`]. When the save raises, times out or is cancelled, feed
+    /// [`Event::PersistFailed`] (or call [`Call::abort`]): the tokens stay in memory, marked
+    /// unsaved, and the next call saves them first.
     Persist(Box<StoredSession>),
     /// Sleep, then feed [`Event::Resume`].
     Wait { wait_ms: u64, reason: WaitReason },
@@ -141,6 +153,23 @@ pub enum Event {
     /// The store refused the last `Persist` because another process wrote a newer version:
     /// the driver has reloaded the session from the store (`Pool::load_stored`) first.
     Conflict,
+    /// The last `Persist` failed: the store raised or timed out. The call ends with
+    /// `store_error`; the session keeps the tokens, marked unsaved.
+    PersistFailed,
+}
+
+impl Event {
+    /// The event's snake_case name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Event::Start => "start",
+            Event::Resume => "resume",
+            Event::Response(_) => "response",
+            Event::TransportError => "transport_error",
+            Event::Conflict => "conflict",
+            Event::PersistFailed => "persist_failed",
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -173,11 +202,13 @@ pub struct Call {
     token: Option<Secret>,
     refresh_sent_at: u64,
     pending_refresh: Option<Request>,
+    /// The limiter's id of the API request awaiting its answer.
+    send_id: Option<u64>,
 }
 
 impl Call {
     pub fn new(request: ApiRequest, options: CallOptions) -> Self {
-        Call { request, options, phase: Phase::Ready, stats: CallStats::default(), token: None, refresh_sent_at: 0, pending_refresh: None }
+        Call { request, options, phase: Phase::Ready, stats: CallStats::default(), token: None, refresh_sent_at: 0, pending_refresh: None, send_id: None }
     }
 
     pub fn stats(&self) -> CallStats {
@@ -190,16 +221,22 @@ impl Call {
         self.phase == Phase::Finished
     }
 
-    /// End the call early (the host cancelled it, or its I/O failed in a way the host will not
-    /// retry). Frees the refresh lease when this call holds it and releases tokens held back
-    /// for a persist that will not happen, so other calls are not left waiting.
-    pub fn abort(&mut self, session: &mut TokenSession) {
+    /// End the call early (the host cancelled it, or its I/O or its store failed in a way the
+    /// host will not retry), at `now_ms`. Releases whatever the call holds, so no other call
+    /// waits on it: the refresh lease, a save under way (its tokens stay in memory, marked
+    /// unsaved, for the next call to save), and the rate-limit slot of a request in flight
+    /// (answered now). Safe to call in any state, more than once.
+    pub fn abort(&mut self, session: &mut TokenSession, limiter: &mut RateLimiter, now_ms: u64) {
         match self.phase {
             Phase::AwaitingRefresh | Phase::AwaitingLeasePersist => session.refresh_lost(),
-            Phase::AwaitingPersist => session.persisted(),
+            Phase::AwaitingPersist => session.save_failed(),
             _ => {}
         }
+        if let Some(id) = self.send_id.take() {
+            limiter.answered(id, now_ms);
+        }
         self.pending_refresh = None;
+        self.token = None;
         self.phase = Phase::Finished;
     }
 
@@ -243,6 +280,12 @@ impl Call {
                 }
                 None => self.advance(session, limiter, now),
             },
+            (Phase::AwaitingPersist, Event::Conflict) if session.stored().persist_pending => {
+                // The driver kept this session's unsaved tokens (the store's are not newer):
+                // the save did not happen.
+                session.save_failed();
+                Step::Fail(store_failed())
+            }
             (Phase::AwaitingLeasePersist | Phase::AwaitingPersist, Event::Conflict) => {
                 // Another process holds the lease or stored newer tokens: the driver reloaded
                 // the session; start over from it.
@@ -252,8 +295,25 @@ impl Call {
                 self.phase = Phase::Ready;
                 self.advance(session, limiter, now)
             }
-            (Phase::AwaitingApi, Event::Response(resp)) => self.on_api_response(session, limiter, resp, now, random),
+            (Phase::AwaitingPersist, Event::PersistFailed) => {
+                session.save_failed();
+                Step::Fail(store_failed())
+            }
+            (Phase::AwaitingLeasePersist, Event::PersistFailed) => {
+                self.pending_refresh = None;
+                session.refresh_lost();
+                Step::Fail(store_failed())
+            }
+            (Phase::AwaitingApi, Event::Response(resp)) => {
+                if let Some(id) = self.send_id.take() {
+                    limiter.answered(id, now);
+                }
+                self.on_api_response(session, limiter, resp, now, random)
+            }
             (Phase::AwaitingApi, Event::TransportError) => {
+                if let Some(id) = self.send_id.take() {
+                    limiter.answered(id, now);
+                }
                 if self.request.method.is_idempotent() && self.stats.server_retries < self.options.max_server_retries {
                     self.stats.server_retries += 1;
                     self.backoff(random)
@@ -291,16 +351,9 @@ impl Call {
                 }
             }
             (phase, ev) => {
-                if matches!(phase, Phase::AwaitingRefresh | Phase::AwaitingLeasePersist) {
-                    session.refresh_lost();
-                }
-                let name = match ev {
-                    Event::Start => "start",
-                    Event::Resume => "resume",
-                    Event::Response(_) => "response",
-                    Event::TransportError => "transport_error",
-                    Event::Conflict => "conflict",
-                };
+                // A misfit event ends the call; release what it holds, as an abort does.
+                self.abort(session, limiter, now);
+                let name = ev.name();
                 Step::Fail(Error::argument(format!("event `{name}` does not fit the call's state ({phase:?})")))
             }
         }
@@ -314,6 +367,7 @@ impl Call {
         let half = cap / 2;
         let jitter = if half == 0 { 0 } else { random % (half + 1) };
         self.phase = Phase::Ready;
+        // A backoff is short and ends in a fresh decision: it is not cut into pieces.
         Step::Wait { wait_ms: (half + jitter).max(1), reason: WaitReason::Backoff }
     }
 
@@ -323,24 +377,32 @@ impl Call {
             Err(e) => return Step::Fail(e),
         };
         match action {
-            Action::Use { access_token } => match limiter.acquire(now) {
-                Decision::Allow => match session.config().api_request(&self.request, access_token.expose()) {
-                    Ok(req) => {
+            Action::Save => {
+                self.phase = Phase::AwaitingPersist;
+                Step::Persist(Box::new(session.stored().clone()))
+            }
+            Action::Use { access_token } => match session.config().api_request(&self.request, access_token.expose()) {
+                Err(e) => Step::Fail(e),
+                Ok(req) => match limiter.acquire(now) {
+                    Decision::Allow { send_id } => {
+                        self.send_id = Some(send_id);
                         self.token = Some(access_token);
                         self.stats.sends += 1;
                         self.phase = Phase::AwaitingApi;
                         Step::Send(req)
                     }
-                    Err(e) => Step::Fail(e),
-                },
-                Decision::Wait { wait_ms, daily_exhausted } => {
-                    if daily_exhausted || wait_ms > self.options.max_wait_ms {
-                        let what = if daily_exhausted { "the daily limit is used up" } else { "pacing wait too long" };
-                        Step::Fail(Error::new(ErrorKind::RateLimited, what).with_retry_after_ms(Some(wait_ms)))
-                    } else {
-                        Step::Wait { wait_ms, reason: WaitReason::RateLimit }
+                    Decision::Wait { wait_ms, daily_exhausted } => {
+                        if daily_exhausted || wait_ms > self.options.max_wait_ms {
+                            let what =
+                                if daily_exhausted { "the daily limit is used up" } else { "pacing wait too long" };
+                            Step::Fail(Error::new(ErrorKind::RateLimited, what).with_retry_after_ms(Some(wait_ms)))
+                        } else {
+                            let reason =
+                                if limiter.in_flight() > 0 { WaitReason::InFlight } else { WaitReason::RateLimit };
+                            Step::Wait { wait_ms: wait_ms.min(self.options.recheck_ms.max(1)), reason }
+                        }
                     }
-                }
+                },
             },
             Action::Refresh { request } => {
                 if self.stats.refreshes >= self.options.max_refresh_attempts {
@@ -408,4 +470,11 @@ impl Call {
             _ => fail(&c),
         }
     }
+}
+
+fn store_failed() -> Error {
+    Error::new(
+        ErrorKind::StoreError,
+        "the token store failed to save the session: its tokens stay in memory, unsaved, and the next call saves them first",
+    )
 }

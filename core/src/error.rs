@@ -31,11 +31,15 @@ pub enum ErrorKind {
     MalformedResponse,
     UnexpectedStatus,
     InvalidKey,
+    /// The application's token store failed (raised, timed out or was cancelled) while saving
+    /// or loading a session. Tokens it could not save stay in memory, marked unsaved, and the
+    /// next call saves them before anything else.
+    StoreError,
 }
 
 impl ErrorKind {
     /// Every kind, in declaration order; bindings test that each one maps to a class.
-    pub const ALL: [ErrorKind; 21] = [
+    pub const ALL: [ErrorKind; 22] = [
         ErrorKind::InvalidConfig,
         ErrorKind::InvalidArgument,
         ErrorKind::InvalidScope,
@@ -57,6 +61,7 @@ impl ErrorKind {
         ErrorKind::MalformedResponse,
         ErrorKind::UnexpectedStatus,
         ErrorKind::InvalidKey,
+        ErrorKind::StoreError,
     ];
 
     /// The stable snake_case name.
@@ -83,6 +88,7 @@ impl ErrorKind {
             ErrorKind::MalformedResponse => "malformed_response",
             ErrorKind::UnexpectedStatus => "unexpected_status",
             ErrorKind::InvalidKey => "invalid_key",
+            ErrorKind::StoreError => "store_error",
         }
     }
 
@@ -102,6 +108,7 @@ impl ErrorKind {
             | ClientError | UnexpectedStatus | MalformedResponse => ErrorFamily::Api,
             RateLimited => ErrorFamily::RateLimit,
             ServerError => ErrorFamily::Server,
+            StoreError => ErrorFamily::Store,
         }
     }
 }
@@ -121,6 +128,8 @@ pub enum ErrorFamily {
     RateLimit,
     /// `server_error`.
     Server,
+    /// `store_error`: the application's token store failed.
+    Store,
 }
 
 impl ErrorFamily {
@@ -132,6 +141,7 @@ impl ErrorFamily {
             ErrorFamily::Api => "api",
             ErrorFamily::RateLimit => "rate_limit",
             ErrorFamily::Server => "server",
+            ErrorFamily::Store => "store",
         }
     }
 }

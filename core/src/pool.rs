@@ -63,9 +63,15 @@ impl Pool {
     }
 
     /// Restore `resource` from its stored JSON (e.g. read from a shared store).
+    /// Tokens this process could not save yet are kept unless the stored state is newer.
     pub fn load_stored(&mut self, resource: &str, json: &str) -> Result<()> {
         Self::check_resource(resource)?;
         let session = TokenSession::from_json(self.config.clone(), self.session_options, json)?;
+        if let Some(current) = self.sessions.get(resource) {
+            if current.is_unsaved() && current.version() >= session.version() {
+                return Ok(());
+            }
+        }
         self.sessions.insert(resource.to_owned(), session);
         Ok(())
     }
@@ -104,11 +110,42 @@ impl Pool {
         &self.limiters
     }
 
-    /// End `call` early (see [`Call::abort`]).
-    pub fn abort(&mut self, call: &mut Call, resource: &str) {
+    /// End `call` early at `now_ms` (see [`Call::abort`]): releases its lease, its save and
+    /// its rate-limit slot.
+    pub fn abort(&mut self, call: &mut Call, resource: &str, now_ms: u64) {
+        let (config, options) = (&self.config, self.session_options);
+        let session =
+            self.sessions.entry(resource.to_owned()).or_insert_with(|| TokenSession::new(config.clone(), options));
+        let limiter = self.limiters.get_mut(resource);
+        call.abort(session, limiter, now_ms);
+    }
+
+    /// Whether `resource` holds tokens its store does not (a save failed).
+    pub fn is_unsaved(&self, resource: &str) -> bool {
+        self.sessions.get(resource).is_some_and(TokenSession::is_unsaved)
+    }
+
+    /// Start an explicit save of `resource`'s unsaved tokens: the stored JSON to save, then
+    /// [`Pool::end_save`]. `None` when there is nothing to save or a save is under way.
+    pub fn begin_save(&mut self, resource: &str) -> Option<String> {
+        let session = self.sessions.get_mut(resource)?;
+        session.begin_save().map(|s| serde_json::to_string(s).unwrap_or_default())
+    }
+
+    /// Finish the save begun by [`Pool::begin_save`]: `saved` false keeps the tokens unsaved.
+    pub fn end_save(&mut self, resource: &str, saved: bool) {
         if let Some(session) = self.sessions.get_mut(resource) {
-            call.abort(session);
+            if saved {
+                session.persisted();
+            } else {
+                session.save_failed();
+            }
         }
+    }
+
+    /// Resources holding tokens their store does not.
+    pub fn unsaved_resources(&self) -> impl Iterator<Item = &str> {
+        self.sessions.iter().filter(|(_, s)| s.is_unsaved()).map(|(k, _)| k.as_str())
     }
 
     /// Advance `call` against `resource`'s session and limiter.

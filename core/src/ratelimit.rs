@@ -43,44 +43,68 @@ pub fn parse_rate_limit_headers(headers: &[(String, String)]) -> RateLimitHeader
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
 pub struct Limits {
+    /// Sends allowed in any sliding interval.
     pub max: u32,
+    /// The sliding interval (ms).
     pub interval_ms: u64,
     /// Widens the window to absorb clock skew and network jitter between client and server.
     pub margin_ms: u64,
+    /// Sends allowed per day.
     pub daily_max: u64,
+    /// A send whose answer has not arrived holds its slot until this long after it was sent
+    /// (a lost request does not hold a slot forever).
+    pub answer_timeout_ms: u64,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max: 100, interval_ms: 10_000, margin_ms: 50, daily_max: 200_000 }
+        Limits { max: 100, interval_ms: 10_000, margin_ms: 50, daily_max: 200_000, answer_timeout_ms: 60_000 }
     }
 }
 
 /// A pacing verdict.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub enum Decision {
-    /// Send now; the send has been counted.
-    Allow,
+    /// Send now; the send has been counted. Report its answer with
+    /// [`RateLimiter::answered`] and this id (sends are numbered from 0 per limiter).
+    Allow {
+        /// The id of this send.
+        send_id: u64,
+    },
     /// Do not send; try again in `wait_ms`.
-    Wait { wait_ms: u64, daily_exhausted: bool },
+    Wait {
+        /// How long to wait before asking again.
+        wait_ms: u64,
+        /// The daily budget is used up.
+        daily_exhausted: bool,
+    },
 }
 
 impl Decision {
+    /// Whether the send may go out now.
     pub fn is_allowed(&self) -> bool {
-        matches!(self, Decision::Allow)
+        matches!(self, Decision::Allow { .. })
     }
 }
 
 /// The limiter for one resource (location or company).
+///
+/// Each allowed send has a *mark*, the latest time the server may have counted it (SPEC §9):
+/// the time its answer arrived, or, while it is in flight, the current time (until
+/// `sent + answer_timeout_ms`, where its mark stays). A send is allowed when fewer than `max`
+/// marks lie in `(t - interval - margin, t]`.
 #[derive(Clone, Debug)]
 pub struct RateLimiter {
     limits: Limits,
-    /// Times of the most recent allowed sends as offsets from `base`, oldest first; at most
-    /// `limits.max` entries (4 bytes each keeps a tracked resource under 1 KB).
-    sends: VecDeque<u32>,
+    /// Marks of answered (or timed-out) sends inside the window, ascending, as offsets from
+    /// `base` (4 bytes each keeps a tracked resource under 1 KB).
+    marks: VecDeque<u32>,
     base: u64,
+    /// Sends without an answer: (id, sent at), in send order.
+    in_flight: VecDeque<(u64, u64)>,
+    next_id: u64,
     blocked_until: u64,
-    /// The latest send dropped from the history. Sends are dropped only once outside the
+    /// The latest mark dropped from the history. Marks are dropped only once outside the
     /// window, so only a longer window (learned from the server) can bring one back into it.
     evicted_latest: Option<u64>,
     day_start: Option<u64>,
@@ -97,11 +121,14 @@ impl Default for RateLimiter {
 }
 
 impl RateLimiter {
+    /// A limiter with these limits and no history.
     pub fn new(limits: Limits) -> Self {
         RateLimiter {
             limits,
-            sends: VecDeque::new(),
+            marks: VecDeque::new(),
             base: 0,
+            in_flight: VecDeque::new(),
+            next_id: 0,
             blocked_until: 0,
             evicted_latest: None,
             day_start: None,
@@ -111,16 +138,23 @@ impl RateLimiter {
         }
     }
 
+    /// The limits in force (the server's, once learned).
     pub fn limits(&self) -> Limits {
         self.limits
+    }
+
+    fn window(&self) -> u64 {
+        self.limits.interval_ms.saturating_add(self.limits.margin_ms)
     }
 
     fn clock(&mut self, now_ms: u64) -> u64 {
         if now_ms > self.last_now {
             self.last_now = now_ms;
         }
-        self.roll_day(self.last_now);
-        self.last_now
+        let t = self.last_now;
+        self.roll_day(t);
+        self.expire(t);
+        t
     }
 
     fn roll_day(&mut self, t: u64) {
@@ -131,6 +165,72 @@ impl RateLimiter {
                 self.day_exhausted = false;
             }
         }
+    }
+
+    /// Sends in flight past their answer timeout get their final mark; marks that left the
+    /// window are dropped.
+    fn expire(&mut self, t: u64) {
+        let timeout = self.limits.answer_timeout_ms;
+        let mut i = 0;
+        while let Some(&(_, sent)) = self.in_flight.get(i) {
+            let until = sent.saturating_add(timeout);
+            if until <= t {
+                self.in_flight.remove(i);
+                self.insert_mark(until);
+            } else {
+                i += 1;
+            }
+        }
+        let window = self.window();
+        while let Some(m) = self.mark(0) {
+            if m.saturating_add(window) > t {
+                break;
+            }
+            self.marks.pop_front();
+            self.evicted_latest = Some(self.evicted_latest.map_or(m, |e| e.max(m)));
+        }
+    }
+
+    /// The `i`-th mark (ascending) as a time.
+    fn mark(&self, i: usize) -> Option<u64> {
+        self.marks.get(i).map(|&o| self.base + u64::from(o))
+    }
+
+    fn insert_mark(&mut self, mark: u64) {
+        if self.marks.is_empty() {
+            self.base = mark;
+        }
+        if mark < self.base || mark - self.base > u64::from(u32::MAX / 2) {
+            // Rebase on the earliest of the marks and this one (all lie within one window).
+            let new_base = self.mark(0).map_or(mark, |m| m.min(mark));
+            let base = self.base;
+            for o in self.marks.iter_mut() {
+                *o = u32::try_from(base + u64::from(*o) - new_base).unwrap_or(u32::MAX);
+            }
+            self.base = new_base;
+        }
+        let off = u32::try_from(mark - self.base).unwrap_or(u32::MAX);
+        // Answers mostly arrive in order: the search ends near the back.
+        let mut at = self.marks.len();
+        while at > 0 && self.marks.get(at - 1).is_some_and(|&m| m > off) {
+            at -= 1;
+        }
+        if self.marks.capacity() == 0 {
+            self.marks.reserve_exact((self.limits.max.max(1) as usize).min(1024));
+        }
+        self.marks.insert(at, off);
+    }
+
+    /// The number of sends whose answers have not arrived (and have not timed out).
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.len()
+    }
+
+    /// Sends counted in the window at `t` (marks in `(t - interval - margin, t]`, in-flight
+    /// sends included).
+    /// Call after [`RateLimiter::clock`] at `t`, which has dropped the marks outside the window.
+    fn in_window(&self) -> usize {
+        self.in_flight.len() + self.marks.len()
     }
 
     /// What the answer would be at `now_ms`, without counting a send.
@@ -151,71 +251,35 @@ impl RateLimiter {
             wait = wait.max(self.blocked_until - t);
         }
         let max = self.limits.max.max(1) as usize;
-        if self.sends.len() >= max {
-            let idx = self.sends.len() - max;
-            if let Some(oldest) = self.sends.get(idx).map(|&o| self.base + u64::from(o)) {
-                let free_at = oldest.saturating_add(self.limits.interval_ms).saturating_add(self.limits.margin_ms);
-                if free_at > t {
-                    wait = wait.max(free_at - t);
-                }
+        if self.in_window() >= max {
+            // The max-th most recent mark decides; sends in flight are the most recent (mark t).
+            let mark = if self.in_flight.len() >= max {
+                t
+            } else {
+                let k = max - self.in_flight.len();
+                self.marks.len().checked_sub(k).and_then(|i| self.mark(i)).unwrap_or(t)
+            };
+            let free_at = mark.saturating_add(self.window());
+            if free_at > t {
+                wait = wait.max(free_at - t);
             }
         }
         if wait == 0 {
-            Decision::Allow
+            let send_id = self.next_id;
+            Decision::Allow { send_id }
         } else {
             Decision::Wait { wait_ms: wait, daily_exhausted: daily }
         }
     }
 
-    /// `t` as an offset from `base`, rebasing when offsets would overflow.
-    fn offset(&mut self, t: u64) -> u32 {
-        if self.sends.is_empty() {
-            self.base = t;
-        }
-        let mut off = t.saturating_sub(self.base);
-        if off > u64::from(u32::MAX / 2) {
-            // Entries older than the window decide nothing: drop them, then rebase on the oldest.
-            let window = self.limits.interval_ms.saturating_add(self.limits.margin_ms);
-            let base = self.base;
-            while let Some(oldest) = self.sends.front().map(|&o| base + u64::from(o)) {
-                if oldest.saturating_add(window) > t {
-                    break;
-                }
-                self.sends.pop_front();
-                self.evicted_latest = Some(oldest);
-            }
-            let new_base = self.sends.front().map_or(t, |&o| base + u64::from(o));
-            for o in self.sends.iter_mut() {
-                *o = u32::try_from(base + u64::from(*o) - new_base).unwrap_or(u32::MAX);
-            }
-            self.base = new_base;
-            off = t - new_base;
-        }
-        u32::try_from(off).unwrap_or(u32::MAX)
-    }
-
-    /// Ask to send at `now_ms`; an allowed send is counted in both windows.
+    /// Ask to send at `now_ms`; an allowed send is counted in both windows and holds its slot
+    /// until [`RateLimiter::answered`] is called with its id (or its answer timeout passes).
     pub fn acquire(&mut self, now_ms: u64) -> Decision {
         let t = self.clock(now_ms);
         let d = self.decide(t);
-        if d == Decision::Allow {
-            let max = self.limits.max.max(1) as usize;
-            let window = self.limits.interval_ms.saturating_add(self.limits.margin_ms);
-            // Drop sends that no longer decide anything: the oldest, once outside the window.
-            while self.sends.len() >= max {
-                match self.sends.front().map(|&o| self.base + u64::from(o)) {
-                    Some(oldest) if oldest.saturating_add(window) <= t => {
-                        self.sends.pop_front();
-                        self.evicted_latest = Some(oldest);
-                    }
-                    _ => break,
-                }
-            }
-            if self.sends.capacity() == 0 {
-                self.sends.reserve_exact(max.min(1024));
-            }
-            let offset = self.offset(t);
-            self.sends.push_back(offset);
+        if let Decision::Allow { send_id } = d {
+            self.next_id = self.next_id.wrapping_add(1);
+            self.in_flight.push_back((send_id, t));
             if self.day_start.is_none() {
                 self.day_start = Some(t);
             }
@@ -224,7 +288,19 @@ impl RateLimiter {
         d
     }
 
-    /// Feed a response's status and headers, received at `now_ms`.
+    /// The answer of send `send_id` (or its transport error) arrived at `now_ms`: its mark is
+    /// fixed at that time (never before the send). Unknown or already answered ids are ignored.
+    pub fn answered(&mut self, send_id: u64, now_ms: u64) {
+        let t = self.clock(now_ms);
+        if let Some(i) = self.in_flight.iter().position(|&(id, _)| id == send_id) {
+            if let Some((_, sent)) = self.in_flight.remove(i) {
+                self.insert_mark(t.max(sent));
+            }
+        }
+    }
+
+    /// Feed a response's status and headers, received at `now_ms`. Report the send's answer
+    /// ([`RateLimiter::answered`]) first.
     pub fn observe(&mut self, now_ms: u64, status: u16, headers: &[(String, String)]) {
         let t = self.clock(now_ms);
         let rl = parse_rate_limit_headers(headers);
@@ -238,8 +314,6 @@ impl RateLimiter {
                         self.blocked_until = self.blocked_until.max(until);
                     }
                 }
-                // A smaller max keeps the longer history: the decision reads the max-th most
-                // recent send, and sends are dropped only once outside the window.
                 self.limits.max = u32::try_from(max).unwrap_or(u32::MAX);
                 self.limits.interval_ms = interval;
             }
@@ -261,7 +335,9 @@ impl RateLimiter {
             if c.kind == ResponseKind::RateLimited && c.rate_limit_scope == Some(RateLimitScope::Burst) {
                 block = Some(c.retry_after_ms.unwrap_or(self.limits.interval_ms));
             }
-        } else if rl.remaining == Some(0) {
+        } else if rl.remaining == Some(0) && self.in_window() < self.limits.max.max(1) as usize {
+            // When the own window already holds `max` sends, the server is counting what this
+            // limiter sent: the window keeps it out until the oldest mark ages out.
             let retry = header(headers, "retry-after").and_then(|v| crate::classify::parse_retry_after(v, Some(t)));
             block = Some(retry.or(rl.interval_ms).unwrap_or(self.limits.interval_ms));
         }
@@ -272,17 +348,19 @@ impl RateLimiter {
     }
 
     /// True when forgetting this limiter changes no decision but the daily count:
-    /// no send in the window, no active block, day not exhausted.
+    /// nothing in flight, no send in the window, no active block, day not exhausted.
     pub fn is_idle(&self, now_ms: u64) -> bool {
         let t = now_ms.max(self.last_now);
-        let window = self.limits.interval_ms.saturating_add(self.limits.margin_ms);
-        let last_send_old = self.sends.back().is_none_or(|&o| (self.base + u64::from(o)).saturating_add(window) <= t);
-        last_send_old && self.blocked_until <= t && !self.day_exhausted
+        let window = self.window();
+        let last_old = self.marks.len().checked_sub(1).and_then(|i| self.mark(i)).is_none_or(|m| m.saturating_add(window) <= t);
+        self.in_flight.is_empty() && last_old && self.blocked_until <= t && !self.day_exhausted
     }
 
     /// Approximate heap + inline bytes held.
     pub fn memory_bytes(&self) -> usize {
-        std::mem::size_of::<Self>() + self.sends.capacity() * std::mem::size_of::<u32>()
+        std::mem::size_of::<Self>()
+            + self.marks.capacity() * std::mem::size_of::<u32>()
+            + self.in_flight.capacity() * std::mem::size_of::<(u64, u64)>()
     }
 }
 
@@ -409,6 +487,13 @@ impl RateLimiters {
             let mut l = RateLimiter::new(self.limits);
             l.observe(now_ms, status, headers);
             self.map.insert(ResourceKey::new(key), l);
+        }
+    }
+
+    /// Report the answer of send `send_id` of `key` (see [`RateLimiter::answered`]).
+    pub fn answered(&mut self, key: &str, send_id: u64, now_ms: u64) {
+        if let Some(l) = self.map.get_mut(key) {
+            l.answered(send_id, now_ms);
         }
     }
 

@@ -36,6 +36,10 @@ pub enum Action {
     Wait { wait_ms: u64 },
     /// Nothing usable: the user must authorize the app again.
     Reauthorize,
+    /// The session holds tokens the store does not (an earlier save failed): save
+    /// [`TokenSession::stored`] first, then call [`TokenSession::persisted`] (or
+    /// [`TokenSession::save_failed`]). Other callers wait meanwhile.
+    Save,
 }
 
 impl Action {
@@ -45,6 +49,7 @@ impl Action {
             Action::Refresh { .. } => "refresh",
             Action::Wait { .. } => "wait",
             Action::Reauthorize => "reauthorize",
+            Action::Save => "save",
         }
     }
 }
@@ -80,6 +85,10 @@ pub struct StoredSession {
     /// A refreshed token set waits to be persisted: nobody uses it before that.
     #[serde(skip)]
     pub persist_pending: bool,
+    /// The tokens in memory are newer than the store's (a save failed or was cancelled): they
+    /// are saved before anything else, and no refresh is sent meanwhile.
+    #[serde(skip)]
+    pub unsaved: bool,
 }
 
 pub const STORED_FORMAT: u32 = 1;
@@ -151,6 +160,7 @@ impl TokenSession {
         self.state.refresh_lease_until_ms = None;
         self.state.reauthorize = false;
         self.state.persist_pending = false;
+        self.state.unsaved = false;
         self.bump();
     }
 
@@ -190,6 +200,10 @@ impl TokenSession {
         if self.state.persist_pending {
             return Ok(Action::Wait { wait_ms: 10 });
         }
+        if self.state.unsaved {
+            self.state.persist_pending = true;
+            return Ok(Action::Save);
+        }
         let (tokens, bad) = match &self.state.credential {
             Credential::None => return Ok(Action::Reauthorize),
             Credential::Private { token } => {
@@ -198,9 +212,13 @@ impl TokenSession {
             Credential::Oauth { tokens } => (tokens, self.state.bad),
         };
         let has_refresh = tokens.refresh_token.is_some();
+        // The leeway never exceeds half the token's life: a short-lived token is used, and
+        // refreshed at half its life (SPEC §10).
+        let leeway =
+            self.options.refresh_leeway_ms.min(tokens.expires_in.map_or(u64::MAX, |s| s.saturating_mul(500)));
         let fresh = match tokens.expires_at_ms {
             None => true,
-            Some(at) if has_refresh => now_ms < at.saturating_sub(self.options.refresh_leeway_ms),
+            Some(at) if has_refresh => now_ms < at.saturating_sub(leeway),
             Some(at) => now_ms < at,
         };
         if fresh && !bad {
@@ -296,16 +314,44 @@ impl TokenSession {
     /// so that no request uses a token set the store does not hold yet.
     pub fn hold_until_persisted(&mut self) {
         self.state.persist_pending = true;
+        self.state.unsaved = true;
     }
 
     /// The driver stored the current state: its tokens may be used.
     pub fn persisted(&mut self) {
         self.state.persist_pending = false;
+        self.state.unsaved = false;
+    }
+
+    /// The save failed, timed out or was cancelled: the tokens stay in memory, marked unsaved;
+    /// the next [`TokenSession::acquire`] answers [`Action::Save`] before anything else.
+    pub fn save_failed(&mut self) {
+        self.state.persist_pending = false;
+        self.state.unsaved = true;
+    }
+
+    /// Whether the session holds tokens the store does not (a save failed).
+    pub fn is_unsaved(&self) -> bool {
+        self.state.unsaved
+    }
+
+    /// Start saving unsaved tokens outside a call (an explicit flush): `Some(stored)` to
+    /// save, after which call [`TokenSession::persisted`] or [`TokenSession::save_failed`];
+    /// `None` when there is nothing to save or a save is already under way.
+    pub fn begin_save(&mut self) -> Option<&StoredSession> {
+        if self.state.unsaved && !self.state.persist_pending {
+            self.state.persist_pending = true;
+            Some(&self.state)
+        } else {
+            None
+        }
     }
 
     /// Forget everything (e.g. on UNINSTALL).
     pub fn clear(&mut self) {
         self.state.credential = Credential::None;
+        self.state.unsaved = false;
+        self.state.persist_pending = false;
         self.state.bad = false;
         self.state.refresh_lease_until_ms = None;
         self.state.reauthorize = false;

@@ -287,18 +287,28 @@ struct RawToken {
     is_bulk_installation: Option<bool>,
     user_id: Option<String>,
     extra: serde_json::Map<String, Value>,
+    /// The first field whose JSON type breaks the contract.
+    wrong_type: Option<&'static str>,
 }
 
-fn value_to_string(v: Value) -> Option<String> {
+/// A field the contract types as a string: a string, or absent/null. Anything else (a
+/// number, object, array or boolean) is recorded as a type error (SPEC §6).
+fn string_field(v: Value, field: &'static str, bad: &mut Option<&'static str>) -> Option<String> {
     match v {
         Value::String(s) => Some(s),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
+        Value::Null => None,
+        _ => {
+            bad.get_or_insert(field);
+            None
+        }
     }
 }
 
 impl RawToken {
     fn finish(self, status: u16, now_ms: u64) -> Result<TokenSet> {
+        if let Some(field) = self.wrong_type {
+            return Err(malformed(status, &format!("`{field}` is not of the contract's JSON type")));
+        }
         let access_token = match self.access_token {
             Some(t) if !t.is_empty() => t,
             _ => return Err(malformed(status, "the token response holds no access_token")),
@@ -384,20 +394,34 @@ impl<'de> Visitor<'de> for RawTokenVisitor {
         while let Some(Key(k)) = map.next_key::<Key<'de>>()? {
             let v: Value = map.next_value()?;
             match k.as_ref() {
-                "access_token" | "accessToken" => t.access_token = value_to_string(v),
-                "token_type" | "tokenType" => t.token_type = value_to_string(v),
+                "access_token" | "accessToken" => t.access_token = string_field(v, "access_token", &mut t.wrong_type),
+                "token_type" | "tokenType" => t.token_type = string_field(v, "token_type", &mut t.wrong_type),
                 "expires_in" | "expiresIn" => t.expires_in = Some(v),
-                "refresh_token" | "refreshToken" => t.refresh_token = value_to_string(v),
-                "scope" => t.scope = value_to_string(v),
-                "userType" | "user_type" => t.user_type = value_to_string(v),
-                "locationId" | "location_id" => t.location_id = value_to_string(v),
-                "companyId" | "company_id" => t.company_id = value_to_string(v),
-                "planId" | "plan_id" => t.plan_id = value_to_string(v),
-                "userId" | "user_id" => t.user_id = value_to_string(v),
+                "refresh_token" | "refreshToken" => {
+                    t.refresh_token = string_field(v, "refresh_token", &mut t.wrong_type)
+                }
+                "scope" => t.scope = string_field(v, "scope", &mut t.wrong_type),
+                "userType" | "user_type" => t.user_type = string_field(v, "userType", &mut t.wrong_type),
+                "locationId" | "location_id" => t.location_id = string_field(v, "locationId", &mut t.wrong_type),
+                "companyId" | "company_id" => t.company_id = string_field(v, "companyId", &mut t.wrong_type),
+                "planId" | "plan_id" => t.plan_id = string_field(v, "planId", &mut t.wrong_type),
+                "userId" | "user_id" => t.user_id = string_field(v, "userId", &mut t.wrong_type),
                 "approvedLocations" | "approved_locations" => {
                     t.approved_locations = match v {
-                        Value::Array(items) => Some(items.into_iter().filter_map(value_to_string).collect()),
-                        _ => None,
+                        Value::Null => None,
+                        Value::Array(items) => {
+                            let mut out = Vec::with_capacity(items.len());
+                            for item in items {
+                                if let Some(s) = string_field(item, "approvedLocations", &mut t.wrong_type) {
+                                    out.push(s);
+                                }
+                            }
+                            Some(out)
+                        }
+                        _ => {
+                            t.wrong_type.get_or_insert("approvedLocations");
+                            None
+                        }
                     }
                 }
                 "isBulkInstallation" | "is_bulk_installation" => {

@@ -51,7 +51,8 @@ fn run_limiter(limits: Limits, ops: &[LimOp]) -> Result<(), TestCaseError> {
             LimOp::Acquire { dt } => {
                 t = (t + dt).max(0);
                 clock = clock.max(t as u64);
-                if l.acquire(t as u64) == Decision::Allow {
+                if let Decision::Allow { send_id } = l.acquire(t as u64) {
+                    l.answered(send_id, t as u64);
                     sends.push(clock);
                     let cur = l.limits();
                     let window = cur.interval_ms + cur.margin_ms;
@@ -95,25 +96,25 @@ proptest! {
         max in 1u32..12, interval in 50u64..2000, margin in 0u64..100,
         ops in proptest::collection::vec(lim_op(false), 1..300),
     ) {
-        run_limiter(Limits { max, interval_ms: interval, margin_ms: margin, daily_max: 1_000_000 }, &ops)?;
+        run_limiter(Limits { max, interval_ms: interval, margin_ms: margin, daily_max: 1_000_000, ..Limits::default() }, &ops)?;
     }
 
     #[test]
     fn limiter_respects_learned_limits(
         ops in proptest::collection::vec(lim_op(true), 1..300),
     ) {
-        run_limiter(Limits { max: 5, interval_ms: 1000, margin_ms: 10, daily_max: 1_000_000 }, &ops)?;
+        run_limiter(Limits { max: 5, interval_ms: 1000, margin_ms: 10, daily_max: 1_000_000, ..Limits::default() }, &ops)?;
     }
 
     #[test]
     fn limiter_daily_budget_holds(daily in 1u64..20, ops in proptest::collection::vec(0i64..5000, 1..200)) {
-        let mut l = RateLimiter::new(Limits { max: 1000, interval_ms: 10, margin_ms: 0, daily_max: daily });
+        let mut l = RateLimiter::new(Limits { max: 1000, interval_ms: 10, margin_ms: 0, daily_max: daily, ..Limits::default() });
         let mut t = 0u64;
         let mut allowed = 0u64;
         for dt in ops {
             t += dt as u64;
             if t >= 86_400_000 { break; }
-            if l.acquire(t) == Decision::Allow { allowed += 1; }
+            if l.acquire(t).is_allowed() { allowed += 1; }
         }
         prop_assert!(allowed <= daily);
     }
@@ -169,6 +170,7 @@ fn action_name(a: &Action) -> String {
         Action::Refresh { request } => format!("refresh {}", request.body_text()),
         Action::Wait { wait_ms } => format!("wait {wait_ms}"),
         Action::Reauthorize => "reauthorize".into(),
+        Action::Save => "save".into(),
     }
 }
 
@@ -276,7 +278,7 @@ proptest! {
         let mut now = 1_767_225_600_000u64;
         let mut s = TokenSession::new(cfg(), SessionOptions::default());
         s.load(tokens(0, if expired { 1 } else { 86_399 }, now - if expired { 10_000 } else { 0 }, true));
-        let mut l = RateLimiter::new(Limits { max: 1000, interval_ms: 10_000, margin_ms: 0, daily_max: 1_000_000 });
+        let mut l = RateLimiter::new(Limits { max: 1000, interval_ms: 10_000, margin_ms: 0, daily_max: 1_000_000, ..Limits::default() });
         let method = if post { Method::Post } else { Method::Get };
         let mut call = Call::new(ApiRequest::new(method, "/contacts/"), options);
         let mut step = call.step(&mut s, &mut l, Event::Start, now, random);
@@ -394,7 +396,8 @@ fn memory_per_tracked_resource_stays_under_1_kb() {
     for i in 0..n {
         let key = format!("loc_{i:020}");
         for k in 0..100 {
-            assert_eq!(many.acquire(&key, 1_000 + k), Decision::Allow);
+            let Decision::Allow { send_id } = many.acquire(&key, 1_000 + k) else { panic!("denied") };
+            many.answered(&key, send_id, 1_000 + k);
         }
     }
     assert_eq!(many.len() as u64, n);

@@ -368,7 +368,7 @@ fn aborted_refresh_frees_the_lease() {
     assert!(matches!(pl.step(&mut first, "loc_1", Event::Start, now, 0), Step::SendRefresh(_)));
     let mut second = Call::new(ApiRequest::new(Method::Get, "/contacts/"), CallOptions::default());
     assert!(matches!(pl.step(&mut second, "loc_1", Event::Start, now, 0), Step::Wait { reason: WaitReason::Refresh, .. }));
-    pl.abort(&mut first, "loc_1");
+    pl.abort(&mut first, "loc_1", 0);
     assert!(first.is_finished());
     assert!(matches!(pl.step(&mut second, "loc_1", Event::Resume, now + 1, 0), Step::SendRefresh(_)), "the lease is free at once");
 }

@@ -224,15 +224,31 @@ fn run_case(op: &str, input: &Value) -> Result<Value> {
 fn run_rate_limiter(input: &Value) -> std::result::Result<(), String> {
     let limits: Limits = serde_json::from_value(input["limits"].clone()).unwrap();
     let mut l = RateLimiter::new(limits);
+    // Allowed sends, numbered from 0 in the order the script allowed them: their limiter ids.
+    let mut sends: Vec<u64> = Vec::new();
     for (i, step) in input["steps"].as_array().unwrap().iter().enumerate() {
         let at = step["at"].as_u64().unwrap();
         match s(step, "op").unwrap() {
+            "answered" => {
+                for n in step["sends"].as_array().unwrap() {
+                    let n = n.as_u64().unwrap() as usize;
+                    let id = *sends.get(n).ok_or_else(|| format!("step {i}: no allowed send {n}"))?;
+                    l.answered(id, at);
+                }
+            }
             "acquire" => {
                 let count = step.get("count").and_then(Value::as_u64).unwrap_or(1);
+                let in_flight = step.get("in_flight").and_then(Value::as_bool).unwrap_or(false);
                 for n in 0..count {
                     let d = l.acquire(at);
+                    if let Decision::Allow { send_id } = d {
+                        sends.push(send_id);
+                        if !in_flight {
+                            l.answered(send_id, at);
+                        }
+                    }
                     let actual = match d {
-                        Decision::Allow => json!({"allow": true}),
+                        Decision::Allow { .. } => json!({"allow": true}),
                         Decision::Wait { wait_ms, daily_exhausted } => {
                             json!({"allow": false, "wait_ms": wait_ms, "daily_exhausted": daily_exhausted})
                         }
@@ -275,6 +291,7 @@ fn run_session(input: &Value) -> Result<std::result::Result<(), String>> {
                     }
                     Action::Wait { .. } => json!({"action": "wait"}),
                     Action::Reauthorize => json!({"action": "reauthorize"}),
+                    Action::Save => json!({"action": "save"}),
                 };
                 if let Err(e) = compare(step["expect"].as_object().unwrap(), &actual) {
                     return Ok(Err(format!("step {i} (acquire at {at}): {e}")));
