@@ -20,10 +20,12 @@ pub struct AuthorizationParams {
 /// Check scopes (non-empty, no whitespace, at least one) and drop duplicates, keeping first order.
 pub fn normalize_scopes<S: AsRef<str>>(scopes: &[S]) -> Result<Vec<&str>> {
     let mut out: Vec<&str> = Vec::with_capacity(scopes.len());
+    // Linear in the number of scopes: a set remembers what was kept (first order wins).
+    let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::with_capacity(scopes.len());
     for s in scopes {
         let s = s.as_ref();
         crate::scopes::validate_scope(s)?;
-        if !out.contains(&s) {
+        if seen.insert(s) {
             out.push(s);
         }
     }

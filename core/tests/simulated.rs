@@ -372,3 +372,113 @@ fn aborted_refresh_frees_the_lease() {
     assert!(first.is_finished());
     assert!(matches!(pl.step(&mut second, "loc_1", Event::Resume, now + 1, 0), Step::SendRefresh(_)), "the lease is free at once");
 }
+
+/// Drive one call until it asks to persist (answering sends from the platform at `now`).
+fn run_until_persist(p: &mut Platform, pl: &mut Pool, call: &mut Call, now: u64) -> Box<StoredSession> {
+    let mut step = pl.step(call, "loc_1", Event::Start, now, 0);
+    loop {
+        step = match step {
+            Step::Send(req) | Step::SendRefresh(req) => {
+                let r = p.handle(&req, now).unwrap();
+                pl.step(call, "loc_1", Event::Response(r), now, 0)
+            }
+            Step::Persist(stored) => return stored,
+            other => panic!("unexpected step {other:?}"),
+        };
+    }
+}
+
+fn get_call() -> Call {
+    Call::new(ApiRequest::new(Method::Get, "/contacts/"), CallOptions::default())
+}
+
+#[test]
+fn failed_save_keeps_the_tokens_and_the_next_call_saves_first() {
+    let mut p = Platform::new(100, 10_000, 60_000);
+    let mut pl = pool(Limits::default(), 1_000);
+    login(&mut p, &mut pl, T0);
+    let now = T0 + 120_000;
+    let mut first = get_call();
+    let stored = run_until_persist(&mut p, &mut pl, &mut first, now);
+    assert_eq!(p.refreshes, 1);
+    // Another call arrives while the save is under way: it waits (nobody uses unsaved tokens).
+    let mut waiter = get_call();
+    assert!(matches!(pl.step(&mut waiter, "loc_1", Event::Start, now, 0), Step::Wait { reason: WaitReason::Refresh, .. }));
+    // The store raises.
+    match pl.step(&mut first, "loc_1", Event::PersistFailed, now, 0) {
+        Step::Fail(e) => assert_eq!(e.kind(), ErrorKind::StoreError),
+        other => panic!("{other:?}"),
+    }
+    assert!(first.is_finished());
+    assert!(pl.is_unsaved("loc_1"));
+    // The waiter is not wedged: it saves first, then sends with the new token, no new refresh.
+    let again = pl.step(&mut waiter, "loc_1", Event::Resume, now + 10, 0);
+    let Step::Persist(resaved) = again else { panic!("{again:?}: the next call saves first") };
+    assert_eq!(resaved.credential, stored.credential, "the same (newest) tokens are saved");
+    let send = pl.step(&mut waiter, "loc_1", Event::Resume, now + 10, 0);
+    let Step::Send(req) = send else { panic!("{send:?}") };
+    let r = p.handle(&req, now + 10).unwrap();
+    assert!(matches!(pl.step(&mut waiter, "loc_1", Event::Response(r), now + 10, 0), Step::Done(_)));
+    assert!(!pl.is_unsaved("loc_1"));
+    assert_eq!(p.refreshes, 1, "no second refresh");
+    assert_eq!(p.invalid_grants, 0);
+}
+
+#[test]
+fn cancelled_save_is_released_and_redone_by_the_next_call() {
+    let mut p = Platform::new(100, 10_000, 60_000);
+    let mut pl = pool(Limits::default(), 1_000);
+    login(&mut p, &mut pl, T0);
+    let now = T0 + 120_000;
+    let mut first = get_call();
+    run_until_persist(&mut p, &mut pl, &mut first, now);
+    pl.abort(&mut first, "loc_1", now);
+    pl.abort(&mut first, "loc_1", now); // twice is harmless
+    assert!(pl.is_unsaved("loc_1"));
+    // An explicit flush saves the tokens outside any call.
+    let json = pl.begin_save("loc_1").expect("something to save");
+    assert!(json.contains("\"version\""));
+    assert!(pl.begin_save("loc_1").is_none(), "one save at a time");
+    pl.end_save("loc_1", false);
+    assert!(pl.is_unsaved("loc_1"), "a failed flush keeps them unsaved");
+    let mut next = get_call();
+    assert!(matches!(pl.step(&mut next, "loc_1", Event::Start, now + 5, 0), Step::Persist(_)));
+    assert!(matches!(pl.step(&mut next, "loc_1", Event::Resume, now + 5, 0), Step::Send(_)));
+    assert_eq!(p.refreshes, 1);
+}
+
+#[test]
+fn aborted_send_frees_its_rate_limit_slot() {
+    let mut p = Platform::new(1, 10_000, 86_399_000);
+    let mut pl = pool(Limits { max: 1, interval_ms: 1_000, margin_ms: 0, ..Limits::default() }, 300_000);
+    login(&mut p, &mut pl, T0);
+    let mut first = get_call();
+    assert!(matches!(pl.step(&mut first, "loc_1", Event::Start, T0, 0), Step::Send(_)));
+    // In flight: the slot is held (the wait is cut into the recheck interval).
+    let mut second = get_call();
+    let w = pl.step(&mut second, "loc_1", Event::Start, T0 + 5_000, 0);
+    assert!(matches!(w, Step::Wait { reason: WaitReason::InFlight, wait_ms: 1_000 }), "{w:?}");
+    pl.abort(&mut first, "loc_1", T0 + 5_000);
+    assert!(matches!(pl.step(&mut second, "loc_1", Event::Resume, T0 + 6_000, 0), Step::Send(_)));
+}
+
+#[test]
+fn token_shorter_than_the_leeway_is_used_and_refreshed_at_half_life() {
+    let mut p = Platform::new(100, 10_000, 8_000);
+    let mut pl = pool(Limits::default(), 300_000);
+    login(&mut p, &mut pl, T0);
+    let mut c = get_call();
+    assert!(matches!(pl.step(&mut c, "loc_1", Event::Start, T0 + 3_900, 0), Step::Send(_)), "used before half its life");
+    let mut c = get_call();
+    assert!(matches!(pl.step(&mut c, "loc_1", Event::Start, T0 + 4_000, 0), Step::SendRefresh(_)), "refreshed at half its life");
+    // 1000 calls over ~90 s with 8 s tokens: one refresh per due point (every 4 s), 0 failures.
+    let mut p = Platform::new(100, 10_000, 8_000);
+    let mut pl = pool(Limits::default(), 300_000);
+    login(&mut p, &mut pl, T0);
+    let out = simulate(&mut p, &mut pl, 1000, 20, 15, Method::Get, T0);
+    assert!(out.results.iter().all(|r| *r == Ok(200)), "{:?}", out.results.iter().find(|r| r.is_err()));
+    let took = out.finished_at - T0;
+    assert_eq!(p.invalid_grants, 0);
+    assert!(u64::from(p.refreshes) <= took / 4_000 + 1, "{} refreshes in {took} ms", p.refreshes);
+    assert!(u64::from(p.refreshes) >= took / 4_100, "{} refreshes in {took} ms", p.refreshes);
+}
