@@ -204,11 +204,13 @@ pub struct Call {
     pending_refresh: Option<Request>,
     /// The limiter's id of the API request awaiting its answer.
     send_id: Option<u64>,
+    /// Kept only to scrub it from a final error.
+    token_used: Option<Secret>,
 }
 
 impl Call {
     pub fn new(request: ApiRequest, options: CallOptions) -> Self {
-        Call { request, options, phase: Phase::Ready, stats: CallStats::default(), token: None, refresh_sent_at: 0, pending_refresh: None, send_id: None }
+        Call { request, options, phase: Phase::Ready, stats: CallStats::default(), token: None, refresh_sent_at: 0, pending_refresh: None, send_id: None, token_used: None }
     }
 
     pub fn stats(&self) -> CallStats {
@@ -252,6 +254,12 @@ impl Call {
         let step = self.step_inner(session, limiter, event, now_ms, random);
         if step.is_final() {
             self.phase = Phase::Finished;
+            self.token_used = self.token.take();
+            return match step {
+                Step::Fail(e) => Step::Fail(self.scrub(e, session)),
+                Step::Reauthorize(e) => Step::Reauthorize(self.scrub(e, session)),
+                other => other,
+            };
         }
         step
     }
@@ -357,6 +365,26 @@ impl Call {
                 Step::Fail(Error::argument(format!("event `{name}` does not fit the call's state ({phase:?})")))
             }
         }
+    }
+
+    /// Server text copied into an error never carries a secret this call knows of.
+    fn scrub(&mut self, e: Error, session: &TokenSession) -> Error {
+        let mut secrets: Vec<&str> = Vec::with_capacity(4);
+        if let Some(t) = &self.token_used {
+            secrets.push(t.expose());
+        }
+        if let Some(t) = session.access_token() {
+            secrets.push(t.expose());
+        }
+        if let Some(r) = session.token_set().and_then(|t| t.refresh_token.as_ref()) {
+            secrets.push(r.expose());
+        }
+        if let Some(c) = session.config().client_secret() {
+            secrets.push(c.expose());
+        }
+        let e = e.scrub(&secrets);
+        self.token_used = None;
+        e
     }
 
     fn backoff(&mut self, random: u64) -> Step {

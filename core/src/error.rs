@@ -187,6 +187,31 @@ impl Error {
         self.retry_after_ms
     }
 
+    /// Replace every occurrence of the given secrets in the message with `[redacted]` (server
+    /// text copied into a message may echo a token), including a secret's prefix of 8 or more
+    /// characters where the message was cut short. Empty or very short secrets are skipped.
+    pub fn scrub(mut self, secrets: &[&str]) -> Self {
+        for secret in secrets.iter().filter(|s| s.len() >= 4) {
+            if self.message.contains(secret) {
+                self.message = self.message.replace(secret, "[redacted]");
+            }
+            // A message truncated in the middle of a secret keeps a prefix of it at its end.
+            let max = secret.len().min(self.message.len());
+            let cut = (8..max).rev().find(|&n| {
+                secret.is_char_boundary(n)
+                    && secret.get(..n).is_some_and(|p| self.message.ends_with(p))
+            });
+            if let Some(n) = cut {
+                let keep = self.message.len() - n;
+                if self.message.is_char_boundary(keep) {
+                    self.message.truncate(keep);
+                    self.message.push_str("[redacted]");
+                }
+            }
+        }
+        self
+    }
+
     pub(crate) fn config(message: impl Into<String>) -> Self {
         Error::new(ErrorKind::InvalidConfig, message)
     }

@@ -482,3 +482,28 @@ fn token_shorter_than_the_leeway_is_used_and_refreshed_at_half_life() {
     assert!(u64::from(p.refreshes) <= took / 4_000 + 1, "{} refreshes in {took} ms", p.refreshes);
     assert!(u64::from(p.refreshes) >= took / 4_100, "{} refreshes in {took} ms", p.refreshes);
 }
+
+#[test]
+fn server_text_echoing_a_secret_is_scrubbed_from_errors() {
+    let mut pl = pool(Limits::default(), 300_000);
+    let body = "{\"access_token\":\"at-0123456789abcdef\",\"refresh_token\":\"rt-0123456789abcdef\",\"expires_in\":86399,\"locationId\":\"loc_1\"}";
+    pl.load_tokens(None, parse_token_response(200, &[], body.as_bytes(), T0).unwrap()).unwrap();
+    let token = "at-0123456789abcdef".to_string();
+    let refresh = "rt-0123456789abcdef".to_string();
+    for body in [
+        format!("{{\"message\":\"token {token} may not see this location\"}}"),
+        format!("{{\"message\":\"{}{}\"}}", "x".repeat(290), refresh), // cut at 300 bytes mid-secret
+        "{\"message\":\"sim-secret is the client secret\"}".to_string(),
+    ] {
+        let mut c = get_call();
+        assert!(matches!(pl.step(&mut c, "loc_1", Event::Start, T0, 0), Step::Send(_)));
+        let step = pl.step(&mut c, "loc_1", Event::Response(Response::new(403, vec![], body)), T0 + 1, 0);
+        let Step::Fail(e) = step else { panic!("{step:?}") };
+        assert_eq!(e.kind(), ErrorKind::Forbidden);
+        let shown = format!("{e} {e:?}");
+        for secret in [token.as_str(), refresh.get(..8).unwrap(), "sim-secret"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert!(shown.contains("[redacted]"), "{shown}");
+    }
+}
