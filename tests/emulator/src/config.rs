@@ -25,8 +25,20 @@ pub struct EmulatorConfig {
     pub interval_ms: u64,
     /// Requests per resource per 86,400,000 ms from its first request.
     pub daily_limit: u64,
-    /// Delay added before answering API routes.
+    /// Delay added before answering API routes (after the request is counted).
     pub latency_ms: u64,
+    /// Extra delay before the first `burst_delay_count` API requests of each burst (per
+    /// location) reach the rate limiter: the lowest such delay (this and the max both 0 = off).
+    pub burst_delay_ms: u64,
+    /// The highest such delay; request k of the burst (0-based) waits
+    /// `burst_delay_ms + (max - burst_delay_ms) * k / (burst_delay_count - 1)`.
+    /// Below `burst_delay_ms` it counts as `burst_delay_ms` (one fixed delay).
+    pub burst_delay_max_ms: u64,
+    /// How many requests at the start of each burst are delayed.
+    pub burst_delay_count: u64,
+    /// A request that arrives at least this long after the previous API request of its
+    /// location starts a new burst.
+    pub burst_gap_ms: u64,
     /// Fraction of API requests answered 503 (chosen by the seeded PRNG).
     pub fail_rate: f64,
     /// The next N successful refresh rotations drop the connection without an answer.
@@ -58,6 +70,10 @@ impl Default for EmulatorConfig {
             interval_ms: 10_000,
             daily_limit: 200_000,
             latency_ms: 0,
+            burst_delay_ms: 0,
+            burst_delay_max_ms: 0,
+            burst_delay_count: 10,
+            burst_gap_ms: 500,
             fail_rate: 0.0,
             drop_after_rotate: 0,
             paused_locations: Vec::new(),
@@ -82,6 +98,10 @@ pub const USAGE: &str = "hoopauth-emulator [flags]
   --interval-ms N          burst window (default 10000)
   --daily-limit N          (default 200000)
   --latency-ms N           delay before API answers (default 0)
+  --burst-delay-ms N       delay before the first requests of a burst are counted (default 0)
+  --burst-delay-max-ms N   spread that delay up to N over those requests (default 0 = fixed)
+  --burst-delay-count N    how many requests of each burst are delayed (default 10)
+  --burst-gap-ms N         quiet time per location that starts a new burst (default 500)
   --fail-rate F            fraction of API requests answered 503 (default 0.0)
   --drop-after-rotate N    drop the connection after the next N refresh rotations
   --paused-locations a,b   refreshes for these answer 400 Location is not active
@@ -104,6 +124,10 @@ const VALUE_FLAGS: &[&str] = &[
     "--interval-ms",
     "--daily-limit",
     "--latency-ms",
+    "--burst-delay-ms",
+    "--burst-delay-max-ms",
+    "--burst-delay-count",
+    "--burst-gap-ms",
     "--fail-rate",
     "--drop-after-rotate",
     "--paused-locations",
@@ -160,6 +184,10 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<EmulatorCon
             "--interval-ms" => cfg.interval_ms = num(&name, v)?,
             "--daily-limit" => cfg.daily_limit = num(&name, v)?,
             "--latency-ms" => cfg.latency_ms = num(&name, v)?,
+            "--burst-delay-ms" => cfg.burst_delay_ms = num(&name, v)?,
+            "--burst-delay-max-ms" => cfg.burst_delay_max_ms = num(&name, v)?,
+            "--burst-delay-count" => cfg.burst_delay_count = num(&name, v)?,
+            "--burst-gap-ms" => cfg.burst_gap_ms = num(&name, v)?,
             "--fail-rate" => {
                 let f: f64 = num(&name, v)?;
                 if !(0.0..=1.0).contains(&f) {
@@ -232,12 +260,32 @@ mod tests {
             "5",
             "--fail-rate",
             "0.5",
+            "--burst-delay-ms=70",
+            "--burst-delay-max-ms",
+            "190",
+            "--burst-delay-count=12",
+            "--burst-gap-ms",
+            "800",
         ];
         let cfg = parse_args(args.iter().map(|s| s.to_string())).unwrap();
         assert_eq!(cfg.locations, vec!["a", "b"]);
         assert!(cfg.deny);
         assert_eq!(cfg.max, 5);
         assert_eq!(cfg.fail_rate, 0.5);
+        assert_eq!(
+            (
+                cfg.burst_delay_ms,
+                cfg.burst_delay_max_ms,
+                cfg.burst_delay_count,
+                cfg.burst_gap_ms
+            ),
+            (70, 190, 12, 800)
+        );
+        let d = EmulatorConfig::default();
+        assert_eq!(
+            (d.burst_delay_ms, d.burst_delay_count, d.burst_gap_ms),
+            (0, 10, 500)
+        );
         assert!(parse_args(["--nope".to_string()])
             .unwrap_err()
             .starts_with("unknown flag --nope"));

@@ -366,24 +366,48 @@ const AUTH_CLASS: &str = "This authClass type is not allowed to access this scop
 const NO_SCOPE: &str = "The token is not authorized for this scope.";
 const NO_LOCATION: &str = "The token does not have access to this location.";
 
+/// An API request: the token is checked on arrival; a burst's first requests then wait
+/// `burst_delay_ms`.. before the rate limiter counts them (they reach the platform late);
+/// `latency_ms` delays every answer after it is decided.
 async fn api(sh: &Shared, headers: &HeaderMap, query: &str, body: &Bytes, route: ApiRoute) -> Resp {
-    let now = Instant::now();
+    let arrival = Instant::now();
+    let grant = bearer(headers).and_then(|t| sh.st().lookup_access(t, arrival));
+    let resp = match grant {
+        Some(grant) => admitted(sh, headers, query, body, route, grant, arrival).await,
+        None => {
+            let mut st = sh.st();
+            st.stat("unknown", |s| {
+                s.requests += 1;
+                s.unauthorized += 1;
+            });
+            st.record("unknown", 401, arrival);
+            msg(401, "Invalid JWT")
+        }
+    };
     let latency = sh.st().knobs.latency_ms;
     if latency > 0 {
         tokio::time::sleep(Duration::from_millis(latency)).await;
     }
-    let grant = bearer(headers).and_then(|t| sh.st().lookup_access(t, now));
-    let Some(grant) = grant else {
-        let mut st = sh.st();
-        st.stat("unknown", |s| {
-            s.requests += 1;
-            s.unauthorized += 1;
-        });
-        st.record("unknown", 401, now);
-        return msg(401, "Invalid JWT");
-    };
+    resp
+}
+
+async fn admitted(
+    sh: &Shared,
+    headers: &HeaderMap,
+    query: &str,
+    body: &Bytes,
+    route: ApiRoute,
+    grant: Grant,
+    arrival: Instant,
+) -> Resp {
     let resource = grant.resource().to_string();
+    let delay = sh.st().burst_delay(&resource, arrival);
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
     let mut st = sh.st();
+    // Taken under the lock, so admission times never go backwards.
+    let now = Instant::now();
     let limit = st.rate(&grant.client_id, &resource, now);
     let fail_rate = st.knobs.fail_rate;
     let mut resp = if !limit.allowed {
@@ -578,6 +602,10 @@ fn control(sh: &Shared, body: &Bytes) -> Resp {
             "deny" => v.as_bool().map(|b| k.deny = b).is_some(),
             "drop_after_rotate" => v.as_u64().map(|n| k.drop_after_rotate = n).is_some(),
             "latency_ms" => v.as_u64().map(|n| k.latency_ms = n).is_some(),
+            "burst_delay_ms" => v.as_u64().map(|n| k.burst_delay_ms = n).is_some(),
+            "burst_delay_max_ms" => v.as_u64().map(|n| k.burst_delay_max_ms = n).is_some(),
+            "burst_delay_count" => v.as_u64().map(|n| k.burst_delay_count = n).is_some(),
+            "burst_gap_ms" => v.as_u64().map(|n| k.burst_gap_ms = n).is_some(),
             "max" => v.as_u64().map(|n| k.max = n).is_some(),
             "interval_ms" => v.as_u64().map(|n| k.interval_ms = n).is_some(),
             "daily_limit" => v.as_u64().map(|n| k.daily_limit = n).is_some(),

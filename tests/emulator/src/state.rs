@@ -36,6 +36,10 @@ pub struct Knobs {
     pub fail_rate: f64,
     pub drop_after_rotate: u64,
     pub latency_ms: u64,
+    pub burst_delay_ms: u64,
+    pub burst_delay_max_ms: u64,
+    pub burst_delay_count: u64,
+    pub burst_gap_ms: u64,
     pub deny: bool,
     pub max: u64,
     pub interval_ms: u64,
@@ -104,6 +108,21 @@ struct Window {
     day_count: u64,
 }
 
+/// Where a location's current burst stands (arrival order, before any burst delay).
+struct Burst {
+    last_arrival: Instant,
+    /// 0-based position of the last arrival in its burst.
+    index: u64,
+}
+
+/// Admission times of one resource's API requests within the last interval, and the most
+/// there ever were at once.
+#[derive(Default)]
+struct Peak {
+    recent: VecDeque<Instant>,
+    max: u64,
+}
+
 #[derive(Clone, Copy, Debug, Default, Serialize)]
 pub struct Counters {
     pub requests: u64,
@@ -114,6 +133,8 @@ pub struct Counters {
     pub refreshes: u64,
     pub invalid_grants: u64,
     pub token_exchanges: u64,
+    /// API requests held back by the burst-delay knob before they were counted.
+    pub burst_delayed: u64,
 }
 
 impl Counters {
@@ -126,6 +147,7 @@ impl Counters {
         self.refreshes += o.refreshes;
         self.invalid_grants += o.invalid_grants;
         self.token_exchanges += o.token_exchanges;
+        self.burst_delayed += o.burst_delayed;
     }
 }
 
@@ -160,6 +182,8 @@ pub struct State {
     access: HashMap<String, AccessRec>,
     refresh: HashMap<String, RefreshRec>,
     windows: HashMap<(String, String), Window>,
+    bursts: HashMap<String, Burst>,
+    peaks: BTreeMap<String, Peak>,
     stats: BTreeMap<String, Counters>,
     timeline: Timeline,
     pub contacts: HashMap<String, Vec<Value>>,
@@ -220,6 +244,10 @@ impl State {
                 fail_rate: cfg.fail_rate,
                 drop_after_rotate: cfg.drop_after_rotate,
                 latency_ms: cfg.latency_ms,
+                burst_delay_ms: cfg.burst_delay_ms,
+                burst_delay_max_ms: cfg.burst_delay_max_ms,
+                burst_delay_count: cfg.burst_delay_count,
+                burst_gap_ms: cfg.burst_gap_ms,
                 deny: cfg.deny,
                 max: cfg.max,
                 interval_ms: cfg.interval_ms,
@@ -230,6 +258,8 @@ impl State {
             access: HashMap::new(),
             refresh: HashMap::new(),
             windows: HashMap::new(),
+            bursts: HashMap::new(),
+            peaks: BTreeMap::new(),
             stats: BTreeMap::new(),
             timeline: Timeline::new(),
             contacts: HashMap::new(),
@@ -406,8 +436,57 @@ impl State {
 
     // ---- rate limits ---------------------------------------------------------------
 
+    /// How long an API request of `resource` arriving at `arrival` waits before it reaches
+    /// the rate limiter: the first `burst_delay_count` requests after `burst_gap_ms` without
+    /// requests wait `burst_delay_ms` up to `burst_delay_max_ms`, spread evenly by their
+    /// position in the burst (arrival order). Call once per request, in arrival order.
+    pub fn burst_delay(&mut self, resource: &str, arrival: Instant) -> Duration {
+        let gap = Duration::from_millis(self.knobs.burst_gap_ms);
+        let index = match self.bursts.get_mut(resource) {
+            Some(b) => {
+                b.index = if arrival.saturating_duration_since(b.last_arrival) >= gap {
+                    0
+                } else {
+                    b.index.saturating_add(1)
+                };
+                b.last_arrival = arrival;
+                b.index
+            }
+            None => {
+                self.bursts.insert(
+                    resource.to_string(),
+                    Burst {
+                        last_arrival: arrival,
+                        index: 0,
+                    },
+                );
+                0
+            }
+        };
+        let Knobs {
+            burst_delay_ms: lo,
+            burst_delay_max_ms: hi,
+            burst_delay_count: count,
+            ..
+        } = self.knobs;
+        let hi = hi.max(lo);
+        if hi == 0 || index >= count {
+            return Duration::ZERO;
+        }
+        let spread_us = (hi - lo).saturating_mul(1000);
+        let extra_us = match count {
+            1 => 0,
+            n => spread_us.saturating_mul(index) / (n - 1),
+        };
+        self.stat(resource, |s| s.burst_delayed += 1);
+        Duration::from_millis(lo) + Duration::from_micros(extra_us)
+    }
+
     /// Sliding window of `max` per `interval_ms` plus the daily cap; counts only allowed
-    /// requests. Headers carry the numbers after this request.
+    /// requests. Headers carry the numbers after this request. `now` is the request's
+    /// admission time: the caller takes it while holding the state, so admission times
+    /// never go backwards. Every request (429s included) also counts towards the most
+    /// requests of its resource in any `interval_ms` (`max_in_interval` in the stats).
     pub fn rate(&mut self, client_id: &str, resource: &str, now: Instant) -> Limit {
         let Knobs {
             max,
@@ -441,6 +520,7 @@ impl State {
         }
         let remaining = max.saturating_sub(w.hits.len() as u64);
         let daily_remaining = daily_limit.saturating_sub(w.day_count);
+        self.admit(resource, now, interval);
         Limit {
             allowed,
             headers: [
@@ -451,6 +531,28 @@ impl State {
                 ("X-RateLimit-Remaining", remaining.to_string()),
             ],
         }
+    }
+
+    /// Records one admission of `resource` at `now` (non-decreasing per resource) and
+    /// updates its most admissions within any half-open interval `(t - interval, t]`. Such
+    /// a maximum is always reached at an admission, so counting the admissions of the last
+    /// interval after each one is exact; each time enters and leaves the queue once.
+    fn admit(&mut self, resource: &str, now: Instant, interval: Duration) {
+        if !self.peaks.contains_key(resource) {
+            self.peaks.insert(resource.to_string(), Peak::default());
+        }
+        let Some(p) = self.peaks.get_mut(resource) else {
+            return;
+        };
+        while p
+            .recent
+            .front()
+            .is_some_and(|&t| now.saturating_duration_since(t) >= interval)
+        {
+            p.recent.pop_front();
+        }
+        p.recent.push_back(now);
+        p.max = p.max.max(p.recent.len() as u64);
     }
 
     // ---- stats ---------------------------------------------------------------------
@@ -464,7 +566,17 @@ impl State {
         for c in self.stats.values() {
             totals.add(c);
         }
-        serde_json::json!({ "resources": self.stats, "totals": totals })
+        let by_location: BTreeMap<&str, u64> = self
+            .peaks
+            .iter()
+            .map(|(k, p)| (k.as_str(), p.max))
+            .collect();
+        serde_json::json!({
+            "resources": self.stats,
+            "totals": totals,
+            "max_in_interval": by_location.values().copied().max().unwrap_or(0),
+            "max_in_interval_by_location": by_location,
+        })
     }
 
     /// Counts one API request (and whether it was a 429) in the timeline.
@@ -532,10 +644,147 @@ impl State {
         })
     }
 
-    /// Clears stats, the timeline and rate-limit windows (tokens and codes stay).
+    /// Clears stats (with the most requests in an interval), the timeline, rate-limit
+    /// windows and bursts (tokens and codes stay).
     pub fn reset(&mut self) {
         self.stats.clear();
         self.windows.clear();
+        self.bursts.clear();
+        self.peaks.clear();
         self.timeline = Timeline::new();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(cfg: EmulatorConfig) -> State {
+        State::new(&cfg, Prng::new(1))
+    }
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    fn peaks(st: &State) -> (u64, Value) {
+        let j = st.stats_json();
+        (
+            j["max_in_interval"].as_u64().unwrap(),
+            j["max_in_interval_by_location"].clone(),
+        )
+    }
+
+    #[test]
+    fn max_in_interval_is_exact_at_the_edges() {
+        let mut st = state(EmulatorConfig {
+            max: 3,
+            interval_ms: 1000,
+            ..Default::default()
+        });
+        let t0 = Instant::now();
+        assert_eq!(peaks(&st), (0, serde_json::json!({})));
+        let mut allowed = Vec::new();
+        // (t-1000, t] windows: 0,0,100,200,999 -> 5; at 1000 both 0s have left -> 4.
+        for at in [0, 0, 100, 200, 999, 1000, 1100, 1999] {
+            allowed.push(st.rate("c", "loc_1", t0 + ms(at)).allowed);
+        }
+        assert_eq!(
+            allowed,
+            [true, true, true, false, false, true, true, true],
+            "429s count towards the interval maximum but not the limiter's window"
+        );
+        st.rate("c", "loc_2", t0 + ms(5));
+        assert_eq!(peaks(&st), (5, serde_json::json!({"loc_1": 5, "loc_2": 1})));
+        // Requests exactly one interval apart never share an interval.
+        let mut st = state(EmulatorConfig {
+            interval_ms: 1000,
+            ..Default::default()
+        });
+        for k in 0..10 {
+            st.rate("c", "loc_1", t0 + ms(k * 1000));
+        }
+        assert_eq!(peaks(&st).0, 1);
+        st.reset();
+        assert_eq!(peaks(&st), (0, serde_json::json!({})));
+    }
+
+    #[test]
+    fn max_in_interval_matches_brute_force() {
+        let interval = 250;
+        let mut st = state(EmulatorConfig {
+            max: 40,
+            interval_ms: interval,
+            ..Default::default()
+        });
+        let mut rng = Prng::new(42);
+        let t0 = Instant::now();
+        let (mut at, mut times) = (0u64, Vec::new());
+        for _ in 0..3000 {
+            // Bursts and pauses: mostly 0-3 ms apart, sometimes 0-400 ms.
+            at += if rng.next_u64().is_multiple_of(20) {
+                rng.next_u64() % 400
+            } else {
+                rng.next_u64() % 4
+            };
+            times.push(at);
+            st.rate("c", "loc_1", t0 + ms(at));
+        }
+        let brute = times
+            .iter()
+            .map(|&end| {
+                times
+                    .iter()
+                    .filter(|&&t| t <= end && t + interval > end)
+                    .count()
+            })
+            .max()
+            .unwrap() as u64;
+        assert!(brute > 40, "the pattern overruns the limit ({brute})");
+        assert_eq!(peaks(&st).0, brute);
+    }
+
+    #[test]
+    fn burst_delay_spreads_over_the_first_requests_of_each_burst() {
+        let mut st = state(EmulatorConfig {
+            burst_delay_ms: 70,
+            burst_delay_max_ms: 190,
+            burst_delay_count: 10,
+            burst_gap_ms: 500,
+            ..Default::default()
+        });
+        let t0 = Instant::now();
+        let us = |d: Duration| d.as_micros() as u64;
+        let first: Vec<u64> = (0..14)
+            .map(|k| us(st.burst_delay("loc_1", t0 + ms(k * 40))))
+            .collect();
+        let want: Vec<u64> = (0..10)
+            .map(|k| 70_000 + 120_000 * k / 9)
+            .chain([0; 4])
+            .collect();
+        assert_eq!(first, want);
+        assert_eq!(first[9], 190_000);
+        // Another location has its own burst; 499 ms of quiet is still the same burst.
+        assert_eq!(us(st.burst_delay("loc_2", t0 + ms(100))), 70_000);
+        assert_eq!(us(st.burst_delay("loc_1", t0 + ms(13 * 40 + 499))), 0);
+        // 500 ms of quiet starts a new burst.
+        let next = t0 + ms(13 * 40 + 499 + 500);
+        assert_eq!(us(st.burst_delay("loc_1", next)), 70_000);
+        assert_eq!(us(st.burst_delay("loc_1", next + ms(1))), 83_333);
+        assert_eq!(st.stats_json()["totals"]["burst_delayed"], 13);
+        // A max below the min is one fixed delay; one request per burst; off.
+        st.knobs.burst_delay_max_ms = 0;
+        assert_eq!(us(st.burst_delay("loc_1", next + ms(2))), 70_000);
+        st.knobs.burst_delay_count = 1;
+        let later = next + ms(2000);
+        assert_eq!(us(st.burst_delay("loc_1", later)), 70_000);
+        assert_eq!(us(st.burst_delay("loc_1", later + ms(1))), 0);
+        st.knobs.burst_delay_ms = 0;
+        assert_eq!(us(st.burst_delay("loc_1", later + ms(5000))), 0);
+        // Reset forgets bursts: the next request starts one.
+        st.knobs.burst_delay_ms = 10;
+        st.burst_delay("loc_3", later);
+        st.reset();
+        assert_eq!(us(st.burst_delay("loc_3", later + ms(1))), 10_000);
     }
 }
