@@ -50,6 +50,124 @@ impl<T> OrRaise<T> for core::Result<T> {
     }
 }
 
+fn invalid_arg(msg: impl Into<String>) -> PyErr {
+    to_py_err(core::Error::new(core::ErrorKind::InvalidArgument, msg))
+}
+
+/// A non-negative whole number up to `max` from a Python `int` (or anything with
+/// `__index__`), or from a finite `float` (fractions dropped when `fractions`, else refused).
+/// `bool`, NaN, infinities, negatives, out-of-range values and non-numbers are
+/// `invalid_argument` (never `OverflowError` / `TypeError`).
+fn uint_of(obj: &Bound<'_, PyAny>, name: &str, max: u64, fractions: bool) -> PyResult<u64> {
+    let bad = || {
+        invalid_arg(format!(
+            "{name} must be a non-negative {} no larger than {max}",
+            if fractions { "number" } else { "integer" }
+        ))
+    };
+    if obj.is_instance_of::<PyBool>() {
+        return Err(invalid_arg(format!("{name} must be a number, not a bool")));
+    }
+    if let Ok(f) = obj.cast::<PyFloat>() {
+        let x = f.value();
+        if !x.is_finite() || x < 0.0 || x >= max as f64 + 1.0 || (!fractions && x.fract() != 0.0) {
+            return Err(bad());
+        }
+        let v = x as u64;
+        return if v <= max { Ok(v) } else { Err(bad()) };
+    }
+    match obj.extract::<u64>() {
+        Ok(v) if v <= max => Ok(v),
+        _ => Err(bad()),
+    }
+}
+
+/// Milliseconds (a time or a duration): fractions dropped.
+fn ms_of(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<u64> {
+    uint_of(obj, name, u64::MAX, true)
+}
+
+fn opt_ms(obj: Option<&Bound<'_, PyAny>>, name: &str) -> PyResult<Option<u64>> {
+    match obj {
+        Some(o) if !o.is_none() => ms_of(o, name).map(Some),
+        _ => Ok(None),
+    }
+}
+
+fn opt_u32(obj: Option<&Bound<'_, PyAny>>, name: &str) -> PyResult<Option<u32>> {
+    match obj {
+        Some(o) if !o.is_none() => uint_of(o, name, u32::MAX as u64, false).map(|v| Some(v as u32)),
+        _ => Ok(None),
+    }
+}
+
+/// An HTTP status: a whole number 0..=999.
+fn status_of(obj: &Bound<'_, PyAny>) -> PyResult<u16> {
+    uint_of(obj, "status", 999, false).map(|v| v as u16)
+}
+
+/// The caller's random number (jitter input): any whole number in u64.
+fn random_of(obj: &Bound<'_, PyAny>) -> PyResult<u64> {
+    uint_of(obj, "random", u64::MAX, false)
+}
+
+fn opt_flag(obj: Option<&Bound<'_, PyAny>>, name: &str) -> PyResult<Option<bool>> {
+    match obj {
+        Some(o) if !o.is_none() => match o.cast::<PyBool>() {
+            Ok(b) => Ok(Some(b.is_true())),
+            Err(_) => Err(invalid_arg(format!("{name} must be a bool"))),
+        },
+        _ => Ok(None),
+    }
+}
+
+/// Replace every occurrence of a known secret (client secret, tokens) in `text`.
+fn scrub(text: &str, secrets: &[String]) -> Option<String> {
+    let mut out: Option<String> = None;
+    for s in secrets {
+        if s.len() < 4 {
+            continue;
+        }
+        let cur = out.as_deref().unwrap_or(text);
+        if cur.contains(s.as_str()) {
+            out = Some(cur.replace(s.as_str(), REDACTED));
+        }
+    }
+    out
+}
+
+/// The error with known secrets scrubbed from its message (server text copied into it).
+fn scrub_error(e: core::Error, secrets: &[String]) -> core::Error {
+    match scrub(e.message(), secrets) {
+        None => e,
+        Some(msg) => {
+            let mut n = core::Error::new(e.kind(), msg).with_retry_after_ms(e.retry_after_ms());
+            if let Some(st) = e.status() {
+                n = n.with_status(st);
+            }
+            n
+        }
+    }
+}
+
+fn config_secrets(config: &core::Config, out: &mut Vec<String>) {
+    if let Some(s) = config.client_secret() {
+        out.push(s.expose().to_owned());
+    }
+}
+
+fn session_secrets(session: Option<&core::TokenSession>, out: &mut Vec<String>) {
+    let Some(session) = session else { return };
+    if let Some(t) = session.access_token() {
+        out.push(t.expose().to_owned());
+    }
+    if let Some(ts) = session.token_set() {
+        if let Some(r) = &ts.refresh_token {
+            out.push(r.expose().to_owned());
+        }
+    }
+}
+
 /// Every error kind, in the core's order.
 #[pyfunction]
 fn error_kinds() -> Vec<&'static str> {
@@ -192,7 +310,14 @@ fn json_text(obj: &Bound<'_, PyAny>) -> PyResult<String> {
     let kwargs = PyDict::new(py);
     kwargs.set_item("separators", (",", ":"))?;
     kwargs.set_item("ensure_ascii", false)?;
-    json.call_method("dumps", (obj,), Some(&kwargs))?.extract::<String>()
+    kwargs.set_item("allow_nan", false)?;
+    match json.call_method("dumps", (obj,), Some(&kwargs)) {
+        Ok(t) => t.extract::<String>(),
+        Err(e) if e.is_instance_of::<PyValueError>(py) || e.is_instance_of::<PyTypeError>(py) => Err(invalid_arg(
+            "json must be JSON-serialisable, without NaN or infinities",
+        )),
+        Err(e) => Err(e),
+    }
 }
 
 fn py_repr_str(s: &str) -> String {
@@ -519,8 +644,9 @@ impl PyTokenSet {
         self.inner.resource_id()
     }
     /// Whether the access token has expired at `now_ms` (no leeway).
-    fn is_expired(&self, now_ms: u64) -> bool {
-        self.inner.expires_at_ms.is_some_and(|at| now_ms >= at)
+    fn is_expired(&self, now_ms: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let now_ms = ms_of(now_ms, "now_ms")?;
+        Ok(self.inner.expires_at_ms.is_some_and(|at| now_ms >= at))
     }
 
     /// A stable dict form (holds the tokens: keep it as secret as they are).
@@ -583,11 +709,13 @@ impl PyTokenSet {
 #[pyfunction]
 #[pyo3(signature = (status, body, now_ms, headers=None))]
 fn parse_token_response(
-    status: u16,
+    status: &Bound<'_, PyAny>,
     body: &Bound<'_, PyAny>,
-    now_ms: u64,
+    now_ms: &Bound<'_, PyAny>,
     headers: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<PyTokenSet> {
+    let status = status_of(status)?;
+    let now_ms = ms_of(now_ms, "now_ms")?;
     let body = body_bytes(body)?;
     let headers = pairs(headers)?;
     Ok(PyTokenSet { inner: core::parse_token_response(status, &headers, &body, now_ms).or_raise()? })
@@ -725,11 +853,13 @@ impl PyClassification {
 #[pyfunction]
 #[pyo3(signature = (status, headers=None, body=None, now_ms=None))]
 fn classify_response(
-    status: u16,
+    status: &Bound<'_, PyAny>,
     headers: Option<&Bound<'_, PyAny>>,
     body: Option<&Bound<'_, PyAny>>,
-    now_ms: Option<u64>,
+    now_ms: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<PyClassification> {
+    let status = status_of(status)?;
+    let now_ms = opt_ms(now_ms, "now_ms")?;
     let headers = pairs(headers)?;
     let body = match body {
         Some(b) => body_bytes(b)?,
@@ -804,14 +934,25 @@ struct PyLimits {
 #[pymethods]
 impl PyLimits {
     #[new]
-    #[pyo3(signature = (*, max=None, interval_ms=None, margin_ms=None, daily_max=None))]
-    fn new(max: Option<u32>, interval_ms: Option<u64>, margin_ms: Option<u64>, daily_max: Option<u64>) -> PyResult<Self> {
+    #[pyo3(signature = (*, max=None, interval_ms=None, margin_ms=None, daily_max=None, answer_timeout_ms=None))]
+    fn new(
+        max: Option<&Bound<'_, PyAny>>,
+        interval_ms: Option<&Bound<'_, PyAny>>,
+        margin_ms: Option<&Bound<'_, PyAny>>,
+        daily_max: Option<&Bound<'_, PyAny>>,
+        answer_timeout_ms: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
         let d = core::Limits::default();
+        let daily_max = match daily_max {
+            Some(o) if !o.is_none() => Some(uint_of(o, "daily_max", u64::MAX, false)?),
+            _ => None,
+        };
         let inner = core::Limits {
-            max: max.unwrap_or(d.max),
-            interval_ms: interval_ms.unwrap_or(d.interval_ms),
-            margin_ms: margin_ms.unwrap_or(d.margin_ms),
+            max: opt_u32(max, "max")?.unwrap_or(d.max),
+            interval_ms: opt_ms(interval_ms, "interval_ms")?.unwrap_or(d.interval_ms),
+            margin_ms: opt_ms(margin_ms, "margin_ms")?.unwrap_or(d.margin_ms),
             daily_max: daily_max.unwrap_or(d.daily_max),
+            answer_timeout_ms: opt_ms(answer_timeout_ms, "answer_timeout_ms")?.unwrap_or(d.answer_timeout_ms),
         };
         if inner.max == 0 || inner.interval_ms == 0 {
             return Err(to_py_err(core::Error::new(core::ErrorKind::InvalidArgument, "max and interval_ms must be positive")));
@@ -834,12 +975,19 @@ impl PyLimits {
     fn daily_max(&self) -> u64 {
         self.inner.daily_max
     }
+    #[getter]
+    fn answer_timeout_ms(&self) -> u64 {
+        self.inner.answer_timeout_ms
+    }
     fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
         other.cast::<PyLimits>().is_ok_and(|o| o.get().inner == self.inner)
     }
     fn __repr__(&self) -> String {
         let l = &self.inner;
-        format!("Limits(max={}, interval_ms={}, margin_ms={}, daily_max={})", l.max, l.interval_ms, l.margin_ms, l.daily_max)
+        format!(
+            "Limits(max={}, interval_ms={}, margin_ms={}, daily_max={}, answer_timeout_ms={})",
+            l.max, l.interval_ms, l.margin_ms, l.daily_max, l.answer_timeout_ms
+        )
     }
 }
 
@@ -858,8 +1006,16 @@ impl PyDecision {
     #[getter]
     fn wait_ms(&self) -> u64 {
         match self.inner {
-            core::Decision::Allow => 0,
+            core::Decision::Allow { .. } => 0,
             core::Decision::Wait { wait_ms, .. } => wait_ms,
+        }
+    }
+    /// The id of an allowed send (report its answer with `RateLimiter.answered`); `None` when denied.
+    #[getter]
+    fn send_id(&self) -> Option<u64> {
+        match self.inner {
+            core::Decision::Allow { send_id } => Some(send_id),
+            core::Decision::Wait { .. } => None,
         }
     }
     #[getter]
@@ -871,7 +1027,7 @@ impl PyDecision {
     }
     fn __repr__(&self) -> String {
         match self.inner {
-            core::Decision::Allow => "Decision(allowed=True)".into(),
+            core::Decision::Allow { send_id } => format!("Decision(allowed=True, send_id={send_id})"),
             core::Decision::Wait { wait_ms, daily_exhausted } => format!(
                 "Decision(allowed=False, wait_ms={wait_ms}, daily_exhausted={})",
                 if daily_exhausted { "True" } else { "False" }
@@ -894,16 +1050,34 @@ impl PyRateLimiter {
         PyRateLimiter { inner: core::RateLimiter::new(limits.map(|l| l.inner).unwrap_or_default()) }
     }
     /// Ask to send at `now_ms`; an allowed send is counted.
-    fn acquire(&mut self, now_ms: u64) -> PyDecision {
-        PyDecision { inner: self.inner.acquire(now_ms) }
+    fn acquire(&mut self, now_ms: &Bound<'_, PyAny>) -> PyResult<PyDecision> {
+        Ok(PyDecision { inner: self.inner.acquire(ms_of(now_ms, "now_ms")?) })
     }
     /// What `acquire` would answer, without counting.
-    fn check(&mut self, now_ms: u64) -> PyDecision {
-        PyDecision { inner: self.inner.check(now_ms) }
+    fn check(&mut self, now_ms: &Bound<'_, PyAny>) -> PyResult<PyDecision> {
+        Ok(PyDecision { inner: self.inner.check(ms_of(now_ms, "now_ms")?) })
+    }
+    /// The answer (or transport error) of the allowed send `send_id` arrived at `now_ms`:
+    /// its slot counts from then (a send holds its slot until its answer).
+    fn answered(&mut self, send_id: &Bound<'_, PyAny>, now_ms: &Bound<'_, PyAny>) -> PyResult<()> {
+        let send_id = uint_of(send_id, "send_id", u64::MAX, false)?;
+        self.inner.answered(send_id, ms_of(now_ms, "now_ms")?);
+        Ok(())
+    }
+    /// Sends allowed whose answers have not arrived (nor timed out).
+    #[getter]
+    fn in_flight(&self) -> usize {
+        self.inner.in_flight()
     }
     /// Feed a response (its status and rate-limit headers).
     #[pyo3(signature = (now_ms, status, headers=None))]
-    fn observe(&mut self, now_ms: u64, status: u16, headers: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+    fn observe(
+        &mut self,
+        now_ms: &Bound<'_, PyAny>,
+        status: &Bound<'_, PyAny>,
+        headers: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        let (now_ms, status) = (ms_of(now_ms, "now_ms")?, status_of(status)?);
         self.inner.observe(now_ms, status, &pairs(headers)?);
         Ok(())
     }
@@ -920,12 +1094,15 @@ impl PyRateLimiter {
 // Session
 // ---------------------------------------------------------------------------------------
 
-fn session_options(refresh_leeway_ms: Option<u64>, lease_ms: Option<u64>) -> core::SessionOptions {
+fn session_options(
+    refresh_leeway_ms: Option<&Bound<'_, PyAny>>,
+    lease_ms: Option<&Bound<'_, PyAny>>,
+) -> PyResult<core::SessionOptions> {
     let d = core::SessionOptions::default();
-    core::SessionOptions {
-        refresh_leeway_ms: refresh_leeway_ms.unwrap_or(d.refresh_leeway_ms),
-        lease_ms: lease_ms.unwrap_or(d.lease_ms),
-    }
+    Ok(core::SessionOptions {
+        refresh_leeway_ms: opt_ms(refresh_leeway_ms, "refresh_leeway_ms")?.unwrap_or(d.refresh_leeway_ms),
+        lease_ms: opt_ms(lease_ms, "lease_ms")?.unwrap_or(d.lease_ms),
+    })
 }
 
 /// What to do to get a usable token: `action` is `use`, `refresh`, `wait` or `reauthorize`.
@@ -969,6 +1146,7 @@ impl PySessionAction {
             core::Action::Refresh { .. } => "SessionAction(action='refresh')".into(),
             core::Action::Wait { wait_ms } => format!("SessionAction(action='wait', wait_ms={wait_ms})"),
             core::Action::Reauthorize => "SessionAction(action='reauthorize')".into(),
+            core::Action::Save => "SessionAction(action='save')".into(),
         }
     }
 }
@@ -983,10 +1161,14 @@ struct PyTokenSession {
 impl PyTokenSession {
     #[new]
     #[pyo3(signature = (config, *, refresh_leeway_ms=None, lease_ms=None))]
-    fn new(config: PyRef<'_, PyConfig>, refresh_leeway_ms: Option<u64>, lease_ms: Option<u64>) -> Self {
-        PyTokenSession {
-            inner: core::TokenSession::new(config.inner.clone(), session_options(refresh_leeway_ms, lease_ms)),
-        }
+    fn new(
+        config: PyRef<'_, PyConfig>,
+        refresh_leeway_ms: Option<&Bound<'_, PyAny>>,
+        lease_ms: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        Ok(PyTokenSession {
+            inner: core::TokenSession::new(config.inner.clone(), session_options(refresh_leeway_ms, lease_ms)?),
+        })
     }
     /// Restore from [`TokenSession.to_json`].
     #[staticmethod]
@@ -994,11 +1176,11 @@ impl PyTokenSession {
     fn from_json(
         config: PyRef<'_, PyConfig>,
         stored: &str,
-        refresh_leeway_ms: Option<u64>,
-        lease_ms: Option<u64>,
+        refresh_leeway_ms: Option<&Bound<'_, PyAny>>,
+        lease_ms: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let inner =
-            core::TokenSession::from_json(config.inner.clone(), session_options(refresh_leeway_ms, lease_ms), stored)
+            core::TokenSession::from_json(config.inner.clone(), session_options(refresh_leeway_ms, lease_ms)?, stored)
                 .or_raise()?;
         Ok(PyTokenSession { inner })
     }
@@ -1008,21 +1190,49 @@ impl PyTokenSession {
     fn load_private(&mut self, token: &str) -> PyResult<()> {
         self.inner.load_private(core::Secret::new(token)).or_raise()
     }
-    fn acquire(&mut self, now_ms: u64) -> PyResult<PySessionAction> {
-        Ok(PySessionAction { inner: self.inner.acquire(now_ms).or_raise()? })
+    /// What to do now: `use`, `refresh`, `wait`, `reauthorize`, or `save` (tokens an earlier
+    /// save failed to store: save `to_json()`, then call `persisted()` or `save_failed()`).
+    fn acquire(&mut self, now_ms: &Bound<'_, PyAny>) -> PyResult<PySessionAction> {
+        Ok(PySessionAction { inner: self.inner.acquire(ms_of(now_ms, "now_ms")?).or_raise()? })
+    }
+    /// The store now holds the current state (after a refresh, or a `save` action).
+    fn persisted(&mut self) {
+        self.inner.persisted();
+    }
+    /// The save failed, timed out or was cancelled: the tokens stay in memory, marked unsaved.
+    fn save_failed(&mut self) {
+        self.inner.save_failed();
+    }
+    /// Whether the session holds tokens its store does not.
+    #[getter]
+    fn is_unsaved(&self) -> bool {
+        self.inner.is_unsaved()
+    }
+    /// Start saving unsaved tokens outside a call: the stored JSON to save (then
+    /// `persisted()` or `save_failed()`), or `None` when there is nothing to save.
+    fn begin_save(&mut self) -> Option<String> {
+        self.inner.begin_save().map(|s| serde_json::to_string(s).unwrap_or_default())
     }
     /// Feed the refresh answer (parsed at `sent_at_ms`); returns the new token set.
     #[pyo3(signature = (status, body, sent_at_ms, headers=None))]
     fn refresh_response(
         &mut self,
-        status: u16,
+        status: &Bound<'_, PyAny>,
         body: &Bound<'_, PyAny>,
-        sent_at_ms: u64,
+        sent_at_ms: &Bound<'_, PyAny>,
         headers: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyTokenSet> {
+        let status = status_of(status)?;
+        let sent_at_ms = ms_of(sent_at_ms, "sent_at_ms")?;
         let body = body_bytes(body)?;
         let headers = pairs(headers)?;
-        Ok(PyTokenSet { inner: self.inner.refresh_response(status, &headers, &body, sent_at_ms).or_raise()? })
+        let mut secrets = Vec::new();
+        config_secrets(self.inner.config(), &mut secrets);
+        session_secrets(Some(&self.inner), &mut secrets);
+        match self.inner.refresh_response(status, &headers, &body, sent_at_ms) {
+            Ok(t) => Ok(PyTokenSet { inner: t }),
+            Err(e) => Err(to_py_err(scrub_error(e, &secrets))),
+        }
     }
     /// The refresh got no answer: free the lease (the same refresh token may be sent again).
     fn refresh_lost(&mut self) {
@@ -1030,7 +1240,13 @@ impl PyTokenSession {
     }
     /// Feed an API answer obtained with `access_token`; returns the classification kind.
     #[pyo3(signature = (status, body, access_token))]
-    fn api_response(&mut self, status: u16, body: &Bound<'_, PyAny>, access_token: &str) -> PyResult<&'static str> {
+    fn api_response(
+        &mut self,
+        status: &Bound<'_, PyAny>,
+        body: &Bound<'_, PyAny>,
+        access_token: &str,
+    ) -> PyResult<&'static str> {
+        let status = status_of(status)?;
         let body = body_bytes(body)?;
         Ok(self.inner.api_response(status, &body, access_token).as_str())
     }
@@ -1072,6 +1288,7 @@ impl PyTokenSession {
 #[pyclass(name = "Call", module = "hoopauth._hoopauth")]
 struct PyCall {
     inner: core::Call,
+    options: core::CallOptions,
 }
 
 #[pymethods]
@@ -1079,7 +1296,8 @@ impl PyCall {
     #[new]
     #[pyo3(signature = (method, path, *, query=None, json=None, version=None, max_auth_retries=None,
         max_rate_limit_retries=None, max_server_retries=None, max_refresh_attempts=None,
-        backoff_base_ms=None, backoff_max_ms=None, max_wait_ms=None, refresh_poll_ms=None))]
+        backoff_base_ms=None, backoff_max_ms=None, max_wait_ms=None, refresh_poll_ms=None,
+        recheck_ms=None, coordinate_refresh=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         method: &str,
@@ -1087,36 +1305,61 @@ impl PyCall {
         query: Option<&Bound<'_, PyAny>>,
         json: Option<&Bound<'_, PyAny>>,
         version: Option<String>,
-        max_auth_retries: Option<u32>,
-        max_rate_limit_retries: Option<u32>,
-        max_server_retries: Option<u32>,
-        max_refresh_attempts: Option<u32>,
-        backoff_base_ms: Option<u64>,
-        backoff_max_ms: Option<u64>,
-        max_wait_ms: Option<u64>,
-        refresh_poll_ms: Option<u64>,
+        max_auth_retries: Option<&Bound<'_, PyAny>>,
+        max_rate_limit_retries: Option<&Bound<'_, PyAny>>,
+        max_server_retries: Option<&Bound<'_, PyAny>>,
+        max_refresh_attempts: Option<&Bound<'_, PyAny>>,
+        backoff_base_ms: Option<&Bound<'_, PyAny>>,
+        backoff_max_ms: Option<&Bound<'_, PyAny>>,
+        max_wait_ms: Option<&Bound<'_, PyAny>>,
+        refresh_poll_ms: Option<&Bound<'_, PyAny>>,
+        recheck_ms: Option<&Bound<'_, PyAny>>,
+        coordinate_refresh: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
+        let mut o = core::CallOptions::default();
+        let set32 = |v: Option<&Bound<'_, PyAny>>, name: &str, slot: &mut u32| -> PyResult<()> {
+            if let Some(v) = opt_u32(v, name)? {
+                *slot = v;
+            }
+            Ok(())
+        };
+        set32(max_auth_retries, "max_auth_retries", &mut o.max_auth_retries)?;
+        set32(max_rate_limit_retries, "max_rate_limit_retries", &mut o.max_rate_limit_retries)?;
+        set32(max_server_retries, "max_server_retries", &mut o.max_server_retries)?;
+        set32(max_refresh_attempts, "max_refresh_attempts", &mut o.max_refresh_attempts)?;
+        let set64 = |v: Option<&Bound<'_, PyAny>>, name: &str, slot: &mut u64| -> PyResult<()> {
+            if let Some(v) = opt_ms(v, name)? {
+                *slot = v;
+            }
+            Ok(())
+        };
+        set64(backoff_base_ms, "backoff_base_ms", &mut o.backoff_base_ms)?;
+        set64(backoff_max_ms, "backoff_max_ms", &mut o.backoff_max_ms)?;
+        set64(max_wait_ms, "max_wait_ms", &mut o.max_wait_ms)?;
+        set64(refresh_poll_ms, "refresh_poll_ms", &mut o.refresh_poll_ms)?;
+        set64(recheck_ms, "recheck_ms", &mut o.recheck_ms)?;
+        if let Some(c) = opt_flag(coordinate_refresh, "coordinate_refresh")? {
+            o.coordinate_refresh = c;
+        }
         let req = api_request_from(method, path, query, json, version)?;
-        let mut options = core::CallOptions::default();
-        let set32 = |v: Option<u32>, slot: &mut u32| {
-            if let Some(v) = v {
-                *slot = v;
-            }
-        };
-        set32(max_auth_retries, &mut options.max_auth_retries);
-        set32(max_rate_limit_retries, &mut options.max_rate_limit_retries);
-        set32(max_server_retries, &mut options.max_server_retries);
-        set32(max_refresh_attempts, &mut options.max_refresh_attempts);
-        let set64 = |v: Option<u64>, slot: &mut u64| {
-            if let Some(v) = v {
-                *slot = v;
-            }
-        };
-        set64(backoff_base_ms, &mut options.backoff_base_ms);
-        set64(backoff_max_ms, &mut options.backoff_max_ms);
-        set64(max_wait_ms, &mut options.max_wait_ms);
-        set64(refresh_poll_ms, &mut options.refresh_poll_ms);
-        Ok(PyCall { inner: core::Call::new(req, options) })
+        Ok(PyCall { inner: core::Call::new(req, o), options: o })
+    }
+    /// The call's options (every `CallOptions` field), as a dict.
+    #[getter]
+    fn options<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let o = &self.options;
+        let d = PyDict::new(py);
+        d.set_item("max_auth_retries", o.max_auth_retries)?;
+        d.set_item("max_rate_limit_retries", o.max_rate_limit_retries)?;
+        d.set_item("max_server_retries", o.max_server_retries)?;
+        d.set_item("max_refresh_attempts", o.max_refresh_attempts)?;
+        d.set_item("backoff_base_ms", o.backoff_base_ms)?;
+        d.set_item("backoff_max_ms", o.backoff_max_ms)?;
+        d.set_item("max_wait_ms", o.max_wait_ms)?;
+        d.set_item("refresh_poll_ms", o.refresh_poll_ms)?;
+        d.set_item("recheck_ms", o.recheck_ms)?;
+        d.set_item("coordinate_refresh", o.coordinate_refresh)?;
+        Ok(d)
     }
     #[getter]
     fn method(&self) -> &'static str {
@@ -1187,7 +1430,7 @@ impl PyStep {
             _ => None,
         }
     }
-    /// `rate_limit`, `refresh` or `backoff` (`wait`).
+    /// `rate_limit`, `in_flight`, `refresh` or `backoff` (`wait`).
     #[getter]
     fn reason(&self) -> Option<&'static str> {
         match &self.inner {
@@ -1237,11 +1480,29 @@ impl PyPool {
         call: &Bound<'_, PyCall>,
         resource_id: &str,
         event: core::Event,
-        now_ms: u64,
-        random: u64,
+        now_ms: &Bound<'_, PyAny>,
+        random: &Bound<'_, PyAny>,
     ) -> PyResult<PyStep> {
+        let (now_ms, random) = (ms_of(now_ms, "now_ms")?, random_of(random)?);
         let mut call = call.try_borrow_mut()?;
-        Ok(PyStep { inner: self.inner.step(&mut call.inner, resource_id, event, now_ms, random) })
+        // Secrets known before the step (a refresh answer may echo the spent refresh token).
+        let mut secrets = Vec::new();
+        session_secrets(self.inner.session(resource_id), &mut secrets);
+        let step = self.inner.step(&mut call.inner, resource_id, event, now_ms, random);
+        let step = match step {
+            core::Step::Fail(e) => {
+                config_secrets(self.inner.config(), &mut secrets);
+                session_secrets(self.inner.session(resource_id), &mut secrets);
+                core::Step::Fail(scrub_error(e, &secrets))
+            }
+            core::Step::Reauthorize(e) => {
+                config_secrets(self.inner.config(), &mut secrets);
+                session_secrets(self.inner.session(resource_id), &mut secrets);
+                core::Step::Reauthorize(scrub_error(e, &secrets))
+            }
+            other => other,
+        };
+        Ok(PyStep { inner: step })
     }
 }
 
@@ -1252,16 +1513,16 @@ impl PyPool {
     fn new(
         config: PyRef<'_, PyConfig>,
         limits: Option<PyRef<'_, PyLimits>>,
-        refresh_leeway_ms: Option<u64>,
-        lease_ms: Option<u64>,
-    ) -> Self {
-        PyPool {
+        refresh_leeway_ms: Option<&Bound<'_, PyAny>>,
+        lease_ms: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        Ok(PyPool {
             inner: core::Pool::new(
                 config.inner.clone(),
-                session_options(refresh_leeway_ms, lease_ms),
+                session_options(refresh_leeway_ms, lease_ms)?,
                 limits.map(|l| l.inner).unwrap_or_default(),
             ),
-        }
+        })
     }
     #[getter]
     fn config(&self) -> PyConfig {
@@ -1308,27 +1569,39 @@ impl PyPool {
     }
 
     /// First step of `call` against `resource_id`.
-    fn start(&mut self, call: &Bound<'_, PyCall>, resource_id: &str, now_ms: u64, random: u64) -> PyResult<PyStep> {
+    fn start(
+        &mut self,
+        call: &Bound<'_, PyCall>,
+        resource_id: &str,
+        now_ms: &Bound<'_, PyAny>,
+        random: &Bound<'_, PyAny>,
+    ) -> PyResult<PyStep> {
         self.step_with(call, resource_id, core::Event::Start, now_ms, random)
     }
     /// After a `wait` or a `persist`.
-    fn resume(&mut self, call: &Bound<'_, PyCall>, resource_id: &str, now_ms: u64, random: u64) -> PyResult<PyStep> {
+    fn resume(
+        &mut self,
+        call: &Bound<'_, PyCall>,
+        resource_id: &str,
+        now_ms: &Bound<'_, PyAny>,
+        random: &Bound<'_, PyAny>,
+    ) -> PyResult<PyStep> {
         self.step_with(call, resource_id, core::Event::Resume, now_ms, random)
     }
-    /// The answer to the last `send` / `send_refresh`.
+    /// The answer to the last `send` / `send_refresh` (feed it as soon as it arrives).
     #[pyo3(signature = (call, resource_id, status, headers, body, now_ms, random))]
     #[allow(clippy::too_many_arguments)]
     fn response(
         &mut self,
         call: &Bound<'_, PyCall>,
         resource_id: &str,
-        status: u16,
+        status: &Bound<'_, PyAny>,
         headers: &Bound<'_, PyAny>,
         body: &Bound<'_, PyAny>,
-        now_ms: u64,
-        random: u64,
+        now_ms: &Bound<'_, PyAny>,
+        random: &Bound<'_, PyAny>,
     ) -> PyResult<PyStep> {
-        let resp = core::Response::new(status, pairs(Some(headers))?, body_bytes(body)?.into_owned());
+        let resp = core::Response::new(status_of(status)?, pairs(Some(headers))?, body_bytes(body)?.into_owned());
         self.step_with(call, resource_id, core::Event::Response(resp), now_ms, random)
     }
     /// The last `send` / `send_refresh` got no answer (connection lost, timeout).
@@ -1336,10 +1609,61 @@ impl PyPool {
         &mut self,
         call: &Bound<'_, PyCall>,
         resource_id: &str,
-        now_ms: u64,
-        random: u64,
+        now_ms: &Bound<'_, PyAny>,
+        random: &Bound<'_, PyAny>,
     ) -> PyResult<PyStep> {
         self.step_with(call, resource_id, core::Event::TransportError, now_ms, random)
+    }
+    /// The store refused the last `persist` (another process wrote a newer version); call
+    /// `load_stored` with the store's record first.
+    fn conflict(
+        &mut self,
+        call: &Bound<'_, PyCall>,
+        resource_id: &str,
+        now_ms: &Bound<'_, PyAny>,
+        random: &Bound<'_, PyAny>,
+    ) -> PyResult<PyStep> {
+        self.step_with(call, resource_id, core::Event::Conflict, now_ms, random)
+    }
+    /// The last `persist` failed (the store raised or timed out): the call ends with
+    /// `store_error`; the tokens stay in memory, unsaved, and the next call saves them first.
+    fn persist_failed(
+        &mut self,
+        call: &Bound<'_, PyCall>,
+        resource_id: &str,
+        now_ms: &Bound<'_, PyAny>,
+        random: &Bound<'_, PyAny>,
+    ) -> PyResult<PyStep> {
+        self.step_with(call, resource_id, core::Event::PersistFailed, now_ms, random)
+    }
+    /// End `call` early (cancelled, timed out, failed in the driver): releases its refresh
+    /// lease, a save under way (tokens stay unsaved) and its rate-limit slot. Idempotent.
+    fn abort(&mut self, call: &Bound<'_, PyCall>, resource_id: &str, now_ms: &Bound<'_, PyAny>) -> PyResult<()> {
+        let now_ms = ms_of(now_ms, "now_ms")?;
+        let mut call = call.try_borrow_mut()?;
+        self.inner.abort(&mut call.inner, resource_id, now_ms);
+        Ok(())
+    }
+    /// Whether `resource_id` holds tokens its store does not (a save failed).
+    fn is_unsaved(&self, resource_id: &str) -> bool {
+        self.inner.is_unsaved(resource_id)
+    }
+    /// Start an explicit save (a flush): the stored JSON to save, then `end_save`; `None`
+    /// when there is nothing to save or a save is under way.
+    fn begin_save(&mut self, resource_id: &str) -> Option<String> {
+        self.inner.begin_save(resource_id)
+    }
+    /// Finish the save begun by `begin_save` (`saved=False` keeps the tokens unsaved).
+    fn end_save(&mut self, resource_id: &str, saved: &Bound<'_, PyAny>) -> PyResult<()> {
+        let saved = opt_flag(Some(saved), "saved")?.ok_or_else(|| invalid_arg("saved must be a bool"))?;
+        self.inner.end_save(resource_id, saved);
+        Ok(())
+    }
+    /// Resources holding tokens their store does not, sorted.
+    fn unsaved_resources(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.inner.unsaved_resources().map(str::to_owned).collect();
+        v.sort();
+        v
     }
     fn __repr__(&self) -> String {
         format!("Pool(resources={:?})", self.resources())
@@ -1433,9 +1757,11 @@ fn verify_webhook(
     body: &Bound<'_, PyAny>,
     signature: Option<&str>,
     public_key: Option<&Bound<'_, PyAny>>,
-    now_ms: Option<u64>,
-    max_age_ms: Option<u64>,
+    now_ms: Option<&Bound<'_, PyAny>>,
+    max_age_ms: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<PyVerification> {
+    let now_ms = opt_ms(now_ms, "now_ms")?;
+    let max_age_ms = opt_ms(max_age_ms, "max_age_ms")?;
     let key = key_from(public_key)?;
     let body = body_bytes(body)?;
     Ok(PyVerification {
@@ -1463,10 +1789,15 @@ impl PyWebhookVerifier {
     #[pyo3(signature = (public_key=None, *, max_age_ms=None, seen_capacity=None, legacy_rsa_key=None))]
     fn new(
         public_key: Option<&Bound<'_, PyAny>>,
-        max_age_ms: Option<u64>,
-        seen_capacity: Option<usize>,
+        max_age_ms: Option<&Bound<'_, PyAny>>,
+        seen_capacity: Option<&Bound<'_, PyAny>>,
         legacy_rsa_key: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
+        let max_age_ms = opt_ms(max_age_ms, "max_age_ms")?;
+        let seen_capacity = match seen_capacity {
+            Some(c) if !c.is_none() => Some(uint_of(c, "seen_capacity", u32::MAX as u64, false)? as usize),
+            _ => None,
+        };
         let key = key_from(public_key)?;
         let mut v = match seen_capacity {
             Some(c) => core::WebhookVerifier::with_capacity(key, c),
@@ -1488,7 +1819,13 @@ impl PyWebhookVerifier {
         Ok(PyWebhookVerifier { inner: v })
     }
     /// Verify a delivery from its raw body and its headers (a mapping or pairs).
-    fn verify(&mut self, body: &Bound<'_, PyAny>, headers: &Bound<'_, PyAny>, now_ms: u64) -> PyResult<PyVerification> {
+    fn verify(
+        &mut self,
+        body: &Bound<'_, PyAny>,
+        headers: &Bound<'_, PyAny>,
+        now_ms: &Bound<'_, PyAny>,
+    ) -> PyResult<PyVerification> {
+        let now_ms = ms_of(now_ms, "now_ms")?;
         let body = body_bytes(body)?;
         let headers = pairs(Some(headers))?;
         Ok(PyVerification { inner: self.inner.verify_headers(&body, &headers, now_ms) })

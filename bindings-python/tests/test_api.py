@@ -57,12 +57,13 @@ FAMILY_CLASS = {
     "api": h.ApiError,
     "rate_limit": h.RateLimitError,
     "server": h.ServerError,
+    "store": h.StoreError,
 }
 
 
 def test_every_core_kind_maps_to_a_class() -> None:
     kinds = h.error_kinds()
-    assert len(kinds) == 21 and len(set(kinds)) == 21
+    assert len(kinds) == 22 and len(set(kinds)) == 22
     for kind in kinds:
         cls = h.error_class(kind)
         assert cls is not h.HoopAuthError, kind
@@ -255,9 +256,17 @@ def test_requests_carry_what_any_client_needs() -> None:
 
 def test_limiter_and_session_objects() -> None:
     lim = h.RateLimiter(h.Limits(max=2, interval_ms=1000, margin_ms=0))
-    assert lim.acquire(0) and lim.acquire(0)
+    a, b = lim.acquire(0), lim.acquire(0)
+    assert a and b and (a.send_id, b.send_id) == (0, 1) and lim.in_flight == 2
     d = lim.acquire(10)
-    assert not d and d.wait_ms == 990 and not d.daily_exhausted
+    # both sends still await their answers: they hold their slots until answered
+    assert not d and d.send_id is None and d.wait_ms == 1000 and not d.daily_exhausted
+    lim.answered(a.send_id, 10)
+    lim.answered(b.send_id, 10)
+    assert lim.in_flight == 0
+    d = lim.acquire(10)
+    # answered at 10: the slots count from their answers
+    assert not d and d.wait_ms == 1000 and not d.daily_exhausted
     lim.observe(20, 200, {"X-RateLimit-Max": "5", "X-RateLimit-Interval-Milliseconds": "1000"})
     assert lim.limits.max == 5
     s = h.TokenSession(cfg(), refresh_leeway_ms=0)

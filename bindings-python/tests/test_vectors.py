@@ -143,6 +143,7 @@ def run_case(op: str, inp: Dict[str, Any]) -> Dict[str, Any]:
 
 def run_rate_limiter(inp: Dict[str, Any]) -> None:
     limiter = h.RateLimiter(h.Limits(**inp["limits"]))
+    allowed: List[int] = []  # send ids of the sends the script allowed, in order
     for i, step in enumerate(inp["steps"]):
         at = step["at"]
         if step["op"] == "acquire":
@@ -153,10 +154,20 @@ def run_rate_limiter(inp: Dict[str, Any]) -> None:
                     if d.allowed
                     else {"allow": False, "wait_ms": d.wait_ms, "daily_exhausted": d.daily_exhausted}
                 )
+                if d.allowed:
+                    assert d.send_id is not None
+                    allowed.append(d.send_id)
+                    if not step.get("in_flight", False):
+                        limiter.answered(d.send_id, at)
+                else:
+                    assert d.send_id is None
                 try:
                     compare(step["expect"], actual)
                 except AssertionError as e:
                     raise AssertionError(f"step {i} (acquire {n} at {at}): {e}") from None
+        elif step["op"] == "answered":
+            for idx in step["sends"]:
+                limiter.answered(allowed[idx], at)
         elif step["op"] == "observe":
             limiter.observe(at, step["status"], step.get("headers"))
         else:

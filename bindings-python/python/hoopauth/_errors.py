@@ -3,8 +3,9 @@
 Every failure raised by hoopauth is a :class:`HoopAuthError` with ``.kind`` (the core's
 stable snake_case kind), ``.status`` (HTTP status, when a response caused it) and
 ``.retry_after_ms``. Catch a family (:class:`InputError`, :class:`AuthorizationError`,
-:class:`TokenError`, :class:`ApiError`, :class:`RateLimitError`, :class:`ServerError`) or a
-single kind (e.g. :class:`InvalidGrantError`). Messages never contain secrets.
+:class:`TokenError`, :class:`ApiError`, :class:`RateLimitError`, :class:`ServerError`,
+:class:`StoreError`) or a single kind (e.g. :class:`InvalidGrantError`). Messages never
+contain secrets.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ __all__ = [
     "ApiError",
     "RateLimitError",
     "ServerError",
+    "StoreError",
     "InvalidConfigError",
     "InvalidArgumentError",
     "InvalidScopeError",
@@ -122,6 +124,17 @@ class ServerError(HoopAuthError):
     kind = "server_error"
 
 
+class StoreError(HoopAuthError):
+    """``store_error``: the token store raised (or timed out) while saving refreshed tokens.
+
+    The store's own exception is ``__cause__``. The tokens stay in memory, marked unsaved:
+    the next call for the resource (or ``flush()``) saves them before anything else.
+    """
+
+    family = "store"
+    kind = "store_error"
+
+
 # One class per kind.
 class InvalidConfigError(InputError):
     kind = "invalid_config"
@@ -220,6 +233,7 @@ _BY_KIND: Dict[str, Type[HoopAuthError]] = {
         NotFoundError,
         RateLimitError,
         ServerError,
+        StoreError,
         ClientError,
         MalformedResponseError,
         UnexpectedStatusError,
