@@ -35,11 +35,14 @@ pub enum ErrorKind {
     /// or loading a session. Tokens it could not save stay in memory, marked unsaved, and the
     /// next call saves them before anything else.
     StoreError,
+    /// The coordinated store (Redis, SQLite, a Durable Object) cannot be reached: the call
+    /// ends at once, holding nothing; calls succeed again once the store is back.
+    StoreUnavailable,
 }
 
 impl ErrorKind {
     /// Every kind, in declaration order; bindings test that each one maps to a class.
-    pub const ALL: [ErrorKind; 22] = [
+    pub const ALL: [ErrorKind; 23] = [
         ErrorKind::InvalidConfig,
         ErrorKind::InvalidArgument,
         ErrorKind::InvalidScope,
@@ -62,6 +65,7 @@ impl ErrorKind {
         ErrorKind::UnexpectedStatus,
         ErrorKind::InvalidKey,
         ErrorKind::StoreError,
+        ErrorKind::StoreUnavailable,
     ];
 
     /// The stable snake_case name.
@@ -89,6 +93,7 @@ impl ErrorKind {
             ErrorKind::UnexpectedStatus => "unexpected_status",
             ErrorKind::InvalidKey => "invalid_key",
             ErrorKind::StoreError => "store_error",
+            ErrorKind::StoreUnavailable => "store_unavailable",
         }
     }
 
@@ -108,7 +113,7 @@ impl ErrorKind {
             | ClientError | UnexpectedStatus | MalformedResponse => ErrorFamily::Api,
             RateLimited => ErrorFamily::RateLimit,
             ServerError => ErrorFamily::Server,
-            StoreError => ErrorFamily::Store,
+            StoreError | StoreUnavailable => ErrorFamily::Store,
         }
     }
 }
@@ -128,7 +133,7 @@ pub enum ErrorFamily {
     RateLimit,
     /// `server_error`.
     Server,
-    /// `store_error`: the application's token store failed.
+    /// `store_error`, `store_unavailable`: the application's token store failed.
     Store,
 }
 

@@ -5,9 +5,11 @@
 use crate::call::{Call, Event, Step};
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
-use crate::ratelimit::{Limits, RateLimiters};
+use crate::ratelimit::{Limits, RateLimiter, RateLimiters};
 use crate::secret::Secret;
 use crate::session::{SessionOptions, StoredSession, TokenSession};
+use crate::seal::{is_sealed, Sealer};
+use crate::shared::{SharedRecord, SHARED_FORMAT, SHARED_LEASE_MS};
 use crate::token::TokenSet;
 use std::collections::HashMap;
 
@@ -18,11 +20,21 @@ pub struct Pool {
     session_options: SessionOptions,
     sessions: HashMap<String, TokenSession>,
     limiters: RateLimiters,
+    /// Coordinated mode: the plaintext of each resource's record as last loaded.
+    loaded: HashMap<String, String>,
+    sealer: Option<Sealer>,
 }
 
 impl Pool {
     pub fn new(config: Config, session_options: SessionOptions, limits: Limits) -> Self {
-        Pool { config, session_options, sessions: HashMap::new(), limiters: RateLimiters::new(limits) }
+        Pool {
+            config,
+            session_options,
+            sessions: HashMap::new(),
+            limiters: RateLimiters::new(limits),
+            loaded: HashMap::new(),
+            sealer: None,
+        }
     }
 
     pub fn config(&self) -> &Config {
@@ -120,6 +132,86 @@ impl Pool {
         call.abort(session, limiter, now_ms);
     }
 
+    /// Seal the shared records this pool exports (and open sealed ones) with these keys.
+    pub fn set_sealer(&mut self, sealer: Option<Sealer>) {
+        self.sealer = sealer;
+    }
+
+    /// Coordinated mode: take `resource`'s state from its shared record (`None`: nothing
+    /// stored yet). Tokens this process could not save are kept when they are newer than the
+    /// record's (later expiry). See [`crate::shared`].
+    pub fn load_shared(&mut self, resource: &str, record: Option<&str>) -> Result<()> {
+        Self::check_resource(resource)?;
+        let plain = match record {
+            None => String::new(),
+            Some(r) if is_sealed(r) => {
+                let sealer = self.sealer.as_ref().ok_or_else(|| {
+                    Error::new(ErrorKind::InvalidConfig, "the shared state is sealed: give the key that sealed it")
+                })?;
+                String::from_utf8(sealer.open(r)?)
+                    .map_err(|_| Error::new(ErrorKind::StoreError, "the shared state is not text"))?
+            }
+            Some(r) => r.to_owned(),
+        };
+        let rec: SharedRecord = if plain.is_empty() {
+            SharedRecord { format: SHARED_FORMAT, ..Default::default() }
+        } else {
+            serde_json::from_str(&plain)
+                .map_err(|_| Error::new(ErrorKind::StoreError, "the shared state is not a hoopauth record"))?
+        };
+        if rec.format != SHARED_FORMAT {
+            return Err(Error::new(ErrorKind::StoreError, format!("unknown shared state format {}", rec.format)));
+        }
+        let mut options = self.session_options;
+        options.lease_ms = options.lease_ms.min(SHARED_LEASE_MS);
+        let incoming = match rec.session {
+            Some(stored) => TokenSession::from_stored(self.config.clone(), options, stored)?,
+            None => TokenSession::new(self.config.clone(), options),
+        };
+        let keep_local = self.sessions.get(resource).is_some_and(|local| {
+            local.is_unsaved() && expiry(local) >= expiry(&incoming) && local.access_token().is_some()
+        });
+        if !keep_local {
+            self.sessions.insert(resource.to_owned(), incoming);
+        }
+        let limiter = match &rec.limiter {
+            Some(state) => RateLimiter::from_state(state),
+            None => RateLimiter::new(self.limiters.default_limits()),
+        };
+        self.limiters.insert(resource, limiter);
+        self.loaded.insert(resource.to_owned(), plain);
+        Ok(())
+    }
+
+    /// Coordinated mode: `resource`'s record to write back (sealed with `nonce` when keys are
+    /// set), or `None` when nothing changed since [`Pool::load_shared`].
+    pub fn export_shared(&mut self, resource: &str, nonce: &[u8; 24]) -> Result<Option<String>> {
+        let rec = SharedRecord {
+            format: SHARED_FORMAT,
+            session: self.sessions.get(resource).map(|s| s.stored().clone()),
+            limiter: self.limiters.get(resource).map(RateLimiter::to_state),
+        };
+        let plain = serde_json::to_string(&rec).map_err(|_| Error::new(ErrorKind::StoreError, "serialising failed"))?;
+        if self.loaded.get(resource).is_some_and(|l| *l == plain) {
+            return Ok(None);
+        }
+        let out = match &self.sealer {
+            Some(s) => s.seal(plain.as_bytes(), nonce)?,
+            None => plain.clone(),
+        };
+        self.loaded.insert(resource.to_owned(), plain);
+        Ok(Some(out))
+    }
+
+    /// Coordinated mode: the record exported last was written; the tokens it holds are saved.
+    pub fn shared_written(&mut self, resource: &str) {
+        if let Some(s) = self.sessions.get_mut(resource) {
+            if s.is_unsaved() && !s.stored().persist_pending {
+                s.persisted();
+            }
+        }
+    }
+
     /// Whether `resource` holds tokens its store does not (a save failed).
     pub fn is_unsaved(&self, resource: &str) -> bool {
         self.sessions.get(resource).is_some_and(TokenSession::is_unsaved)
@@ -168,6 +260,10 @@ impl Pool {
         }
         step
     }
+}
+
+fn expiry(s: &TokenSession) -> u64 {
+    s.token_set().and_then(|t| t.expires_at_ms).unwrap_or(0)
 }
 
 fn truncate(s: &str) -> &str {

@@ -364,6 +364,70 @@ impl RateLimiter {
     }
 }
 
+/// The stored form of a [`RateLimiter`] (what a shared store keeps), with absolute times.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct LimiterState {
+    /// The limits in force (learned ones included).
+    pub limits: Limits,
+    /// Marks of answered sends inside the window, ascending.
+    pub marks: Vec<u64>,
+    /// Sends awaiting answers: `[id, sent at]`.
+    pub in_flight: Vec<[u64; 2]>,
+    /// The id of the next allowed send.
+    pub next_id: u64,
+    /// Sends are blocked until this time.
+    pub blocked_until: u64,
+    /// The latest mark dropped from the window.
+    pub evicted_latest: Option<u64>,
+    /// The start of the daily window.
+    pub day_start: Option<u64>,
+    /// Sends counted in the daily window.
+    pub day_count: u64,
+    /// The server said the day is used up.
+    pub day_exhausted: bool,
+    /// The latest time seen.
+    pub last_now: u64,
+}
+
+impl RateLimiter {
+    /// The stored form.
+    pub fn to_state(&self) -> LimiterState {
+        LimiterState {
+            limits: self.limits,
+            marks: (0..self.marks.len()).filter_map(|i| self.mark(i)).collect(),
+            in_flight: self.in_flight.iter().map(|&(id, sent)| [id, sent]).collect(),
+            next_id: self.next_id,
+            blocked_until: self.blocked_until,
+            evicted_latest: self.evicted_latest,
+            day_start: self.day_start,
+            day_count: self.day_count,
+            day_exhausted: self.day_exhausted,
+            last_now: self.last_now,
+        }
+    }
+
+    /// Restore from the stored form (marks are sorted, whatever order they come in).
+    pub fn from_state(state: &LimiterState) -> Self {
+        let mut l = RateLimiter::new(state.limits);
+        l.limits.max = l.limits.max.max(1);
+        let mut marks = state.marks.clone();
+        marks.sort_unstable();
+        for m in marks {
+            l.insert_mark(m);
+        }
+        l.in_flight = state.in_flight.iter().map(|&[id, sent]| (id, sent)).collect();
+        l.next_id = state.next_id;
+        l.blocked_until = state.blocked_until;
+        l.evicted_latest = state.evicted_latest;
+        l.day_start = state.day_start;
+        l.day_count = state.day_count;
+        l.day_exhausted = state.day_exhausted;
+        l.last_now = state.last_now;
+        l
+    }
+}
+
 /// A resource id stored inline when short (location and company ids are about 20 bytes), so
 /// that a lookup touches the map entry only, not a separate heap string.
 #[derive(Clone, Debug)]
@@ -488,6 +552,16 @@ impl RateLimiters {
             l.observe(now_ms, status, headers);
             self.map.insert(ResourceKey::new(key), l);
         }
+    }
+
+    /// Replace the limiter of `key` (e.g. with the state read from a shared store).
+    pub fn insert(&mut self, key: &str, limiter: RateLimiter) {
+        self.map.insert(ResourceKey::new(key), limiter);
+    }
+
+    /// The default limits of new limiters.
+    pub fn default_limits(&self) -> Limits {
+        self.limits
     }
 
     /// Report the answer of send `send_id` of `key` (see [`RateLimiter::answered`]).

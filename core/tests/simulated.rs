@@ -1,7 +1,7 @@
 //! Simulated-clock tests of the call loop (quinn-proto style): a small in-test platform with
 //! sliding-window limits, single-use refresh tokens with the 30 s grace and expiring access
 //! tokens; many concurrent calls driven by a discrete-event loop. No sleeping, no I/O.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, clippy::type_complexity)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, clippy::type_complexity, clippy::too_many_arguments)]
 
 use hoopauth::*;
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -506,4 +506,257 @@ fn server_text_echoing_a_secret_is_scrubbed_from_errors() {
         }
         assert!(shown.contains("[redacted]"), "{shown}");
     }
+}
+
+// ---- coordinated mode: several processes (pools) share one record per resource -------------
+
+/// A shared store: one record with a revision, compare-and-set.
+#[derive(Default)]
+struct SharedStore {
+    rev: u64,
+    data: Option<String>,
+    writes: u32,
+    lost_races: u32,
+}
+
+struct FleetOutcome {
+    finished_at: u64,
+    results: Vec<std::result::Result<u16, ErrorKind>>,
+}
+
+/// `n` calls spread over the processes round-robin, each process at most `parallel` in flight.
+/// Each step runs as a transaction on the shared record (see `hoopauth::shared`). With
+/// `kill_at_refresh_answer`, the process that receives the first refresh answer dies before
+/// it can save (its calls vanish).
+fn simulate_fleet(
+    p: &mut Platform,
+    pools: &mut [Pool],
+    store: &mut SharedStore,
+    n: usize,
+    parallel: usize,
+    latency: u64,
+    start: u64,
+    kill_at_refresh_answer: bool,
+) -> FleetOutcome {
+    let procs = pools.len();
+    let mut calls: Vec<Call> = (0..n).map(|_| get_call()).collect();
+    let owner = |i: usize| i % procs;
+    let mut queue: BTreeMap<(u64, u64), (usize, Event)> = BTreeMap::new();
+    let mut seq = 0u64;
+    let mut next_call = 0usize;
+    let mut results = Vec::new();
+    let mut now = start;
+    let mut dead: Option<usize> = None;
+    let mut refresh_in_flight: Vec<bool> = vec![false; n];
+    for _ in 0..(parallel * procs).min(n) {
+        queue.insert((now, seq), (next_call, Event::Start));
+        seq += 1;
+        next_call += 1;
+    }
+    while let Some(((t, _), (i, event))) = queue.pop_first() {
+        now = now.max(t);
+        let proc_ = owner(i);
+        if dead == Some(proc_) {
+            continue;
+        }
+        if kill_at_refresh_answer && dead.is_none() && refresh_in_flight[i] && matches!(event, Event::Response(_)) {
+            eprintln!("process {proc_} dies at {} with the refresh answer", now - start);
+            dead = Some(proc_);
+            continue;
+        }
+        let pool = &mut pools[proc_];
+        // The transaction: read, step, compare-and-set; a lost race steps again.
+        let step = loop {
+            let rev = store.rev;
+            pool.load_shared("loc_1", store.data.as_deref()).unwrap();
+            let before = calls[i].clone();
+            let step = pool.step(&mut calls[i], "loc_1", event.clone(), now, 7);
+            match pool.export_shared("loc_1", &[9u8; 24]).unwrap() {
+                None => break step,
+                Some(rec) if store.rev == rev => {
+                    store.rev += 1;
+                    store.data = Some(rec);
+                    store.writes += 1;
+                    break step;
+                }
+                Some(_) => {
+                    store.lost_races += 1;
+                    calls[i] = before;
+                }
+            }
+        };
+        refresh_in_flight[i] = matches!(step, Step::SendRefresh(_));
+        let next = match step {
+            Step::Send(req) | Step::SendRefresh(req) => {
+                let arrive = now + latency;
+                let answer = p.handle(&req, arrive);
+                Some((arrive + latency, answer.map_or(Event::TransportError, Event::Response)))
+            }
+            Step::Persist(_) => Some((now, Event::Resume)), // saved by the write above
+            Step::Wait { wait_ms, .. } => Some((now + wait_ms, Event::Resume)),
+            Step::Done(r) => {
+                results.push(Ok(r.status));
+                None
+            }
+            Step::Fail(e) | Step::Reauthorize(e) => {
+                results.push(Err(e.kind()));
+                None
+            }
+        };
+        match next {
+            Some((at, ev)) => {
+                queue.insert((at, seq), (i, ev));
+                seq += 1;
+            }
+            None if next_call < n => {
+                // The next call goes to a live process.
+                while next_call < n && dead == Some(owner(next_call)) {
+                    next_call += 1;
+                }
+                if next_call < n {
+                    queue.insert((now, seq), (next_call, Event::Start));
+                    seq += 1;
+                    next_call += 1;
+                }
+            }
+            None => {}
+        }
+    }
+    FleetOutcome { finished_at: now, results }
+}
+
+fn fleet(procs: usize, leeway: u64, store: &mut SharedStore, p: &mut Platform) -> Vec<Pool> {
+    let pools: Vec<Pool> = (0..procs).map(|_| pool(Limits::default(), leeway)).collect();
+    // One process logs in and writes the record; the others find it there.
+    let mut first = pool(Limits::default(), leeway);
+    first.load_shared("loc_1", None).unwrap();
+    login(p, &mut first, T0);
+    store.data = first.export_shared("loc_1", &[0u8; 24]).unwrap();
+    store.rev = 1;
+    pools
+}
+
+#[test]
+fn fleet_of_four_paces_as_one_client() {
+    let mut p = Platform::new(100, 10_000, 86_399_000);
+    let mut store = SharedStore::default();
+    let mut pools = fleet(4, 300_000, &mut store, &mut p);
+    let out = simulate_fleet(&mut p, &mut pools, &mut store, 1000, 8, 15, T0, false);
+    assert_eq!(out.results.len(), 1000);
+    assert!(out.results.iter().all(|r| *r == Ok(200)));
+    assert_eq!(p.too_many, 0, "no 429 across the fleet");
+    let took = out.finished_at - T0;
+    eprintln!("fleet of 4: 1000 calls in {took} ms ({:.4} x ideal), {} writes, {} lost races", took as f64 / 90_000.0, store.writes, store.lost_races);
+    assert!((took as f64) <= 1.05 * 90_000.0, "took {took} ms");
+}
+
+#[test]
+fn fleet_refreshes_once_per_due_point() {
+    // 30 s tokens refreshed 1 s early over a ~90 s run: one refresh per due point across 4 processes.
+    let mut p = Platform::new(100, 10_000, 30_000);
+    let mut store = SharedStore::default();
+    let mut pools = fleet(4, 1_000, &mut store, &mut p);
+    let out = simulate_fleet(&mut p, &mut pools, &mut store, 1000, 8, 15, T0, false);
+    assert!(out.results.iter().all(|r| *r == Ok(200)), "{:?}", out.results.iter().find(|r| r.is_err()));
+    assert_eq!(p.invalid_grants, 0);
+    assert_eq!(p.too_many, 0);
+    let took = out.finished_at - T0;
+    assert_eq!(u64::from(p.refreshes), took / 29_000, "one refresh per expiry ({took} ms run)");
+}
+
+#[test]
+fn fleet_recovers_when_the_refreshing_process_dies_after_the_answer() {
+    let mut p = Platform::new(100, 10_000, 60_000);
+    let mut store = SharedStore::default();
+    let mut pools = fleet(3, 1_000, &mut store, &mut p);
+    // Two minutes later every token has expired: the first refresher dies with the answer.
+    let out = simulate_fleet(&mut p, &mut pools, &mut store, 60, 4, 15, T0 + 120_000, true);
+    assert!(out.results.len() >= 40, "the live processes' calls finish: {}", out.results.len());
+    assert!(out.results.iter().all(|r| *r == Ok(200)), "{:?}", out.results);
+    let took = out.finished_at - (T0 + 120_000);
+    assert!(took < 30_000, "recovered inside the grace: {took} ms");
+    assert_eq!(p.invalid_grants, 0, "the replay inside the grace got the same pair");
+    assert_eq!(p.refreshes, 1, "one rotation");
+}
+
+#[test]
+fn sealed_records_open_only_with_a_key_and_rotate() {
+    let mut p = Platform::new(100, 10_000, 86_399_000);
+    let (old, new) = ([1u8; 32], [2u8; 32]);
+    let mut a = pool(Limits::default(), 300_000);
+    a.set_sealer(Some(Sealer::new(&[&old]).unwrap()));
+    a.load_shared("loc_1", None).unwrap();
+    login(&mut p, &mut a, T0);
+    let sealed = a.export_shared("loc_1", &[3u8; 24]).unwrap().unwrap();
+    assert!(sealed.starts_with("hs1.") && !sealed.contains("at-1") && !sealed.contains("rt-1"));
+    let mut b = pool(Limits::default(), 300_000);
+    assert_eq!(b.load_shared("loc_1", Some(&sealed)).unwrap_err().kind(), ErrorKind::InvalidConfig);
+    b.set_sealer(Some(Sealer::new(&[&[9u8; 32]]).unwrap()));
+    assert_eq!(b.load_shared("loc_1", Some(&sealed)).unwrap_err().kind(), ErrorKind::StoreError);
+    // Rotation: the new key seals, the old one still opens.
+    b.set_sealer(Some(Sealer::new(&[&new, &old]).unwrap()));
+    b.load_shared("loc_1", Some(&sealed)).unwrap();
+    assert!(b.has_session("loc_1"));
+    let mut c = get_call();
+    assert!(matches!(b.step(&mut c, "loc_1", Event::Start, T0 + 1, 0), Step::Send(_)));
+    let resealed = b.export_shared("loc_1", &[4u8; 24]).unwrap().unwrap();
+    let mut only_new = pool(Limits::default(), 300_000);
+    only_new.set_sealer(Some(Sealer::new(&[&new]).unwrap()));
+    only_new.load_shared("loc_1", Some(&resealed)).unwrap();
+    assert!(only_new.has_session("loc_1"));
+    // A tampered record is refused.
+    let mut bad = resealed.clone().into_bytes();
+    let last = bad.len() - 2;
+    bad[last] = if bad[last] == b'A' { b'B' } else { b'A' };
+    assert_eq!(only_new.load_shared("loc_1", Some(std::str::from_utf8(&bad).unwrap())).unwrap_err().kind(), ErrorKind::StoreError);
+}
+
+#[test]
+fn unsaved_tokens_survive_a_reload_of_an_older_record() {
+    let mut p = Platform::new(100, 10_000, 60_000);
+    let mut store = SharedStore::default();
+    let mut pools = fleet(1, 1_000, &mut store, &mut p);
+    let pl = &mut pools[0];
+    let now = T0 + 120_000;
+    pl.load_shared("loc_1", store.data.as_deref()).unwrap();
+    let mut c = get_call();
+    let Step::SendRefresh(req) = pl.step(&mut c, "loc_1", Event::Start, now, 0) else { panic!() };
+    let r = p.handle(&req, now).unwrap();
+    assert!(matches!(pl.step(&mut c, "loc_1", Event::Response(r), now, 0), Step::Persist(_)));
+    // The store is down: the write fails, the call ends, the tokens stay unsaved.
+    assert!(matches!(pl.step(&mut c, "loc_1", Event::PersistFailed, now, 0), Step::Fail(_)));
+    // The store is back with the old record: the newer local tokens are kept and saved first.
+    pl.load_shared("loc_1", store.data.as_deref()).unwrap();
+    let mut d = get_call();
+    assert!(matches!(pl.step(&mut d, "loc_1", Event::Start, now + 5_000, 0), Step::Persist(_)));
+    let rec = pl.export_shared("loc_1", &[0u8; 24]).unwrap().unwrap();
+    assert!(rec.contains("at-2"), "the refreshed token set is written");
+    assert_eq!(p.refreshes, 1);
+}
+
+#[test]
+fn a_lost_race_steps_again_on_the_winner_state() {
+    let mut p = Platform::new(1, 10_000, 86_399_000);
+    let mut store = SharedStore::default();
+    let mut a = pool(Limits { max: 1, ..Limits::default() }, 300_000);
+    a.load_shared("loc_1", None).unwrap();
+    login(&mut p, &mut a, T0);
+    store.data = a.export_shared("loc_1", &[0u8; 24]).unwrap();
+    store.rev = 1;
+    let mut b = pool(Limits { max: 1, ..Limits::default() }, 300_000);
+    // Both read revision 1 and both would send the one request the window allows.
+    a.load_shared("loc_1", store.data.as_deref()).unwrap();
+    b.load_shared("loc_1", store.data.as_deref()).unwrap();
+    let (mut ca, mut cb) = (get_call(), get_call());
+    assert!(matches!(a.step(&mut ca, "loc_1", Event::Start, T0, 0), Step::Send(_)));
+    let before = cb.clone();
+    assert!(matches!(b.step(&mut cb, "loc_1", Event::Start, T0, 0), Step::Send(_)));
+    // A writes first; B's compare-and-set on revision 1 fails: B puts its call back and steps
+    // again on A's state, where the slot is taken.
+    store.data = a.export_shared("loc_1", &[1u8; 24]).unwrap();
+    store.rev = 2;
+    assert!(b.export_shared("loc_1", &[2u8; 24]).unwrap().is_some(), "B has a change to write (and loses)");
+    cb = before;
+    b.load_shared("loc_1", store.data.as_deref()).unwrap();
+    assert!(matches!(b.step(&mut cb, "loc_1", Event::Start, T0 + 1, 0), Step::Wait { reason: WaitReason::InFlight, .. }));
 }

@@ -1,0 +1,45 @@
+//! Coordinated mode: many processes, one client. A shared store (Redis, SQLite, a Durable
+//! Object) keeps one [`SharedRecord`] per resource — its token session and its rate limiter —
+//! and offers two operations: read (the record, its revision and the store's clock) and
+//! compare-and-set on the revision. The core decides everything; a driver wraps each
+//! [`Pool::step`](crate::Pool::step) in a transaction:
+//!
+//! 1. read the record at the store's clock `now`; [`Pool::load_shared`](crate::Pool::load_shared);
+//! 2. keep a copy of the call, step it at `now`;
+//! 3. [`Pool::export_shared`](crate::Pool::export_shared): `None` → nothing changed, done;
+//!    `Some(record)` → compare-and-set; on a lost race put the call copy back and start again
+//!    at 1 (bounded); when the store is unreachable, put the copy back and end the call
+//!    ([`Pool::abort`](crate::Pool::abort), `store_unavailable`) — except after a step that
+//!    answered `Persist`, whose tokens exist nowhere else: feed `PersistFailed` instead, so the
+//!    tokens stay in memory, unsaved, until the store is back.
+//! 4. a `Persist` step was saved by that write: feed `Resume`.
+//!
+//! Every process uses the store's clock for shared decisions, so hosts whose clocks disagree
+//! still share one window. The record is JSON, optionally sealed ([`crate::seal`]).
+
+use crate::ratelimit::LimiterState;
+use crate::session::StoredSession;
+
+/// The format of [`SharedRecord`].
+pub const SHARED_FORMAT: u32 = 1;
+
+/// How long the refresh lease lasts in coordinated mode: shorter than the platform's 30 s
+/// grace, so that when a process dies after the token endpoint answered, another one replays
+/// the same refresh token inside the grace and gets the same new pair.
+pub const SHARED_LEASE_MS: u64 = 12_000;
+
+/// How long a store keeps a resource's record after its last write: an unused refresh token
+/// lives a year, so an idle record is useless after that (daily counts need only a day).
+pub const SHARED_TTL_MS: u64 = 366 * 86_400_000;
+
+/// What a shared store keeps per resource.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct SharedRecord {
+    /// [`SHARED_FORMAT`].
+    pub format: u32,
+    /// The token session (`None` before any tokens are known).
+    pub session: Option<StoredSession>,
+    /// The pacing state.
+    pub limiter: Option<LimiterState>,
+}
