@@ -14,15 +14,17 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 
 import httpx
 
-from ._driver import _DriverBase, _rand, _resource, now_ms
+from ._driver import _count, _DriverBase, _deadline, _rand, _resource, _seconds, _timed_out, now_ms
 from ._hoopauth import Call, Callback, Config, Limits, Request, Step, TokenSet, parse_callback, parse_token_response
 from ._pool import cache_socket_lookups
 
 __all__ = ["Client", "AsyncClient"]
 
-# Sleep at most this long before asking the core again: limits learned from responses
-# meanwhile (the server's headers beat the defaults) then apply to waiting calls too.
-_MAX_SLEEP_S = 1.0
+# Waits: the driver sleeps exactly the step's wait_ms (the core hands long waits out in
+# pieces of at most CallOptions.recheck_ms, so a refresh that comes due or a limit learned
+# meanwhile applies to waiting calls too). Waits for a refresh or for answers in flight end
+# early when something happens on the same resource.
+_WAKE_EARLY = ("refresh", "in_flight")
 
 QueryParams = Union[Dict[str, Any], List[Tuple[str, Any]], None]
 
@@ -32,9 +34,20 @@ def _content(req: Request) -> Optional[bytes]:
     return body if body else None
 
 
+def _send_timeout(base: httpx.Timeout, deadline: Optional[float]) -> Any:
+    """The client's timeouts, each cut to what is left of a per-call deadline."""
+    if deadline is None:
+        return httpx.USE_CLIENT_DEFAULT
+    left = max(deadline - time.monotonic(), 0.001)
+
+    def cut(v: Optional[float]) -> float:
+        return left if v is None else min(v, left)
+
+    return httpx.Timeout(connect=cut(base.connect), read=cut(base.read), write=cut(base.write), pool=cut(base.pool))
+
+
 def _pool_limits(max_in_flight: int) -> httpx.Limits:
-    if max_in_flight < 1:
-        raise ValueError("max_in_flight must be at least 1")
+    max_in_flight = _count(max_in_flight, "max_in_flight")
     return httpx.Limits(max_connections=max_in_flight, max_keepalive_connections=max_in_flight)
 
 
@@ -73,16 +86,23 @@ class Client(_DriverBase):
         # Calls beyond the connection pool wait here, before the core paces them: a send the
         # core allowed goes out at once instead of queueing for a connection (which would
         # shift it past the pacing margin).
-        self._in_flight = threading.BoundedSemaphore(max_in_flight)
-        self._refresh_cond = threading.Condition()
+        self._in_flight = threading.BoundedSemaphore(_count(max_in_flight, "max_in_flight"))
+        self._cond = threading.Condition()
 
     # -- plumbing -------------------------------------------------------------------------
-    def _send(self, req: Request) -> httpx.Response:
-        return self.http.request(req.method, req.url, headers=req.headers, content=_content(req))
+    def _send(self, req: Request, deadline: Optional[float] = None) -> httpx.Response:
+        return self.http.request(
+            req.method,
+            req.url,
+            headers=req.headers,
+            content=_content(req),
+            timeout=_send_timeout(self.http.timeout, deadline),
+        )
 
-    def _refresh_finished(self) -> None:
-        with self._refresh_cond:
-            self._refresh_cond.notify_all()
+    def _wake(self, resource: str) -> None:
+        with self._cond:
+            self._gen[resource] = self._gen.get(resource, 0) + 1
+            self._cond.notify_all()
 
     def _ensure_loaded(self, resource: str) -> None:
         # Consult the store while this process holds no tokens for the resource (another
@@ -90,86 +110,103 @@ class Client(_DriverBase):
         with self._lock:
             if self.pool.has_session(resource):
                 return
-        stored = self.store.get(resource)
-        if stored is not None:
-            with self._lock:
-                if not self.pool.has_session(resource):
-                    self.pool.load_stored(resource, stored)
+        self._load_stored(resource, self.store.get(resource))
 
-    def _run(self, call: Call, resource: str) -> httpx.Response:
-        self._ensure_loaded(resource)
-        slots = self._in_flight
-        # A call holds a slot while it steps and sends, not while it waits (see AsyncClient).
-        slots.acquire()
+    def _acquire_slot(self, deadline: Optional[float], timeout: Any) -> bool:
+        if deadline is None:
+            self._in_flight.acquire()
+        elif not self._in_flight.acquire(timeout=max(deadline - time.monotonic(), 0)):
+            raise _timed_out(timeout)
+        return True
+
+    def _sleep(self, resource: str, gen: int, wait_ms: int, reason: Optional[str], deadline: Optional[float], timeout: Any) -> None:
+        wait_s = wait_ms / 1000.0
+        late = deadline is not None and deadline - time.monotonic() < wait_s
+        if late:
+            wait_s = max(deadline - time.monotonic(), 0.0)  # type: ignore[operator]
+        if reason in _WAKE_EARLY:
+            with self._cond:
+                woke = self._cond.wait_for(lambda: self._gen.get(resource, 0) != gen, wait_s)
+            if woke:
+                return
+        else:
+            time.sleep(wait_s)
+        if late:
+            raise _timed_out(timeout)
+
+    def _run(self, call: Call, resource: str, timeout: Any = None) -> httpx.Response:
+        deadline = _deadline(timeout)
+        pool, lock, gens = self.pool, self._lock, self._gen
+        holding = False
         try:
-            return self._run_holding(call, resource, slots)
+            self._ensure_loaded(resource)
+            # A call holds a slot while it steps and sends, not while it waits.
+            holding = self._acquire_slot(deadline, timeout)
+            gen = gens.get(resource, 0)
+            with lock:
+                step: Step = pool.start(call, resource, now_ms(), _rand())
+            last: Optional[httpx.Response] = None
+            while True:
+                kind = step.kind
+                if kind == "send" or kind == "send_refresh":
+                    try:
+                        resp = self._send(step.request, deadline)  # type: ignore[arg-type]
+                    except httpx.TransportError:
+                        if deadline is not None and time.monotonic() >= deadline:
+                            raise _timed_out(timeout) from None
+                        gen = gens.get(resource, 0)
+                        with lock:
+                            self.stats.transport_errors += 1
+                            step = pool.transport_error(call, resource, now_ms(), _rand())
+                        self._wake(resource)
+                        continue
+                    # Report the answer at once: the core frees its rate-limit slot now.
+                    gen = gens.get(resource, 0)
+                    with lock:
+                        step = pool.response(
+                            call, resource, resp.status_code, resp.headers, resp.content, now_ms(), _rand()
+                        )
+                    self._wake(resource)
+                    if kind == "send":
+                        last = resp
+                        if resp.status_code == 429:
+                            self.stats.rate_limited += 1
+                elif kind == "persist":
+                    try:
+                        # step.stored goes straight to the store: no local holds the tokens.
+                        self.store.set(resource, step.stored)  # type: ignore[arg-type]
+                    except Exception as exc:
+                        with lock:
+                            step = pool.persist_failed(call, resource, now_ms(), _rand())
+                        self._wake(resource)
+                        self._account(call, True)
+                        raise step.error() from exc  # type: ignore[misc]
+                    gen = gens.get(resource, 0)
+                    with lock:
+                        step = pool.resume(call, resource, now_ms(), _rand())
+                    self._wake(resource)
+                elif kind == "wait":
+                    if holding:
+                        self._in_flight.release()
+                        holding = False
+                    self._sleep(resource, gen, step.wait_ms or 0, step.reason, deadline, timeout)
+                    holding = self._acquire_slot(deadline, timeout)
+                    gen = gens.get(resource, 0)
+                    with lock:
+                        step = pool.resume(call, resource, now_ms(), _rand())
+                elif kind == "done":
+                    self._account(call, False)
+                    assert last is not None
+                    return last
+                else:
+                    self._account(call, True)
+                    raise step.error()  # type: ignore[misc]
         finally:
-            slots.release()
-
-    def _run_holding(self, call: Call, resource: str, slots: threading.BoundedSemaphore) -> httpx.Response:
-        pool, lock = self.pool, self._lock
-        with lock:
-            step: Step = pool.start(call, resource, now_ms(), _rand())
-        last: Optional[httpx.Response] = None
-        while True:
-            kind = step.kind
-            if kind == "send" or kind == "send_refresh":
-                req = step.request
-                assert req is not None
-                try:
-                    resp = self._send(req)
-                except httpx.TransportError:
-                    with lock:
-                        self.stats.transport_errors += 1
-                        step = pool.transport_error(call, resource, now_ms(), _rand())
-                    if kind == "send_refresh":
-                        self._refresh_finished()
-                    continue
-                except BaseException:
-                    # Abort: a step that does not fit the call's state ends it and frees a refresh lease.
-                    with lock:
-                        pool.start(call, resource, now_ms(), _rand())
-                    self._refresh_finished()
-                    raise
-                if kind == "send":
-                    last = resp
-                    if resp.status_code == 429:
-                        self.stats.rate_limited += 1
-                with lock:
-                    step = pool.response(
-                        call, resource, resp.status_code, resp.headers, resp.content, now_ms(), _rand()
-                    )
-                if kind == "send_refresh":
-                    self._refresh_finished()
-            elif kind == "persist":
-                stored = step.stored
-                assert stored is not None
-                self.store.set(resource, stored)
-                with lock:
-                    step = pool.resume(call, resource, now_ms(), _rand())
-                self._refresh_finished()
-            elif kind == "wait":
-                wait_s = (step.wait_ms or 0) / 1000.0
-                slots.release()
-                try:
-                    if step.reason == "refresh":
-                        with self._refresh_cond:
-                            self._refresh_cond.wait(wait_s)
-                    else:
-                        time.sleep(min(wait_s, _MAX_SLEEP_S))
-                finally:
-                    slots.acquire()
-                with lock:
-                    step = pool.resume(call, resource, now_ms(), _rand())
-            elif kind == "done":
-                self._account(call, False)
-                assert last is not None
-                return last
-            else:
-                self._account(call, True)
-                err = step.error()
-                assert err is not None
-                raise err
+            # Every way out of an unfinished call (timeout, KeyboardInterrupt, a bug) aborts
+            # it: no lease, save or rate-limit slot stays held.
+            self._abort(call, resource)
+            if holding:
+                self._in_flight.release()
 
     # -- public API ----------------------------------------------------------------------
     def request(
@@ -182,16 +219,20 @@ class Client(_DriverBase):
         resource_id: Optional[str] = None,
         params: QueryParams = None,
         json: Any = None,
-        **call_options: int,
+        timeout: Optional[float] = None,
+        **call_options: Any,
     ) -> httpx.Response:
         """Send an API request for one location (or company), paced and refreshed by the core.
 
         Returns the successful ``httpx.Response``; raises a :class:`hoopauth.HoopAuthError`
-        subclass otherwise (``err.reauthorize`` tells whether the user must authorize again).
+        subclass otherwise (``err.reauthorize`` tells whether the user must authorize again;
+        :class:`hoopauth.StoreError` when the token store failed to save refreshed tokens,
+        which stay in memory and are saved by the next call). ``timeout``: seconds for the
+        whole call (waits included); past it the call is aborted and ``TimeoutError`` raised.
         """
         resource = _resource(location_id, company_id, resource_id)
         call = self._new_call(method, path, params, json, call_options)
-        return self._run(call, resource)
+        return self._run(call, resource, timeout)
 
     def get(self, path: str, **kwargs: Any) -> httpx.Response:
         return self.request("GET", path, **kwargs)
@@ -249,18 +290,55 @@ class Client(_DriverBase):
         return tokens
 
     def load_tokens(self, tokens: TokenSet, resource_id: Optional[str] = None) -> str:
-        """Use ``tokens`` for ``resource_id`` (default: their location or company); persist them."""
-        rid, stored = self._load_tokens_locked(tokens, resource_id)
-        self.store.set(rid, stored)
+        """Use ``tokens`` for ``resource_id`` (default: their location or company); persist them.
+
+        When the store raises: :class:`hoopauth.StoreError` (the store's exception as its
+        cause); the tokens stay in memory, unsaved, and the next call or :meth:`flush` saves them."""
+        rid = self._load_tokens_locked(tokens, resource_id)
+        self._save(rid)
         return rid
 
     def use_private_token(self, resource_id: str, token: str) -> None:
         """Use a private-integration token (never expires, never refreshes) for ``resource_id``."""
         with self._lock:
             self.pool.load_private(resource_id, token)
-            stored = self.pool.stored_json(resource_id)
-        assert stored is not None
-        self.store.set(resource_id, stored)
+        self._save(resource_id)
+
+    def _save(self, resource: str) -> None:
+        try:
+            self.store.set(resource, self._stored(resource))
+        except Exception as exc:
+            raise self._store_failed(resource, exc) from exc
+        except BaseException:  # interrupted: kept in memory, unsaved
+            self._end_save(resource, False)
+            raise
+
+    def flush(self) -> List[str]:
+        """Save every resource whose tokens the store does not hold (an earlier save failed
+        or was interrupted). Returns the resources saved; raises :class:`hoopauth.StoreError`
+        (after trying them all) when the store failed again (those stay unsaved)."""
+        saved: List[str] = []
+        failure: Optional[BaseException] = None
+        for resource in self._unsaved():
+            if not self._begin_save(resource):
+                continue  # a call is saving it right now
+            ok = False
+            try:
+                self.store.set(resource, self._stored(resource))
+                ok = True
+                saved.append(resource)
+            except Exception as exc:
+                failure = failure or exc
+            finally:
+                self._end_save(resource, ok)
+        if failure is not None:
+            from ._errors import StoreError
+
+            raise StoreError(
+                f"the token store failed ({type(failure).__name__}); the tokens stay in memory, unsaved",
+                kind="store_error",
+            ) from failure
+        return saved
 
     def close(self) -> None:
         if self._own_http:
@@ -271,6 +349,14 @@ class Client(_DriverBase):
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+_asyncio_timeout = getattr(asyncio, "timeout", None)  # Python 3.11+
+
+
+def _resolve(fut: "asyncio.Future[None]") -> None:
+    if not fut.done():
+        fut.set_result(None)
 
 
 async def _maybe_await(value: Any) -> Any:
@@ -316,27 +402,40 @@ class AsyncClient(_DriverBase):
         if self._own_http:
             cache_socket_lookups(self.http)
         # As in Client: calls beyond the pool wait before the core paces them.
-        self._max_in_flight = max_in_flight
+        self._max_in_flight = _count(max_in_flight, "max_in_flight")
         self._in_flight: Optional[asyncio.Semaphore] = None
-        self._refresh_event: Optional[asyncio.Event] = None
+        # Calls waiting (for a refresh or for answers in flight) per resource: woken early.
+        self._waiters: Dict[str, List["asyncio.Future[None]"]] = {}
 
     # -- plumbing -------------------------------------------------------------------------
     async def _send(self, req: Request) -> httpx.Response:
         return await self.http.request(req.method, req.url, headers=req.headers, content=_content(req))
 
-    def _refresh_finished(self) -> None:
-        ev, self._refresh_event = self._refresh_event, None
-        if ev is not None:
-            ev.set()
+    def _wake(self, resource: str) -> None:
+        waiters = self._waiters.pop(resource, None)
+        if waiters:
+            for fut in waiters:
+                if not fut.done():
+                    fut.set_result(None)
 
-    async def _wait_refresh(self, wait_s: float) -> None:
-        if self._refresh_event is None:
-            self._refresh_event = asyncio.Event()
-        ev = self._refresh_event
+    async def _sleep(self, resource: str, wait_ms: int, reason: Optional[str]) -> None:
+        wait_s = wait_ms / 1000.0
+        if reason not in _WAKE_EARLY:
+            await asyncio.sleep(wait_s)
+            return
+        loop = asyncio.get_running_loop()
+        fut: "asyncio.Future[None]" = loop.create_future()
+        self._waiters.setdefault(resource, []).append(fut)
+        timer = loop.call_later(wait_s, _resolve, fut)
         try:
-            await asyncio.wait_for(ev.wait(), timeout=wait_s)
-        except asyncio.TimeoutError:
-            pass
+            await fut
+        finally:
+            timer.cancel()
+            waiters = self._waiters.get(resource)
+            if waiters is not None and fut in waiters:
+                waiters.remove(fut)
+                if not waiters:
+                    del self._waiters[resource]
 
     async def _ensure_loaded(self, resource: str) -> None:
         # Consult the store while this process holds no tokens for the resource (another
@@ -344,88 +443,90 @@ class AsyncClient(_DriverBase):
         with self._lock:
             if self.pool.has_session(resource):
                 return
-        stored = await _maybe_await(self.store.get(resource))
-        if stored is not None:
-            with self._lock:
-                if not self.pool.has_session(resource):
-                    self.pool.load_stored(resource, stored)
+        self._load_stored(resource, await _maybe_await(self.store.get(resource)))
 
     async def _run(self, call: Call, resource: str) -> httpx.Response:
-        await self._ensure_loaded(resource)
         if self._in_flight is None:
             self._in_flight = asyncio.Semaphore(self._max_in_flight)
         slots = self._in_flight
-        # A call holds a slot while it steps and sends, not while it waits: a send the core
-        # allowed goes out at once instead of queueing for a pooled connection.
-        await slots.acquire()
-        try:
-            return await self._run_holding(call, resource, slots)
-        finally:
-            slots.release()
-
-    async def _run_holding(self, call: Call, resource: str, slots: asyncio.Semaphore) -> httpx.Response:
         pool, lock = self.pool, self._lock
-        with lock:
-            step: Step = pool.start(call, resource, now_ms(), _rand())
-        last: Optional[httpx.Response] = None
-        while True:
-            kind = step.kind
-            if kind == "send" or kind == "send_refresh":
-                req = step.request
-                assert req is not None
-                try:
-                    resp = await self._send(req)
-                except httpx.TransportError:
+        holding = False
+        try:
+            await self._ensure_loaded(resource)
+            # A call holds a slot while it steps and sends, not while it waits: a send the core
+            # allowed goes out at once instead of queueing for a pooled connection.
+            await slots.acquire()
+            holding = True
+            with lock:
+                step: Step = pool.start(call, resource, now_ms(), _rand())
+            last: Optional[httpx.Response] = None
+            while True:
+                kind = step.kind
+                if kind == "send" or kind == "send_refresh":
+                    try:
+                        resp = await self._send(step.request)  # type: ignore[arg-type]
+                    except httpx.TransportError:
+                        with lock:
+                            self.stats.transport_errors += 1
+                            step = pool.transport_error(call, resource, now_ms(), _rand())
+                        self._wake(resource)
+                        continue
+                    # Report the answer at once: the core frees its rate-limit slot now.
                     with lock:
-                        self.stats.transport_errors += 1
-                        step = pool.transport_error(call, resource, now_ms(), _rand())
-                    if kind == "send_refresh":
-                        self._refresh_finished()
-                    continue
-                except BaseException:
-                    # Cancelled or failed otherwise: end the call and free a refresh lease.
+                        step = pool.response(
+                            call, resource, resp.status_code, resp.headers, resp.content, now_ms(), _rand()
+                        )
+                    self._wake(resource)
+                    if kind == "send":
+                        last = resp
+                        if resp.status_code == 429:
+                            self.stats.rate_limited += 1
+                elif kind == "persist":
+                    try:
+                        # step.stored goes straight to the store: no local holds the tokens.
+                        await _maybe_await(self.store.set(resource, step.stored))  # type: ignore[arg-type]
+                    except Exception as exc:
+                        with lock:
+                            step = pool.persist_failed(call, resource, now_ms(), _rand())
+                        self._wake(resource)
+                        self._account(call, True)
+                        raise step.error() from exc  # type: ignore[misc]
                     with lock:
-                        pool.start(call, resource, now_ms(), _rand())
-                    self._refresh_finished()
-                    raise
-                if kind == "send":
-                    last = resp
-                    if resp.status_code == 429:
-                        self.stats.rate_limited += 1
-                with lock:
-                    step = pool.response(
-                        call, resource, resp.status_code, resp.headers, resp.content, now_ms(), _rand()
-                    )
-                if kind == "send_refresh":
-                    self._refresh_finished()
-            elif kind == "persist":
-                stored = step.stored
-                assert stored is not None
-                await _maybe_await(self.store.set(resource, stored))
-                with lock:
-                    step = pool.resume(call, resource, now_ms(), _rand())
-                self._refresh_finished()
-            elif kind == "wait":
-                wait_s = (step.wait_ms or 0) / 1000.0
-                slots.release()
-                try:
-                    if step.reason == "refresh":
-                        await self._wait_refresh(wait_s)
-                    else:
-                        await asyncio.sleep(min(wait_s, _MAX_SLEEP_S))
-                finally:
+                        step = pool.resume(call, resource, now_ms(), _rand())
+                    self._wake(resource)
+                elif kind == "wait":
+                    slots.release()
+                    holding = False
+                    await self._sleep(resource, step.wait_ms or 0, step.reason)
                     await slots.acquire()
-                with lock:
-                    step = pool.resume(call, resource, now_ms(), _rand())
-            elif kind == "done":
-                self._account(call, False)
-                assert last is not None
-                return last
-            else:
-                self._account(call, True)
-                err = step.error()
-                assert err is not None
-                raise err
+                    holding = True
+                    with lock:
+                        step = pool.resume(call, resource, now_ms(), _rand())
+                elif kind == "done":
+                    self._account(call, False)
+                    assert last is not None
+                    return last
+                else:
+                    self._account(call, True)
+                    raise step.error()  # type: ignore[misc]
+        finally:
+            # Every way out of an unfinished call (cancellation, a timeout, a bug) aborts it:
+            # no lease, save or rate-limit slot stays held.
+            self._abort(call, resource)
+            if holding:
+                slots.release()
+
+    async def _run_timed(self, call: Call, resource: str, timeout: Any) -> httpx.Response:
+        if timeout is None:
+            return await self._run(call, resource)
+        seconds = _seconds(timeout, "timeout")
+        try:
+            if _asyncio_timeout is not None:
+                async with _asyncio_timeout(seconds):
+                    return await self._run(call, resource)
+            return await asyncio.wait_for(self._run(call, resource), seconds)
+        except asyncio.TimeoutError:
+            raise _timed_out(timeout) from None
 
     # -- public API ----------------------------------------------------------------------
     async def request(
@@ -438,12 +539,15 @@ class AsyncClient(_DriverBase):
         resource_id: Optional[str] = None,
         params: QueryParams = None,
         json: Any = None,
-        **call_options: int,
+        timeout: Optional[float] = None,
+        **call_options: Any,
     ) -> httpx.Response:
-        """As :meth:`Client.request`, awaitable."""
+        """As :meth:`Client.request`, awaitable. ``timeout`` (seconds) bounds the whole call;
+        past it the call is aborted and ``TimeoutError`` raised. Cancelling the task aborts
+        the call the same way (nothing stays held)."""
         resource = _resource(location_id, company_id, resource_id)
         call = self._new_call(method, path, params, json, call_options)
-        return await self._run(call, resource)
+        return await self._run_timed(call, resource, timeout)
 
     async def get(self, path: str, **kwargs: Any) -> httpx.Response:
         return await self.request("GET", path, **kwargs)
@@ -500,18 +604,51 @@ class AsyncClient(_DriverBase):
         return tokens
 
     async def load_tokens(self, tokens: TokenSet, resource_id: Optional[str] = None) -> str:
-        """Use ``tokens`` for ``resource_id`` (default: their location or company); persist them."""
-        rid, stored = self._load_tokens_locked(tokens, resource_id)
-        await _maybe_await(self.store.set(rid, stored))
+        """As :meth:`Client.load_tokens`, awaitable."""
+        rid = self._load_tokens_locked(tokens, resource_id)
+        await self._save(rid)
         return rid
 
     async def use_private_token(self, resource_id: str, token: str) -> None:
         """Use a private-integration token for ``resource_id``."""
         with self._lock:
             self.pool.load_private(resource_id, token)
-            stored = self.pool.stored_json(resource_id)
-        assert stored is not None
-        await _maybe_await(self.store.set(resource_id, stored))
+        await self._save(resource_id)
+
+    async def _save(self, resource: str) -> None:
+        try:
+            await _maybe_await(self.store.set(resource, self._stored(resource)))
+        except Exception as exc:
+            raise self._store_failed(resource, exc) from exc
+        except BaseException:  # cancelled: kept in memory, unsaved
+            self._end_save(resource, False)
+            raise
+
+    async def flush(self) -> List[str]:
+        """As :meth:`Client.flush`, awaitable. Cancelled midway, the resource being saved
+        stays unsaved (the next call or flush saves it)."""
+        saved: List[str] = []
+        failure: Optional[BaseException] = None
+        for resource in self._unsaved():
+            if not self._begin_save(resource):
+                continue  # a call is saving it right now
+            ok = False
+            try:
+                await _maybe_await(self.store.set(resource, self._stored(resource)))
+                ok = True
+                saved.append(resource)
+            except Exception as exc:
+                failure = failure or exc
+            finally:
+                self._end_save(resource, ok)
+        if failure is not None:
+            from ._errors import StoreError
+
+            raise StoreError(
+                f"the token store failed ({type(failure).__name__}); the tokens stay in memory, unsaved",
+                kind="store_error",
+            ) from failure
+        return saved
 
     async def aclose(self) -> None:
         if self._own_http:
