@@ -51,7 +51,7 @@ pub use http::{header, Headers, Method, Request, Response};
 pub use pool::Pool;
 pub use ratelimit::{parse_rate_limit_headers, Decision, LimiterState, Limits, RateLimitHeaders, RateLimiter, RateLimiters};
 pub use seal::Sealer;
-pub use shared::{SharedRecord, SHARED_FORMAT, SHARED_LEASE_MS, SHARED_TTL_MS};
+pub use shared::{redis_key, redis_webhook_key, SharedRecord, REDIS_CAS_SCRIPT, REDIS_READ_SCRIPT, SHARED_FORMAT, SHARED_LEASE_MS, SHARED_TTL_MS, SQLITE_SCHEMA};
 pub use secret::Secret;
 pub use session::{Action, Credential, SessionOptions, StoredSession, TokenSession};
 pub use token::{parse_token_response, Grant, TokenSet, UserType};

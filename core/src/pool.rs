@@ -20,8 +20,9 @@ pub struct Pool {
     session_options: SessionOptions,
     sessions: HashMap<String, TokenSession>,
     limiters: RateLimiters,
-    /// Coordinated mode: the plaintext of each resource's record as last loaded.
-    loaded: HashMap<String, String>,
+    /// Coordinated mode: each resource's (session version, limiter changes) as last loaded
+    /// or exported, to tell whether a step changed anything others must see.
+    loaded: HashMap<String, (u64, u64)>,
     sealer: Option<Sealer>,
 }
 
@@ -178,28 +179,34 @@ impl Pool {
             Some(state) => RateLimiter::from_state(state),
             None => RateLimiter::new(self.limiters.default_limits()),
         };
+        let mark = (self.sessions.get(resource).map_or(0, TokenSession::version), limiter.changes());
         self.limiters.insert(resource, limiter);
-        self.loaded.insert(resource.to_owned(), plain);
+        self.loaded.insert(resource.to_owned(), mark);
         Ok(())
     }
 
     /// Coordinated mode: `resource`'s record to write back (sealed with `nonce` when keys are
-    /// set), or `None` when nothing changed since [`Pool::load_shared`].
+    /// set), or `None` when nothing others must see changed since [`Pool::load_shared`] (the
+    /// passing of time alone is not a change: a waiting call writes nothing).
     pub fn export_shared(&mut self, resource: &str, nonce: &[u8; 24]) -> Result<Option<String>> {
+        let mark = (
+            self.sessions.get(resource).map_or(0, TokenSession::version),
+            self.limiters.get(resource).map_or(0, RateLimiter::changes),
+        );
+        if self.loaded.get(resource) == Some(&mark) && !self.is_unsaved(resource) {
+            return Ok(None);
+        }
         let rec = SharedRecord {
             format: SHARED_FORMAT,
             session: self.sessions.get(resource).map(|s| s.stored().clone()),
             limiter: self.limiters.get(resource).map(RateLimiter::to_state),
         };
         let plain = serde_json::to_string(&rec).map_err(|_| Error::new(ErrorKind::StoreError, "serialising failed"))?;
-        if self.loaded.get(resource).is_some_and(|l| *l == plain) {
-            return Ok(None);
-        }
         let out = match &self.sealer {
             Some(s) => s.seal(plain.as_bytes(), nonce)?,
-            None => plain.clone(),
+            None => plain,
         };
-        self.loaded.insert(resource.to_owned(), plain);
+        self.loaded.insert(resource.to_owned(), mark);
         Ok(Some(out))
     }
 

@@ -112,6 +112,9 @@ pub struct RateLimiter {
     day_exhausted: bool,
     /// The latest time seen: a clock going backwards counts as no time passing.
     last_now: u64,
+    /// Counts the changes a shared store must see (sends, answers, what responses taught);
+    /// the passing of time alone is not one: every reader recomputes it.
+    changes: u64,
 }
 
 impl Default for RateLimiter {
@@ -135,7 +138,13 @@ impl RateLimiter {
             day_count: 0,
             day_exhausted: false,
             last_now: 0,
+            changes: 0,
         }
+    }
+
+    /// How many changes a shared store must see this limiter has had (see [`crate::shared`]).
+    pub fn changes(&self) -> u64 {
+        self.changes
     }
 
     /// The limits in force (the server's, once learned).
@@ -278,6 +287,7 @@ impl RateLimiter {
         let t = self.clock(now_ms);
         let d = self.decide(t);
         if let Decision::Allow { send_id } = d {
+            self.changes += 1;
             self.next_id = self.next_id.wrapping_add(1);
             self.in_flight.push_back((send_id, t));
             if self.day_start.is_none() {
@@ -294,6 +304,7 @@ impl RateLimiter {
         let t = self.clock(now_ms);
         if let Some(i) = self.in_flight.iter().position(|&(id, _)| id == send_id) {
             if let Some((_, sent)) = self.in_flight.remove(i) {
+                self.changes += 1;
                 self.insert_mark(t.max(sent));
             }
         }
@@ -303,6 +314,7 @@ impl RateLimiter {
     /// ([`RateLimiter::answered`]) first.
     pub fn observe(&mut self, now_ms: u64, status: u16, headers: &[(String, String)]) {
         let t = self.clock(now_ms);
+        let before = (self.limits, self.blocked_until, self.day_exhausted, self.day_start);
         let rl = parse_rate_limit_headers(headers);
         if let (Some(max), Some(interval)) = (rl.max, rl.interval_ms) {
             if max > 0 && interval > 0 {
@@ -344,6 +356,9 @@ impl RateLimiter {
         if let Some(ms) = block {
             let until = t.saturating_add(ms).saturating_add(self.limits.margin_ms);
             self.blocked_until = self.blocked_until.max(until);
+        }
+        if before != (self.limits, self.blocked_until, self.day_exhausted, self.day_start) {
+            self.changes += 1;
         }
     }
 

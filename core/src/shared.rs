@@ -43,3 +43,37 @@ pub struct SharedRecord {
     /// The pacing state.
     pub limiter: Option<LimiterState>,
 }
+
+/// Redis: read a resource's record. `KEYS[1]` = the resource's key (`{prefix}{{resource}}`:
+/// the braces keep each resource in one Cluster hash slot). Returns `[rev, data|nil, seconds,
+/// microseconds]`: the record's revision (`"0"` when absent), its text, and the server's clock
+/// (`TIME`), which every process uses as `now` for shared decisions. A pure read: the rules
+/// stay in the core.
+pub const REDIS_READ_SCRIPT: &str = r#"local r = redis.call('HMGET', KEYS[1], 'rev', 'data')
+local t = redis.call('TIME')
+return {r[1] or '0', r[2] or false, t[1], t[2]}"#;
+
+/// Redis: compare-and-set a resource's record. `KEYS[1]` = the key, `ARGV` = expected
+/// revision, new data, time-to-live in ms. Returns 1 when written (revision + 1), 0 when
+/// another process wrote first (read again and step again).
+pub const REDIS_CAS_SCRIPT: &str = r#"local cur = redis.call('HGET', KEYS[1], 'rev') or '0'
+if cur ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'rev', tostring(tonumber(cur) + 1), 'data', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1"#;
+
+/// The Redis key of a resource's record under `prefix` (e.g. `"hoopauth:"`).
+pub fn redis_key(prefix: &str, resource: &str) -> String {
+    format!("{prefix}{{{resource}}}")
+}
+
+/// The Redis key that marks a webhook delivery as seen (`SET key 1 NX PX max_age_ms`).
+pub fn redis_webhook_key(prefix: &str, webhook_id: &str) -> String {
+    format!("{prefix}webhook:{{{webhook_id}}}")
+}
+
+/// SQLite: the table a host's processes share (one file, `BEGIN IMMEDIATE` around each
+/// compare-and-set). The clock is the host's own (one host, one clock).
+pub const SQLITE_SCHEMA: &str = "CREATE TABLE IF NOT EXISTS hoopauth_shared (\
+resource TEXT PRIMARY KEY, rev INTEGER NOT NULL, data TEXT NOT NULL, expires_at_ms INTEGER NOT NULL);\
+CREATE TABLE IF NOT EXISTS hoopauth_webhooks (id TEXT PRIMARY KEY, expires_at_ms INTEGER NOT NULL);";
