@@ -9,8 +9,10 @@
 
 use hoopauth as core;
 use hoopauth::{ErrorKind, Secret};
-use napi::bindgen_prelude::{Either, FnArgs, Function, JsObjectValue, Uint8Array, Unknown};
-use napi::{Env, Status};
+use napi::bindgen_prelude::{
+    Either, FnArgs, FromNapiValue, Function, JsObjectValue, Object, TypeName, Uint8Array, Unknown, ValidateNapiValue,
+};
+use napi::{Env, Status, ValueType};
 use napi_derive::napi;
 use serde_json::{Map, Value};
 
@@ -47,21 +49,141 @@ fn arg_error(message: &str) -> core::Error {
     core::Error::new(ErrorKind::InvalidArgument, message)
 }
 
-/// A JS number as Unix milliseconds / a count: negative, NaN → 0; huge → u64::MAX.
-fn ms(x: f64) -> u64 {
-    if x.is_nan() || x <= 0.0 {
-        0
-    } else if x >= u64::MAX as f64 {
-        u64::MAX
+// ---- checked numbers -------------------------------------------------------------------
+
+/// The largest integer a JS number holds exactly (2^53 - 1): the bound of every ms value.
+const MAX_SAFE: u64 = (1 << 53) - 1;
+
+/// The one checked conversion of a JS number: an integer in `lo..=hi`, else `invalid_argument`
+/// (NaN, ±Infinity, negatives, fractions and out-of-range values are never clamped).
+/// The WASM binding has the same helper with the same messages.
+fn int_in(x: f64, what: &str, lo: u64, hi: u64) -> core::Result<u64> {
+    if x.is_finite() && x.fract() == 0.0 && x >= lo as f64 && x <= hi as f64 {
+        Ok(x as u64)
     } else {
-        x as u64
+        Err(arg_error(&format!("{what} must be an integer in {lo}..={hi}")))
     }
+}
+/// Unix milliseconds, a duration or a count: 0..=2^53-1.
+fn ms(x: f64, what: &str) -> core::Result<u64> {
+    int_in(x, what, 0, MAX_SAFE)
+}
+fn opt_ms(x: Option<f64>, what: &str) -> core::Result<Option<u64>> {
+    x.map(|x| ms(x, what)).transpose()
+}
+/// An HTTP status: 100..=999.
+fn status_in(x: f64) -> core::Result<u16> {
+    int_in(x, "status", 100, 999).map(|v| v as u16)
 }
 fn num(x: u64) -> f64 {
     x as f64
 }
-fn status_u16(x: u32) -> u16 {
-    u16::try_from(x).unwrap_or(0)
+
+// ---- option objects through serde ------------------------------------------------------------
+
+fn snake(key: &str) -> String {
+    let mut out = String::with_capacity(key.len() + 4);
+    for c in key.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A camelCase option object's fields (numbers already checked, booleans) into the core's
+/// own option struct (snake_case serde names, absent fields default). A field of the wrong
+/// type is named in the `invalid_argument` message.
+fn options_from_map<T>(fields: Vec<(String, Value)>, what: &str, de: De<T>) -> core::Result<T> {
+    let map: Map<String, Value> = fields.iter().map(|(k, v)| (snake(k), v.clone())).collect();
+    match de(Value::Object(map)) {
+        Ok(t) => Ok(t),
+        Err(e) => {
+            for (k, v) in &fields {
+                let one: Map<String, Value> = std::iter::once((snake(k), v.clone())).collect();
+                if let Err(e) = de(Value::Object(one)) {
+                    return Err(arg_error(&format!("{what}.{k}: {e}")));
+                }
+            }
+            Err(arg_error(&format!("{what}: {e}")))
+        }
+    }
+}
+
+/// `serde_json::from_value::<T>` (the core's option structs: `#[serde(default)]`).
+type De<T> = fn(Value) -> serde_json::Result<T>;
+
+/// Read an option object (`undefined`/`null`: all defaults) into the core's option struct.
+fn options_in<T: Default>(o: Option<Object>, what: &str, de: De<T>) -> core::Result<T> {
+    let Some(o) = o else { return Ok(T::default()) };
+    let bad = || arg_error(&format!("{what} must be an object"));
+    let keys = Object::keys(&o).map_err(|_| bad())?;
+    let mut fields = Vec::with_capacity(keys.len());
+    for k in keys {
+        let v: Option<Unknown> = o.get(&k).map_err(|_| bad())?;
+        let Some(v) = v else { continue };
+        let field = format!("{what}.{k}");
+        let value = match v.get_type().map_err(|_| bad())? {
+            ValueType::Undefined | ValueType::Null => continue,
+            ValueType::Number => {
+                let x: Option<f64> = o.get(&k).map_err(|_| bad())?;
+                Value::from(ms(x.unwrap_or(f64::NAN), &field)?)
+            }
+            ValueType::Boolean => {
+                let b: Option<bool> = o.get(&k).map_err(|_| bad())?;
+                Value::Bool(b.unwrap_or(false))
+            }
+            _ => return Err(arg_error(&format!("{field} must be a number or a boolean"))),
+        };
+        fields.push((k, value));
+    }
+    options_from_map(fields, what, de)
+}
+
+// ---- strings that may be secrets ----------------------------------------------------------
+
+/// A JS string argument. Anything else is refused with a message that never shows the value
+/// (napi's own conversion error prints an object as JSON: a Buffer secret byte by byte).
+pub struct Text(String);
+
+impl TypeName for Text {
+    fn type_name() -> &'static str {
+        "String"
+    }
+    fn value_type() -> ValueType {
+        ValueType::String
+    }
+}
+impl ValidateNapiValue for Text {}
+impl FromNapiValue for Text {
+    unsafe fn from_napi_value(env: napi::sys::napi_env, value: napi::sys::napi_value) -> napi::Result<Self> {
+        // SAFETY: napi passes a valid env and value; the value is read as a string only after
+        // its type was checked.
+        let u = unsafe { Unknown::from_napi_value(env, value)? };
+        if u.get_type()? != ValueType::String {
+            return Err(napi::Error::new(Status::StringExpected, "invalid_argument: expected a string"));
+        }
+        unsafe { String::from_napi_value(env, value) }.map(Text)
+    }
+}
+impl Text {
+    fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+impl napi::bindgen_prelude::ToNapiValue for Text {
+    unsafe fn to_napi_value(env: napi::sys::napi_env, val: Self) -> napi::Result<napi::sys::napi_value> {
+        // SAFETY: forwards napi's own arguments.
+        unsafe { String::to_napi_value(env, val.0) }
+    }
+}
+
+fn text(t: Option<Text>) -> Option<String> {
+    t.map(Text::into_inner)
 }
 
 // ---- plain data shapes ----------------------------------------------------------------
@@ -69,7 +191,8 @@ fn status_u16(x: u32) -> u16 {
 #[napi(object)]
 pub struct AppOptions {
     pub client_id: String,
-    pub client_secret: Option<String>,
+    #[napi(ts_type = "string")]
+    pub client_secret: Option<Text>,
     pub redirect_uri: Option<String>,
     pub marketplace: Option<String>,
     pub api_base: Option<String>,
@@ -95,7 +218,7 @@ fn request_out(r: core::Request) -> HttpRequest {
 /// A response as received (headers already as pairs: the JS layer normalises them).
 #[napi(object)]
 pub struct HttpResponse {
-    pub status: u32,
+    pub status: f64,
     pub headers: Option<Vec<(String, String)>>,
     pub body: Option<String>,
 }
@@ -111,14 +234,17 @@ pub struct AuthorizationUrlOptions {
 #[napi(object)]
 pub struct TokenRequestOptions {
     pub grant: String,
-    pub code: Option<String>,
-    pub refresh_token: Option<String>,
+    #[napi(ts_type = "string")]
+    pub code: Option<Text>,
+    #[napi(ts_type = "string")]
+    pub refresh_token: Option<Text>,
     pub user_type: Option<String>,
 }
 
 #[napi(object)]
 pub struct LocationTokenRequestOptions {
-    pub agency_access_token: String,
+    #[napi(ts_type = "string")]
+    pub agency_access_token: Text,
     pub company_id: String,
     pub location_id: String,
 }
@@ -131,7 +257,8 @@ pub struct ApiRequestOptions {
     pub query: Option<Vec<(String, String)>>,
     pub json: Option<String>,
     pub version: Option<String>,
-    pub access_token: Option<String>,
+    #[napi(ts_type = "string")]
+    pub access_token: Option<Text>,
 }
 
 fn api_request(o: &ApiRequestOptions) -> core::Result<core::ApiRequest> {
@@ -147,11 +274,13 @@ fn api_request(o: &ApiRequestOptions) -> core::Result<core::ApiRequest> {
 
 #[napi(object, use_nullable = true)]
 pub struct TokenSet {
-    pub access_token: String,
+    #[napi(ts_type = "string")]
+    pub access_token: Text,
     pub token_type: Option<String>,
     pub expires_in: Option<f64>,
     pub expires_at_ms: Option<f64>,
-    pub refresh_token: Option<String>,
+    #[napi(ts_type = "string")]
+    pub refresh_token: Option<Text>,
     pub scopes: Vec<String>,
     pub user_type: Option<String>,
     pub location_id: Option<String>,
@@ -165,11 +294,11 @@ pub struct TokenSet {
 
 fn token_set_out(t: core::TokenSet) -> TokenSet {
     TokenSet {
-        access_token: t.access_token.expose().to_owned(),
+        access_token: Text(t.access_token.expose().to_owned()),
         token_type: t.token_type,
         expires_in: t.expires_in.map(num),
         expires_at_ms: t.expires_at_ms.map(num),
-        refresh_token: t.refresh_token.map(|r| r.expose().to_owned()),
+        refresh_token: t.refresh_token.map(|r| Text(r.expose().to_owned())),
         scopes: t.scopes,
         user_type: t.user_type.map(|u| u.as_str().to_owned()),
         location_id: t.location_id,
@@ -183,16 +312,17 @@ fn token_set_out(t: core::TokenSet) -> TokenSet {
 }
 
 fn token_set_in(t: TokenSet) -> core::Result<core::TokenSet> {
-    if t.access_token.is_empty() {
+    let access_token = t.access_token.into_inner();
+    if access_token.is_empty() {
         return Err(arg_error("tokens.accessToken is empty"));
     }
     let user_type = t.user_type.as_deref().map(core::UserType::parse).transpose()?;
     Ok(core::TokenSet {
-        access_token: Secret::new(t.access_token),
+        access_token: Secret::new(access_token),
         token_type: t.token_type,
-        expires_in: t.expires_in.map(ms),
-        expires_at_ms: t.expires_at_ms.map(ms),
-        refresh_token: t.refresh_token.filter(|r| !r.is_empty()).map(Secret::new),
+        expires_in: opt_ms(t.expires_in, "tokens.expiresIn")?,
+        expires_at_ms: opt_ms(t.expires_at_ms, "tokens.expiresAtMs")?,
+        refresh_token: text(t.refresh_token).filter(|r| !r.is_empty()).map(Secret::new),
         scopes: t.scopes,
         user_type,
         location_id: t.location_id,
@@ -231,63 +361,33 @@ pub struct RateLimitHeaders {
 }
 
 #[napi(object)]
-pub struct Limits {
-    pub max: Option<f64>,
-    pub interval_ms: Option<f64>,
-    pub margin_ms: Option<f64>,
-    pub daily_max: Option<f64>,
-}
-
-#[napi(object)]
 pub struct LimitsOut {
     pub max: f64,
     pub interval_ms: f64,
     pub margin_ms: f64,
     pub daily_max: f64,
-}
-
-fn limits_in(l: Option<Limits>) -> core::Limits {
-    let d = core::Limits::default();
-    match l {
-        None => d,
-        Some(l) => core::Limits {
-            max: l.max.map(|m| u32::try_from(ms(m)).unwrap_or(u32::MAX)).unwrap_or(d.max),
-            interval_ms: l.interval_ms.map(ms).unwrap_or(d.interval_ms),
-            margin_ms: l.margin_ms.map(ms).unwrap_or(d.margin_ms),
-            daily_max: l.daily_max.map(ms).unwrap_or(d.daily_max),
-        },
-    }
+    pub answer_timeout_ms: f64,
 }
 
 #[napi(object)]
 pub struct Decision {
     pub allow: bool,
+    /// The id of an allowed send: report its answer with `answered(sendId, nowMs)`.
+    pub send_id: Option<f64>,
     pub wait_ms: Option<f64>,
     pub daily_exhausted: Option<bool>,
 }
 
 fn decision_out(d: core::Decision) -> Decision {
     match d {
-        core::Decision::Allow => Decision { allow: true, wait_ms: None, daily_exhausted: None },
-        core::Decision::Wait { wait_ms, daily_exhausted } => {
-            Decision { allow: false, wait_ms: Some(num(wait_ms)), daily_exhausted: Some(daily_exhausted) }
+        core::Decision::Allow { send_id } => {
+            Decision { allow: true, send_id: Some(num(send_id)), wait_ms: None, daily_exhausted: None }
         }
-    }
-}
-
-#[napi(object)]
-pub struct SessionOptions {
-    pub refresh_leeway_ms: Option<f64>,
-    pub lease_ms: Option<f64>,
-}
-
-fn session_options_in(o: Option<SessionOptions>) -> core::SessionOptions {
-    let d = core::SessionOptions::default();
-    match o {
-        None => d,
-        Some(o) => core::SessionOptions {
-            refresh_leeway_ms: o.refresh_leeway_ms.map(ms).unwrap_or(d.refresh_leeway_ms),
-            lease_ms: o.lease_ms.map(ms).unwrap_or(d.lease_ms),
+        core::Decision::Wait { wait_ms, daily_exhausted } => Decision {
+            allow: false,
+            send_id: None,
+            wait_ms: Some(num(wait_ms)),
+            daily_exhausted: Some(daily_exhausted),
         },
     }
 }
@@ -335,38 +435,6 @@ pub struct WebhookVerifierOptions {
 }
 
 #[napi(object)]
-pub struct CallOptions {
-    pub max_auth_retries: Option<u32>,
-    pub max_rate_limit_retries: Option<u32>,
-    pub max_server_retries: Option<u32>,
-    pub max_refresh_attempts: Option<u32>,
-    pub backoff_base_ms: Option<f64>,
-    pub backoff_max_ms: Option<f64>,
-    pub max_wait_ms: Option<f64>,
-    pub refresh_poll_ms: Option<f64>,
-    /// Several processes share one store: persist the refresh lease first (see `Event::Conflict`).
-    pub coordinate_refresh: Option<bool>,
-}
-
-fn call_options_in(o: Option<CallOptions>) -> core::CallOptions {
-    let d = core::CallOptions::default();
-    match o {
-        None => d,
-        Some(o) => core::CallOptions {
-            max_auth_retries: o.max_auth_retries.unwrap_or(d.max_auth_retries),
-            max_rate_limit_retries: o.max_rate_limit_retries.unwrap_or(d.max_rate_limit_retries),
-            max_server_retries: o.max_server_retries.unwrap_or(d.max_server_retries),
-            max_refresh_attempts: o.max_refresh_attempts.unwrap_or(d.max_refresh_attempts),
-            backoff_base_ms: o.backoff_base_ms.map(ms).unwrap_or(d.backoff_base_ms),
-            backoff_max_ms: o.backoff_max_ms.map(ms).unwrap_or(d.backoff_max_ms),
-            max_wait_ms: o.max_wait_ms.map(ms).unwrap_or(d.max_wait_ms),
-            refresh_poll_ms: o.refresh_poll_ms.map(ms).unwrap_or(d.refresh_poll_ms),
-            coordinate_refresh: o.coordinate_refresh.unwrap_or(d.coordinate_refresh),
-        },
-    }
-}
-
-#[napi(object)]
 pub struct CallStats {
     pub sends: u32,
     pub refreshes: u32,
@@ -377,7 +445,7 @@ pub struct CallStats {
 
 #[napi(object)]
 pub struct Event {
-    #[napi(js_name = "type")]
+    #[napi(js_name = "type", ts_type = "'start' | 'resume' | 'response' | 'transport_error' | 'conflict' | 'persist_failed'")]
     pub kind: String,
     pub response: Option<HttpResponse>,
 }
@@ -408,10 +476,12 @@ pub struct ResponseOut {
 
 #[napi(object)]
 pub struct Step {
+    #[napi(ts_type = "'send' | 'send_refresh' | 'persist' | 'wait' | 'done' | 'reauthorize' | 'fail'")]
     pub step: String,
     pub request: Option<HttpRequest>,
     pub stored: Option<String>,
     pub wait_ms: Option<f64>,
+    #[napi(ts_type = "'rate_limit' | 'in_flight' | 'refresh' | 'backoff'")]
     pub reason: Option<String>,
     pub response: Option<ResponseOut>,
     pub error: Option<StepError>,
@@ -431,12 +501,12 @@ impl Step {
     }
 }
 
-fn response_in(r: HttpResponse) -> core::Response {
-    core::Response {
-        status: status_u16(r.status),
+fn response_in(r: HttpResponse) -> core::Result<core::Response> {
+    Ok(core::Response {
+        status: status_in(r.status)?,
         headers: r.headers.unwrap_or_default(),
         body: r.body.unwrap_or_default().into_bytes(),
-    }
+    })
 }
 
 // ---- App ------------------------------------------------------------------------------
@@ -453,7 +523,7 @@ impl App {
     pub fn new(env: Env, options: AppOptions) -> napi::Result<Self> {
         let config = core::Config::new(core::ConfigOptions {
             client_id: options.client_id,
-            client_secret: options.client_secret.map(Secret::new),
+            client_secret: text(options.client_secret).map(Secret::new),
             redirect_uri: options.redirect_uri,
             marketplace: options.marketplace,
             api_base: options.api_base,
@@ -487,8 +557,9 @@ impl App {
     #[napi]
     pub fn token_request(&self, env: Env, options: TokenRequestOptions) -> napi::Result<HttpRequest> {
         let r = (|| {
-            let grant =
-                core::Grant::from_parts(&options.grant, options.code.as_deref(), options.refresh_token.as_deref())?;
+            let code = text(options.code);
+            let refresh = text(options.refresh_token);
+            let grant = core::Grant::from_parts(&options.grant, code.as_deref(), refresh.as_deref())?;
             let user_type = options.user_type.as_deref().map(core::UserType::parse).transpose()?;
             self.config.token_request(&grant, user_type)
         })();
@@ -498,7 +569,7 @@ impl App {
     #[napi]
     pub fn location_token_request(&self, env: Env, options: LocationTokenRequestOptions) -> napi::Result<HttpRequest> {
         self.config
-            .location_token_request(&options.agency_access_token, &options.company_id, &options.location_id)
+            .location_token_request(&options.agency_access_token.0, &options.company_id, &options.location_id)
             .map(request_out)
             .or_throw(&env)
     }
@@ -507,7 +578,8 @@ impl App {
     pub fn api_request(&self, env: Env, options: ApiRequestOptions) -> napi::Result<HttpRequest> {
         let r = (|| {
             let req = api_request(&options)?;
-            self.config.api_request(&req, options.access_token.as_deref().unwrap_or(""))
+            let token = options.access_token.as_ref().map(|t| t.0.as_str()).unwrap_or("");
+            self.config.api_request(&req, token)
         })();
         r.map(request_out).or_throw(&env)
     }
@@ -515,9 +587,9 @@ impl App {
 
 // ---- functions ------------------------------------------------------------------------
 
-#[napi]
-pub fn parse_callback(env: Env, url: String, expected_state: Option<String>) -> napi::Result<Callback> {
-    core::parse_callback(&url, expected_state.as_deref())
+#[napi(ts_args_type = "url: string, expectedState?: string | undefined | null")]
+pub fn parse_callback(env: Env, url: Text, expected_state: Option<String>) -> napi::Result<Callback> {
+    core::parse_callback(&url.0, expected_state.as_deref())
         .map(|c| Callback { code: c.code.expose().to_owned(), state: c.state })
         .or_throw(&env)
 }
@@ -530,11 +602,14 @@ pub fn generate_state(env: Env, random_bytes: Uint8Array) -> napi::Result<String
 /// Parse a token endpoint answer; `now_ms` = when the request was sent.
 #[napi]
 pub fn parse_token_response(env: Env, response: HttpResponse, now_ms: f64) -> napi::Result<TokenSet> {
-    let body = response.body.as_deref().unwrap_or("");
-    let headers = response.headers.as_deref().unwrap_or(&[]);
-    core::parse_token_response(status_u16(response.status), headers, body.as_bytes(), ms(now_ms))
-        .map(token_set_out)
-        .or_throw(&env)
+    let r = (|| {
+        let now = ms(now_ms, "nowMs")?;
+        let status = status_in(response.status)?;
+        let body = response.body.as_deref().unwrap_or("");
+        let headers = response.headers.as_deref().unwrap_or(&[]);
+        core::parse_token_response(status, headers, body.as_bytes(), now)
+    })();
+    r.map(token_set_out).or_throw(&env)
 }
 
 fn classification_out(c: core::Classification) -> Classification {
@@ -549,15 +624,12 @@ fn classification_out(c: core::Classification) -> Classification {
 }
 
 #[napi]
-pub fn classify_response(response: HttpResponse, now_ms: Option<f64>) -> Classification {
+pub fn classify_response(env: Env, response: HttpResponse, now_ms: Option<f64>) -> napi::Result<Classification> {
+    let now = opt_ms(now_ms, "nowMs").or_throw(&env)?;
+    let status = status_in(response.status).or_throw(&env)?;
     let body = response.body.as_deref().unwrap_or("");
     let headers = response.headers.as_deref().unwrap_or(&[]);
-    classification_out(core::classify_response(
-        status_u16(response.status),
-        headers,
-        body.as_bytes(),
-        now_ms.map(ms),
-    ))
+    Ok(classification_out(core::classify_response(status, headers, body.as_bytes(), now)))
 }
 
 #[napi]
@@ -574,17 +646,18 @@ pub fn parse_rate_limit_headers(headers: Vec<(String, String)>) -> RateLimitHead
 
 #[napi]
 pub fn verify_webhook(env: Env, options: VerifyWebhookOptions) -> napi::Result<Verification> {
+    let now = opt_ms(options.now_ms, "nowMs").or_throw(&env)?;
+    let max_age = opt_ms(options.max_age_ms, "maxAgeMs").or_throw(&env)?;
     let key = match options.public_key.as_deref() {
         Some(k) => core::WebhookKey::parse(k).or_throw(&env)?,
         None => core::WebhookKey::platform(),
     };
-    let max_age = options.max_age_ms.map(ms).unwrap_or(core::webhook::DEFAULT_MAX_AGE_MS);
     Ok(verification_out(core::verify_webhook(
         &key,
         body_bytes(&options.body),
         options.signature.as_deref(),
-        options.now_ms.map(ms),
-        max_age,
+        now,
+        max_age.unwrap_or(core::webhook::DEFAULT_MAX_AGE_MS),
     )))
 }
 
@@ -652,21 +725,36 @@ pub struct RateLimiter {
 
 #[napi]
 impl RateLimiter {
-    #[napi(constructor)]
-    pub fn new(limits: Option<Limits>) -> Self {
-        RateLimiter { inner: core::RateLimiter::new(limits_in(limits)) }
+    #[napi(constructor, ts_args_type = "limits?: { max?: number; intervalMs?: number; marginMs?: number; dailyMax?: number; answerTimeoutMs?: number } | undefined | null")]
+    pub fn new(env: Env, limits: Option<Object>) -> napi::Result<Self> {
+        let l: core::Limits = options_in(limits, "limits", serde_json::from_value::<core::Limits>).or_throw(&env)?;
+        Ok(RateLimiter { inner: core::RateLimiter::new(l) })
+    }
+    /// Ask to send at `nowMs`; an allowed send holds its slot until `answered(sendId, ...)`.
+    #[napi]
+    pub fn acquire(&mut self, env: Env, now_ms: f64) -> napi::Result<Decision> {
+        let now = ms(now_ms, "nowMs").or_throw(&env)?;
+        Ok(decision_out(self.inner.acquire(now)))
     }
     #[napi]
-    pub fn acquire(&mut self, now_ms: f64) -> Decision {
-        decision_out(self.inner.acquire(ms(now_ms)))
+    pub fn check(&mut self, env: Env, now_ms: f64) -> napi::Result<Decision> {
+        let now = ms(now_ms, "nowMs").or_throw(&env)?;
+        Ok(decision_out(self.inner.check(now)))
+    }
+    /// The answer (or transport error) of send `sendId` arrived at `nowMs`.
+    #[napi]
+    pub fn answered(&mut self, env: Env, send_id: f64, now_ms: f64) -> napi::Result<()> {
+        let id = ms(send_id, "sendId").or_throw(&env)?;
+        let now = ms(now_ms, "nowMs").or_throw(&env)?;
+        self.inner.answered(id, now);
+        Ok(())
     }
     #[napi]
-    pub fn check(&mut self, now_ms: f64) -> Decision {
-        decision_out(self.inner.check(ms(now_ms)))
-    }
-    #[napi]
-    pub fn observe(&mut self, now_ms: f64, status: u32, headers: Vec<(String, String)>) {
-        self.inner.observe(ms(now_ms), status_u16(status), &headers)
+    pub fn observe(&mut self, env: Env, now_ms: f64, status: f64, headers: Vec<(String, String)>) -> napi::Result<()> {
+        let now = ms(now_ms, "nowMs").or_throw(&env)?;
+        let status = status_in(status).or_throw(&env)?;
+        self.inner.observe(now, status, &headers);
+        Ok(())
     }
     #[napi(getter)]
     pub fn limits(&self) -> LimitsOut {
@@ -676,6 +764,7 @@ impl RateLimiter {
             interval_ms: num(l.interval_ms),
             margin_ms: num(l.margin_ms),
             daily_max: num(l.daily_max),
+            answer_timeout_ms: num(l.answer_timeout_ms),
         }
     }
 }
@@ -690,16 +779,19 @@ pub struct TokenSession {
 
 #[napi]
 impl TokenSession {
-    #[napi(constructor)]
-    pub fn new(app: &App, options: Option<SessionOptions>) -> Self {
-        TokenSession { inner: core::TokenSession::new(app.config.clone(), session_options_in(options)) }
+    #[napi(constructor, ts_args_type = "app: App, options?: { refreshLeewayMs?: number; leaseMs?: number } | undefined | null")]
+    pub fn new(env: Env, app: &App, options: Option<Object>) -> napi::Result<Self> {
+        let o: core::SessionOptions = options_in(options, "sessionOptions", serde_json::from_value::<core::SessionOptions>).or_throw(&env)?;
+        Ok(TokenSession { inner: core::TokenSession::new(app.config.clone(), o) })
     }
 
-    #[napi(factory)]
-    pub fn from_stored(env: Env, app: &App, stored: String, options: Option<SessionOptions>) -> napi::Result<Self> {
-        core::TokenSession::from_json(app.config.clone(), session_options_in(options), &stored)
-            .map(|inner| TokenSession { inner })
-            .or_throw(&env)
+    #[napi(
+        factory,
+        ts_args_type = "app: App, stored: string, options?: { refreshLeewayMs?: number; leaseMs?: number } | undefined | null"
+    )]
+    pub fn from_stored(env: Env, app: &App, stored: Text, options: Option<Object>) -> napi::Result<Self> {
+        let o: core::SessionOptions = options_in(options, "sessionOptions", serde_json::from_value::<core::SessionOptions>).or_throw(&env)?;
+        core::TokenSession::from_json(app.config.clone(), o, &stored.0).map(|inner| TokenSession { inner }).or_throw(&env)
     }
 
     #[napi]
@@ -709,37 +801,55 @@ impl TokenSession {
         Ok(())
     }
 
-    #[napi]
-    pub fn load_private(&mut self, env: Env, token: String) -> napi::Result<()> {
-        self.inner.load_private(Secret::new(token)).or_throw(&env)
+    #[napi(ts_args_type = "token: string")]
+    pub fn load_private(&mut self, env: Env, token: Text) -> napi::Result<()> {
+        self.inner.load_private(Secret::new(token.into_inner())).or_throw(&env)
     }
 
+    /// `{action: 'use'|'refresh'|'wait'|'reauthorize'|'save'}`; after 'save', store
+    /// `toStored()` and call `persisted()` (or `saveFailed()`).
     #[napi]
     pub fn acquire(&mut self, env: Env, now_ms: f64) -> napi::Result<SessionAction> {
-        let a = self.inner.acquire(ms(now_ms)).or_throw(&env)?;
+        let now = ms(now_ms, "nowMs").or_throw(&env)?;
+        let a = self.inner.acquire(now).or_throw(&env)?;
         let mut out = SessionAction { action: a.name().to_owned(), access_token: None, request: None, wait_ms: None };
         match a {
             core::Action::Use { access_token } => out.access_token = Some(access_token.expose().to_owned()),
             core::Action::Refresh { request } => out.request = Some(request_out(request)),
             core::Action::Wait { wait_ms } => out.wait_ms = Some(num(wait_ms)),
-            core::Action::Reauthorize => {}
+            core::Action::Reauthorize | core::Action::Save => {}
         }
         Ok(out)
     }
 
     #[napi]
     pub fn refresh_response(&mut self, env: Env, response: HttpResponse, sent_at_ms: f64) -> napi::Result<TokenSet> {
-        let r = response_in(response);
-        self.inner
-            .refresh_response(r.status, &r.headers, &r.body, ms(sent_at_ms))
-            .map(token_set_out)
-            .or_throw(&env)
+        let sent = ms(sent_at_ms, "sentAtMs").or_throw(&env)?;
+        let r = response_in(response).or_throw(&env)?;
+        self.inner.refresh_response(r.status, &r.headers, &r.body, sent).map(token_set_out).or_throw(&env)
+    }
+
+    #[napi(ts_args_type = "response: HttpResponse, accessToken: string")]
+    pub fn api_response(&mut self, env: Env, response: HttpResponse, access_token: Text) -> napi::Result<String> {
+        let r = response_in(response).or_throw(&env)?;
+        Ok(self.inner.api_response(r.status, &r.body, &access_token.0).as_str().to_owned())
+    }
+
+    /// The state after `acquire` answered 'save' (or a refresh) is in the store now.
+    #[napi]
+    pub fn persisted(&mut self) {
+        self.inner.persisted()
+    }
+
+    /// The save failed: the tokens stay in memory, marked unsaved ('save' comes again).
+    #[napi]
+    pub fn save_failed(&mut self) {
+        self.inner.save_failed()
     }
 
     #[napi]
-    pub fn api_response(&mut self, response: HttpResponse, access_token: String) -> String {
-        let r = response_in(response);
-        self.inner.api_response(r.status, &r.body, &access_token).as_str().to_owned()
+    pub fn is_unsaved(&self) -> bool {
+        self.inner.is_unsaved()
     }
 
     #[napi]
@@ -771,22 +881,21 @@ impl WebhookVerifier {
                 max_age_ms: None,
                 capacity: None,
             });
+            let capacity = o.capacity.map(|c| int_in(c, "capacity", 0, u64::from(u32::MAX))).transpose()?;
+            let max_age = opt_ms(o.max_age_ms, "maxAgeMs")?;
             let key = match o.public_key.as_deref() {
                 Some(k) => core::WebhookKey::parse(k)?,
                 None => core::WebhookKey::platform(),
             };
-            let capacity = o.capacity.map(|c| usize::try_from(ms(c)).unwrap_or(usize::MAX));
-            let mut v = core::WebhookVerifier::with_capacity(
-                key,
-                capacity.unwrap_or(core::webhook::DEFAULT_SEEN_CAPACITY),
-            );
+            let capacity = capacity.map_or(core::webhook::DEFAULT_SEEN_CAPACITY, |c| c as usize);
+            let mut v = core::WebhookVerifier::with_capacity(key, capacity);
             match o.legacy_rsa_key {
                 None | Some(Either::B(false)) => {}
                 Some(Either::B(true)) => v = v.with_rsa_key(core::RsaWebhookKey::platform()?),
                 Some(Either::A(pem)) => v = v.with_rsa_key(core::RsaWebhookKey::parse(&pem)?),
             }
-            if let Some(age) = o.max_age_ms {
-                v = v.with_max_age_ms(ms(age));
+            if let Some(age) = max_age {
+                v = v.with_max_age_ms(age);
             }
             Ok(v)
         };
@@ -796,11 +905,13 @@ impl WebhookVerifier {
     #[napi]
     pub fn verify(
         &mut self,
+        env: Env,
         body: Either<String, Uint8Array>,
         headers: Vec<(String, String)>,
         now_ms: f64,
-    ) -> Verification {
-        verification_out(self.inner.verify_headers(body_bytes(&body), &headers, ms(now_ms)))
+    ) -> napi::Result<Verification> {
+        let now = ms(now_ms, "nowMs").or_throw(&env)?;
+        Ok(verification_out(self.inner.verify_headers(body_bytes(&body), &headers, now)))
     }
 }
 
@@ -814,10 +925,15 @@ pub struct Call {
 
 #[napi]
 impl Call {
-    #[napi(constructor)]
-    pub fn new(env: Env, request: ApiRequestOptions, options: Option<CallOptions>) -> napi::Result<Self> {
+    /// `options`: the core's CallOptions in camelCase, every field optional.
+    #[napi(
+        constructor,
+        ts_args_type = "request: ApiRequestOptions, options?: { maxAuthRetries?: number; maxRateLimitRetries?: number; maxServerRetries?: number; maxRefreshAttempts?: number; backoffBaseMs?: number; backoffMaxMs?: number; maxWaitMs?: number; refreshPollMs?: number; recheckMs?: number; coordinateRefresh?: boolean } | undefined | null"
+    )]
+    pub fn new(env: Env, request: ApiRequestOptions, options: Option<Object>) -> napi::Result<Self> {
         let req = api_request(&request).or_throw(&env)?;
-        Ok(Call { inner: core::Call::new(req, call_options_in(options)) })
+        let o: core::CallOptions = options_in(options, "callOptions", serde_json::from_value::<core::CallOptions>).or_throw(&env)?;
+        Ok(Call { inner: core::Call::new(req, o) })
     }
 
     #[napi]
@@ -831,6 +947,12 @@ impl Call {
             server_retries: s.server_retries,
         }
     }
+
+    /// Whether the call has ended (done, fail, reauthorize or aborted).
+    #[napi]
+    pub fn is_finished(&self) -> bool {
+        self.inner.is_finished()
+    }
 }
 
 /// Sessions and limiters of every resource an app acts for.
@@ -841,11 +963,14 @@ pub struct Pool {
 
 #[napi]
 impl Pool {
-    #[napi(constructor)]
-    pub fn new(app: &App, session_options: Option<SessionOptions>, limits: Option<Limits>) -> Self {
-        Pool {
-            inner: core::Pool::new(app.config.clone(), session_options_in(session_options), limits_in(limits)),
-        }
+    #[napi(
+        constructor,
+        ts_args_type = "app: App, sessionOptions?: { refreshLeewayMs?: number; leaseMs?: number } | undefined | null, limits?: { max?: number; intervalMs?: number; marginMs?: number; dailyMax?: number; answerTimeoutMs?: number } | undefined | null"
+    )]
+    pub fn new(env: Env, app: &App, session_options: Option<Object>, limits: Option<Object>) -> napi::Result<Self> {
+        let so: core::SessionOptions = options_in(session_options, "sessionOptions", serde_json::from_value::<core::SessionOptions>).or_throw(&env)?;
+        let l: core::Limits = options_in(limits, "limits", serde_json::from_value::<core::Limits>).or_throw(&env)?;
+        Ok(Pool { inner: core::Pool::new(app.config.clone(), so, l) })
     }
 
     /// Load a token set for `resourceId` (null: its locationId, else companyId); returns the id.
@@ -855,14 +980,14 @@ impl Pool {
         self.inner.load_tokens(resource_id.as_deref(), t).or_throw(&env)
     }
 
-    #[napi]
-    pub fn load_private(&mut self, env: Env, resource_id: String, token: String) -> napi::Result<()> {
-        self.inner.load_private(&resource_id, Secret::new(token)).or_throw(&env)
+    #[napi(ts_args_type = "resourceId: string, token: string")]
+    pub fn load_private(&mut self, env: Env, resource_id: String, token: Text) -> napi::Result<()> {
+        self.inner.load_private(&resource_id, Secret::new(token.into_inner())).or_throw(&env)
     }
 
-    #[napi]
-    pub fn load_stored(&mut self, env: Env, resource_id: String, stored: String) -> napi::Result<()> {
-        self.inner.load_stored(&resource_id, &stored).or_throw(&env)
+    #[napi(ts_args_type = "resourceId: string, stored: string")]
+    pub fn load_stored(&mut self, env: Env, resource_id: String, stored: Text) -> napi::Result<()> {
+        self.inner.load_stored(&resource_id, &stored.0).or_throw(&env)
     }
 
     #[napi]
@@ -880,36 +1005,66 @@ impl Pool {
         self.inner.remove(&resource_id)
     }
 
+    /// End `call` at `nowMs` (failure, cancellation): releases its refresh lease, a save under
+    /// way (the tokens stay unsaved) and the rate-limit slot of a send in flight. Idempotent.
+    #[napi]
+    pub fn abort(&mut self, env: Env, call: &mut Call, resource_id: String, now_ms: f64) -> napi::Result<()> {
+        let now = ms(now_ms, "nowMs").or_throw(&env)?;
+        self.inner.abort(&mut call.inner, &resource_id, now);
+        Ok(())
+    }
+
+    /// Whether `resourceId` holds tokens its store does not (a save failed).
+    #[napi]
+    pub fn is_unsaved(&self, resource_id: String) -> bool {
+        self.inner.is_unsaved(&resource_id)
+    }
+
+    /// Start an explicit save of `resourceId`'s unsaved tokens: the stored JSON to save (then
+    /// `endSave`), or null when there is nothing to save or a save is under way.
+    #[napi]
+    pub fn begin_save(&mut self, resource_id: String) -> Option<String> {
+        self.inner.begin_save(&resource_id)
+    }
+
+    /// Finish the save begun by `beginSave`: `saved` false keeps the tokens unsaved.
+    #[napi]
+    pub fn end_save(&mut self, resource_id: String, saved: bool) {
+        self.inner.end_save(&resource_id, saved)
+    }
+
+    /// Resources holding tokens their store does not.
+    #[napi]
+    pub fn unsaved_resources(&self) -> Vec<String> {
+        self.inner.unsaved_resources().map(str::to_owned).collect()
+    }
+
     /// Advance `call` against `resourceId`'s session and limiter.
     #[napi]
     pub fn step(
         &mut self,
+        env: Env,
         call: &mut Call,
         resource_id: String,
         event: Event,
         now_ms: f64,
         random: f64,
-    ) -> Step {
+    ) -> napi::Result<Step> {
+        let now = ms(now_ms, "nowMs").or_throw(&env)?;
+        let random = ms(random, "random").or_throw(&env)?;
         let ev = match event.kind.as_str() {
             "start" => core::Event::Start,
             "resume" => core::Event::Resume,
             "transport_error" => core::Event::TransportError,
             "conflict" => core::Event::Conflict,
+            "persist_failed" => core::Event::PersistFailed,
             "response" => match event.response {
-                Some(r) => core::Event::Response(response_in(r)),
-                None => {
-                    let mut s = Step::named("fail");
-                    s.error = Some(step_error(&arg_error("a response event needs `response`")));
-                    return s;
-                }
+                Some(r) => core::Event::Response(response_in(r).or_throw(&env)?),
+                None => return Err(throw(&env, arg_error("a response event needs `response`"))),
             },
-            _ => {
-                let mut s = Step::named("fail");
-                s.error = Some(step_error(&arg_error("event.type must be start, resume, response, transport_error or conflict")));
-                return s;
-            }
+            _ => return Err(throw(&env, arg_error(EVENT_TYPES))),
         };
-        let step = self.inner.step(&mut call.inner, &resource_id, ev, ms(now_ms), ms(random));
+        let step = self.inner.step(&mut call.inner, &resource_id, ev, now, random);
         let mut out = Step::named(step.name());
         match step {
             core::Step::Send(r) | core::Step::SendRefresh(r) => out.request = Some(request_out(r)),
@@ -927,9 +1082,11 @@ impl Pool {
             }
             core::Step::Reauthorize(e) | core::Step::Fail(e) => out.error = Some(step_error(&e)),
         }
-        out
+        Ok(out)
     }
 }
+
+const EVENT_TYPES: &str = "event.type must be start, resume, response, transport_error, conflict or persist_failed";
 
 /// The constructor arguments of a JS `TokenSet`, in field order (extra fields as JSON text).
 type TokenSetArgs = FnArgs<(
@@ -955,11 +1112,16 @@ type TokenSetArgs = FnArgs<(
 pub fn parse_token_new<'env>(
     env: &'env Env,
     make: Function<'env, TokenSetArgs, Unknown<'env>>,
-    status: u32,
+    status: f64,
     body: String,
     now_ms: f64,
 ) -> napi::Result<Unknown<'env>> {
-    let t = core::parse_token_response(status_u16(status), &[], body.as_bytes(), ms(now_ms)).or_throw(env)?;
+    let t = (|| {
+        let now = ms(now_ms, "nowMs")?;
+        let status = status_in(status)?;
+        core::parse_token_response(status, &[], body.as_bytes(), now)
+    })()
+    .or_throw(env)?;
     let extra = if t.extra.is_empty() { None } else { serde_json::to_string(&t.extra).ok() };
     make.new_instance(FnArgs::from((
         t.access_token.expose().to_owned(),

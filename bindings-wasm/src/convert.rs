@@ -109,8 +109,9 @@ pub fn field_bool(o: &JsValue, key: &'static str) -> Result<Option<bool>, JsValu
     v.as_bool().map(Some).ok_or_else(|| error(ErrorKind::InvalidArgument, &format!("{key} must be a boolean")))
 }
 
-pub fn field_ms(o: &JsValue, key: &'static str) -> Result<Option<u64>, JsValue> {
-    ms_value(&get(o, key), key)
+/// An optional ms field; `what` names it in the error (e.g. `tokens.expiresIn`).
+pub fn field_ms(o: &JsValue, key: &'static str, what: &str) -> Result<Option<u64>, JsValue> {
+    ms_value(&get(o, key), what)
 }
 
 /// An optional array of strings.
@@ -133,52 +134,98 @@ pub fn field_str_list(o: &JsValue, key: &'static str) -> Result<Option<Vec<Strin
 
 // ---- numbers ---------------------------------------------------------------------------
 
-/// A non-negative finite number of milliseconds (fractions are dropped).
-pub fn ms(x: f64, what: &str) -> Result<u64, JsValue> {
-    if !x.is_finite() || x < 0.0 {
-        return Err(error(ErrorKind::InvalidArgument, &format!("{what} must be a non-negative number")));
+/// The largest integer a JS number holds exactly (2^53 - 1): the bound of every ms value.
+pub const MAX_SAFE: u64 = (1 << 53) - 1;
+
+/// The one checked conversion of a JS number: an integer in `lo..=hi`, else `invalid_argument`
+/// (NaN, ±Infinity, negatives, fractions and out-of-range values are never clamped).
+/// The Node addon has the same helper with the same messages.
+pub fn int_in(x: f64, what: &str, lo: u64, hi: u64) -> Result<u64, JsValue> {
+    if x.is_finite() && x.fract() == 0.0 && x >= lo as f64 && x <= hi as f64 {
+        Ok(x as u64)
+    } else {
+        Err(error(ErrorKind::InvalidArgument, &format!("{what} must be an integer in {lo}..={hi}")))
     }
-    Ok(if x >= u64::MAX as f64 { u64::MAX } else { x as u64 })
 }
 
-pub fn ms_value(v: &JsValue, what: &str) -> Result<Option<u64>, JsValue> {
+/// An optional number in `lo..=hi` (`undefined`/`null`: none; any other non-number is refused).
+pub fn int_value(v: &JsValue, what: &str, lo: u64, hi: u64) -> Result<Option<u64>, JsValue> {
     if v.is_undefined() || v.is_null() {
         return Ok(None);
     }
-    if let Some(x) = v.as_f64() {
-        return ms(x, what).map(Some);
-    }
-    if v.is_bigint() {
-        if let Ok(x) = u64::try_from(v.clone()) {
-            return Ok(Some(x));
-        }
-    }
-    Err(error(ErrorKind::InvalidArgument, &format!("{what} must be a non-negative number")))
+    int_in(v.as_f64().unwrap_or(f64::NAN), what, lo, hi).map(Some)
+}
+
+/// Unix milliseconds, a duration or a count: 0..=2^53-1.
+pub fn ms_value(v: &JsValue, what: &str) -> Result<Option<u64>, JsValue> {
+    int_value(v, what, 0, MAX_SAFE)
 }
 
 pub fn required_ms(v: &JsValue, what: &str) -> Result<u64, JsValue> {
-    ms_value(v, what)?.ok_or_else(|| error(ErrorKind::InvalidArgument, &format!("{what} is required")))
+    int_in(v.as_f64().unwrap_or(f64::NAN), what, 0, MAX_SAFE)
 }
 
-/// Any number as jitter input: fractions in (0, 1) (Math.random()) are scaled up.
-pub fn random_from(v: &JsValue) -> u64 {
-    let x = v.as_f64().unwrap_or(0.0);
-    if !x.is_finite() {
-        return 0;
-    }
-    let x = x.abs();
-    let x = if x < 1.0 { x * 9_007_199_254_740_992.0 } else { x };
-    if x >= u64::MAX as f64 {
-        u64::MAX
-    } else {
-        x as u64
-    }
-}
-
+/// An HTTP status: 100..=999.
 pub fn status_from(v: &JsValue) -> Result<u16, JsValue> {
-    match v.as_f64() {
-        Some(x) if x.is_finite() && x.fract() == 0.0 && (0.0..=999.0).contains(&x) => Ok(x as u16),
-        _ => Err(error(ErrorKind::InvalidArgument, "status must be an integer HTTP status")),
+    int_in(v.as_f64().unwrap_or(f64::NAN), "status", 100, 999).map(|s| s as u16)
+}
+
+// ---- option objects through serde ----------------------------------------------------------
+
+fn snake(key: &str) -> String {
+    let mut out = String::with_capacity(key.len() + 4);
+    for c in key.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Read a camelCase option object (`undefined`/`null`: all defaults) into the core's own
+/// option struct (snake_case serde names, `#[serde(default)]`): numbers through [`int_in`]
+/// (0..=2^53-1; serde then checks narrower fields), booleans as they are, anything else
+/// refused. A field of the wrong type is named in the `invalid_argument` message.
+pub fn options_from<T: serde::de::DeserializeOwned + Default>(o: &JsValue, what: &str) -> Result<T, JsValue> {
+    if o.is_undefined() || o.is_null() {
+        return Ok(T::default());
+    }
+    if !o.is_object() {
+        return Err(error(ErrorKind::InvalidArgument, &format!("{what} must be an object")));
+    }
+    let mut fields: Vec<(String, serde_json::Value)> = Vec::new();
+    let obj: &Object = o.unchecked_ref();
+    for k in Object::keys(obj).iter() {
+        let Some(k) = k.as_string() else { continue };
+        let v = Reflect::get(o, &JsValue::from_str(&k)).unwrap_or(JsValue::UNDEFINED);
+        if v.is_undefined() || v.is_null() {
+            continue;
+        }
+        let field = format!("{what}.{k}");
+        let value = if let Some(x) = v.as_f64() {
+            serde_json::Value::from(int_in(x, &field, 0, MAX_SAFE)?)
+        } else if let Some(b) = v.as_bool() {
+            serde_json::Value::Bool(b)
+        } else {
+            return Err(error(ErrorKind::InvalidArgument, &format!("{field} must be a number or a boolean")));
+        };
+        fields.push((k, value));
+    }
+    let map: serde_json::Map<String, serde_json::Value> = fields.iter().map(|(k, v)| (snake(k), v.clone())).collect();
+    match serde_json::from_value::<T>(serde_json::Value::Object(map)) {
+        Ok(t) => Ok(t),
+        Err(e) => {
+            for (k, v) in &fields {
+                let one: serde_json::Map<String, serde_json::Value> = std::iter::once((snake(k), v.clone())).collect();
+                if let Err(e) = serde_json::from_value::<T>(serde_json::Value::Object(one)) {
+                    return Err(error(ErrorKind::InvalidArgument, &format!("{what}.{k}: {e}")));
+                }
+            }
+            Err(error(ErrorKind::InvalidArgument, &format!("{what}: {e}")))
+        }
     }
 }
 
@@ -412,7 +459,10 @@ pub fn verification_to_js(v: &core::Verification) -> JsValue {
 pub fn decision_to_js(d: core::Decision) -> JsValue {
     let o = Object::new();
     match d {
-        core::Decision::Allow => set(&o, "allow", &JsValue::TRUE),
+        core::Decision::Allow { send_id } => {
+            set(&o, "allow", &JsValue::TRUE);
+            set(&o, "sendId", &num(send_id));
+        }
         core::Decision::Wait { wait_ms, daily_exhausted } => {
             set(&o, "allow", &JsValue::FALSE);
             set(&o, "waitMs", &num(wait_ms));
@@ -428,6 +478,7 @@ pub fn limits_to_js(l: core::Limits) -> JsValue {
     set(&o, "intervalMs", &num(l.interval_ms));
     set(&o, "marginMs", &num(l.margin_ms));
     set(&o, "dailyMax", &num(l.daily_max));
+    set(&o, "answerTimeoutMs", &num(l.answer_timeout_ms));
     o.into()
 }
 

@@ -25,44 +25,16 @@ const TS_SHAPES: &str = include_str!("shapes.d.ts");
 // Option objects (read field by field: smaller code than one serde visitor per shape)
 // -----------------------------------------------------------------------------------------
 
-fn opt_u32(v: Option<u64>, def: u32) -> u32 {
-    match v {
-        Some(x) => u32::try_from(x).unwrap_or(u32::MAX),
-        None => def,
-    }
-}
-
 fn limits_from(value: &JsValue) -> Result<core::Limits, JsValue> {
-    let d = core::Limits::default();
-    Ok(core::Limits {
-        max: opt_u32(field_ms(value, "max")?, d.max),
-        interval_ms: field_ms(value, "intervalMs")?.unwrap_or(d.interval_ms),
-        margin_ms: field_ms(value, "marginMs")?.unwrap_or(d.margin_ms),
-        daily_max: field_ms(value, "dailyMax")?.unwrap_or(d.daily_max),
-    })
+    options_from(value, "limits")
 }
 
 fn session_options_from(value: &JsValue) -> Result<core::SessionOptions, JsValue> {
-    let d = core::SessionOptions::default();
-    Ok(core::SessionOptions {
-        refresh_leeway_ms: field_ms(value, "refreshLeewayMs")?.unwrap_or(d.refresh_leeway_ms),
-        lease_ms: field_ms(value, "leaseMs")?.unwrap_or(d.lease_ms),
-    })
+    options_from(value, "sessionOptions")
 }
 
 fn call_options_from(value: &JsValue) -> Result<core::CallOptions, JsValue> {
-    let d = core::CallOptions::default();
-    Ok(core::CallOptions {
-        max_auth_retries: opt_u32(field_ms(value, "maxAuthRetries")?, d.max_auth_retries),
-        max_rate_limit_retries: opt_u32(field_ms(value, "maxRateLimitRetries")?, d.max_rate_limit_retries),
-        max_server_retries: opt_u32(field_ms(value, "maxServerRetries")?, d.max_server_retries),
-        max_refresh_attempts: opt_u32(field_ms(value, "maxRefreshAttempts")?, d.max_refresh_attempts),
-        backoff_base_ms: field_ms(value, "backoffBaseMs")?.unwrap_or(d.backoff_base_ms),
-        backoff_max_ms: field_ms(value, "backoffMaxMs")?.unwrap_or(d.backoff_max_ms),
-        max_wait_ms: field_ms(value, "maxWaitMs")?.unwrap_or(d.max_wait_ms),
-        refresh_poll_ms: field_ms(value, "refreshPollMs")?.unwrap_or(d.refresh_poll_ms),
-        coordinate_refresh: field_bool(value, "coordinateRefresh")?.unwrap_or(d.coordinate_refresh),
-    })
+    options_from(value, "callOptions")
 }
 
 /// A token set as JS passes it back in (`TokenSet` of api.d.ts; `extra` through serde-wasm-bindgen).
@@ -86,8 +58,8 @@ fn token_set_from(value: &JsValue) -> Result<core::TokenSet, JsValue> {
     Ok(core::TokenSet {
         access_token: Secret::new(access_token),
         token_type: s("tokenType")?,
-        expires_in: field_ms(value, "expiresIn")?,
-        expires_at_ms: field_ms(value, "expiresAtMs")?,
+        expires_in: field_ms(value, "expiresIn", "tokens.expiresIn")?,
+        expires_at_ms: field_ms(value, "expiresAtMs", "tokens.expiresAtMs")?,
         refresh_token: s("refreshToken")?.filter(|r| !r.is_empty()).map(Secret::new),
         scopes: field_str_list(value, "scopes")?.unwrap_or_default(),
         user_type,
@@ -318,6 +290,13 @@ impl RateLimiter {
         let now = required_ms(&now_ms, "nowMs")?;
         Ok(decision_to_js(self.inner.check(now)))
     }
+    /// The answer (or transport error) of send `sendId` arrived at `nowMs`.
+    pub fn answered(&mut self, send_id: JsValue, now_ms: JsValue) -> Result<(), JsValue> {
+        let id = required_ms(&send_id, "sendId")?;
+        let now = required_ms(&now_ms, "nowMs")?;
+        self.inner.answered(id, now);
+        Ok(())
+    }
     pub fn observe(&mut self, now_ms: JsValue, status: JsValue, headers: JsValue) -> Result<(), JsValue> {
         let now = required_ms(&now_ms, "nowMs")?;
         let status = status_from(&status)?;
@@ -385,9 +364,25 @@ impl TokenSession {
             core::Action::Use { access_token } => set(&o, "accessToken", &JsValue::from_str(access_token.expose())),
             core::Action::Refresh { request } => set(&o, "request", &request_to_js(request)),
             core::Action::Wait { wait_ms } => set(&o, "waitMs", &num(*wait_ms)),
-            core::Action::Reauthorize => {}
+            core::Action::Reauthorize | core::Action::Save => {}
         }
         Ok(o.into())
+    }
+
+    /// The state after `acquire` answered 'save' (or a refresh) is in the store now.
+    pub fn persisted(&mut self) {
+        self.inner.persisted()
+    }
+
+    /// The save failed: the tokens stay in memory, marked unsaved ('save' comes again).
+    #[wasm_bindgen(js_name = saveFailed)]
+    pub fn save_failed(&mut self) {
+        self.inner.save_failed()
+    }
+
+    #[wasm_bindgen(js_name = isUnsaved)]
+    pub fn is_unsaved(&self) -> bool {
+        self.inner.is_unsaved()
     }
 
     #[wasm_bindgen(js_name = refreshResponse)]
@@ -442,9 +437,9 @@ impl WebhookVerifier {
             Some(k) => core::WebhookKey::parse(k).map_err(|e| js_error(&e))?,
             None => core::WebhookKey::platform(),
         };
-        let capacity = ms_value(&get(&options_value, "capacity"), "capacity")?
-            .map(|c| usize::try_from(c).unwrap_or(usize::MAX))
-            .unwrap_or(core::webhook::DEFAULT_SEEN_CAPACITY);
+        let capacity = int_value(&get(&options_value, "capacity"), "capacity", 0, u64::from(u32::MAX))?
+            .map_or(core::webhook::DEFAULT_SEEN_CAPACITY, |c| c as usize);
+        let max_age = ms_value(&get(&options_value, "maxAgeMs"), "maxAgeMs")?;
         let mut inner = core::WebhookVerifier::with_capacity(key, capacity);
         let legacy = get(&options_value, "legacyRsaKey");
         let rsa = if let Some(pem) = legacy.as_string() {
@@ -469,7 +464,7 @@ impl WebhookVerifier {
         if let Some(k) = rsa {
             inner = inner.with_rsa_key(k);
         }
-        if let Some(age) = ms_value(&get(&options_value, "maxAgeMs"), "maxAgeMs")? {
+        if let Some(age) = max_age {
             inner = inner.with_max_age_ms(age);
         }
         Ok(WebhookVerifier { inner })
@@ -480,7 +475,7 @@ impl WebhookVerifier {
         let h = header_pairs(&headers)?;
         let now = match ms_value(&now_ms, "nowMs")? {
             Some(n) => n,
-            None => ms(js_sys::Date::now(), "Date.now()")?,
+            None => js_sys::Date::now() as u64,
         };
         Ok(verification_to_js(&self.inner.verify_headers(&body, &h, now)))
     }
@@ -516,7 +511,8 @@ impl Call {
         o.into()
     }
 
-    #[wasm_bindgen(getter, js_name = isFinished)]
+    /// Whether the call has ended (done, fail, reauthorize or aborted).
+    #[wasm_bindgen(js_name = isFinished)]
     pub fn is_finished(&self) -> bool {
         self.inner.is_finished()
     }
@@ -575,16 +571,50 @@ impl Pool {
         resource_id.as_string().is_some_and(|r| self.inner.remove(&r))
     }
 
-    /// End `call` early (the host cancelled it): frees a refresh lease it holds.
-    pub fn abort(&mut self, call: &mut Call, resource_id: JsValue) {
-        if let Some(r) = resource_id.as_string() {
-            self.inner.abort(&mut call.inner, &r);
+    /// End `call` at `nowMs` (failure, cancellation): releases its refresh lease, a save under
+    /// way (the tokens stay unsaved) and the rate-limit slot of a send in flight. Idempotent.
+    pub fn abort(&mut self, call: &mut Call, resource_id: JsValue, now_ms: JsValue) -> Result<(), JsValue> {
+        let rid = string_arg(&resource_id, "resourceId")?;
+        let now = required_ms(&now_ms, "nowMs")?;
+        self.inner.abort(&mut call.inner, &rid, now);
+        Ok(())
+    }
+
+    /// Whether `resourceId` holds tokens its store does not (a save failed).
+    #[wasm_bindgen(js_name = isUnsaved)]
+    pub fn is_unsaved(&self, resource_id: JsValue) -> bool {
+        resource_id.as_string().is_some_and(|r| self.inner.is_unsaved(&r))
+    }
+
+    /// Start an explicit save of `resourceId`'s unsaved tokens: the stored JSON to save (then
+    /// `endSave`), or null when there is nothing to save or a save is under way.
+    #[wasm_bindgen(js_name = beginSave)]
+    pub fn begin_save(&mut self, resource_id: JsValue) -> JsValue {
+        match resource_id.as_string().and_then(|r| self.inner.begin_save(&r)) {
+            Some(s) => JsValue::from_str(&s),
+            None => JsValue::NULL,
         }
+    }
+
+    /// Finish the save begun by `beginSave`: `saved` false keeps the tokens unsaved.
+    #[wasm_bindgen(js_name = endSave)]
+    pub fn end_save(&mut self, resource_id: JsValue, saved: JsValue) -> Result<(), JsValue> {
+        let rid = string_arg(&resource_id, "resourceId")?;
+        let saved = saved.as_bool().ok_or_else(|| error(ErrorKind::InvalidArgument, "saved must be a boolean"))?;
+        self.inner.end_save(&rid, saved);
+        Ok(())
+    }
+
+    /// Resources holding tokens their store does not.
+    #[wasm_bindgen(js_name = unsavedResources)]
+    pub fn unsaved_resources(&self) -> Array {
+        self.inner.unsaved_resources().map(JsValue::from_str).collect()
     }
 
     /// Advance `call` for `resourceId`. `event`: `{type:'start'|'resume'|'transport_error'}` or
     /// `{type:'response', response:{status, headers, body}}`, or `{type:'conflict'}` after a store's
-    /// compare-and-set refused a `persist` (reload the session first); `random`: any number (jitter).
+    /// compare-and-set refused a `persist` (reload the session first), or `{type:'persist_failed'}`
+    /// when a `persist` raised or timed out; `random`: an integer in 0..=2^53-1 (jitter).
     pub fn step(
         &mut self,
         call: &mut Call,
@@ -596,7 +626,7 @@ impl Pool {
         let rid = string_arg(&resource_id, "resourceId")?;
         let ev = event_from(&event)?;
         let now = required_ms(&now_ms, "nowMs")?;
-        let rnd = random_from(&random);
+        let rnd = required_ms(&random, "random")?;
         let step = self.inner.step(&mut call.inner, &rid, ev, now, rnd);
         step_to_js(&step)
     }
@@ -609,11 +639,15 @@ fn event_from(event: &JsValue) -> Result<core::Event, JsValue> {
         "resume" => Ok(core::Event::Resume),
         "transport_error" => Ok(core::Event::TransportError),
         "conflict" => Ok(core::Event::Conflict),
+        "persist_failed" => Ok(core::Event::PersistFailed),
         "response" => {
             let r = response_from(&get(event, "response"))?;
             Ok(core::Event::Response(core::Response { status: r.status, headers: r.headers, body: r.body }))
         }
-        _ => Err(error(ErrorKind::InvalidArgument, "event.type must be start, resume, response, transport_error or conflict")),
+        _ => Err(error(
+            ErrorKind::InvalidArgument,
+            "event.type must be start, resume, response, transport_error, conflict or persist_failed",
+        )),
     }
 }
 

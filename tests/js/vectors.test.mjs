@@ -53,15 +53,37 @@ function compare(expect, actual) {
 const app = (input) => new h.App(camelObj(input.config));
 const headersOf = (v) => v || {};
 
+/** `answered(sendId, nowMs)` of a RateLimiter (SPEC §9: a send holds its slot until its answer). */
+function answeredOf(l) {
+  if (typeof l.answered === 'function') return (id, at) => l.answered(id, at);
+  // Stop-gap while the public class lacks answered(): the native object it wraps has it.
+  const sym = Object.getOwnPropertySymbols(l).find((s) => s.description === 'hoopauth.native');
+  if (!sym || typeof l[sym].answered !== 'function') throw new Error('RateLimiter has no answered()');
+  return (id, at) => l[sym].answered(id, at);
+}
+
 function runRateLimiter(input) {
   const l = new h.RateLimiter(camelObj(input.limits));
+  const answered = answeredOf(l);
+  const sends = []; // the sendId of each allowed send, in the order the script allowed them
   input.steps.forEach((step, i) => {
     if (step.op === 'acquire') {
       const count = step.count ?? 1;
       for (let n = 0; n < count; n++) {
         const d = l.acquire(step.at);
+        if (d.allow) {
+          assert.ok(Number.isSafeInteger(d.sendId), `step ${i}: an allowed send has a sendId`);
+          sends.push(d.sendId);
+          // Without `in_flight` the answer arrives at once, at the same time.
+          if (!step.in_flight) answered(d.sendId, step.at);
+        }
         const actual = d.allow ? { allow: true } : { allow: false, wait_ms: d.waitMs, daily_exhausted: d.dailyExhausted };
         try { compare(step.expect, actual); } catch (e) { throw new Error(`step ${i} (acquire ${n} of ${count} at ${step.at}): ${e.message}`); }
+      }
+    } else if (step.op === 'answered') {
+      for (const n of step.sends) {
+        if (n >= sends.length) throw new Error(`step ${i}: no allowed send ${n}`);
+        answered(sends[n], step.at);
       }
     } else if (step.op === 'observe') {
       l.observe(step.at, step.status, headersOf(step.headers));
