@@ -5,7 +5,9 @@
 // No Node-only APIs here: the same file runs in Node, browsers and edge workers.
 
 const { HoopAuthError, KINDS, wrapNative, toHoopAuthError } = require('./errors.js');
-const { redactClass, asTokenSet, TokenSetFields, REDACTED } = require('./redact.js');
+const {
+  redactClass, asTokenSet, TokenSetFields, REDACTED, asHttpRequest, asSessionAction, Callback, HttpRequest,
+} = require('./redact.js');
 const { opt, toPairs, toResponse, toApiRequest, randomBytes, toTokenInput } = require('./util.js');
 const { makeClient } = require('./client.js');
 
@@ -50,21 +52,21 @@ function createApi(native) {
     }
     tokenRequest(options) {
       const o = options || {};
-      return w(() => this[NATIVE].tokenRequest({
+      return asHttpRequest(w(() => this[NATIVE].tokenRequest({
         grant: o.grant,
         code: opt(o.code),
         refreshToken: opt(o.refreshToken),
         userType: opt(o.userType),
-      }));
+      })));
     }
     locationTokenRequest(options) {
       const o = options || {};
-      return w(() => this[NATIVE].locationTokenRequest({
+      return asHttpRequest(w(() => this[NATIVE].locationTokenRequest({
         agencyAccessToken: o.agencyAccessToken, companyId: o.companyId, locationId: o.locationId,
-      }));
+      })));
     }
     apiRequest(options) {
-      return w(() => this[NATIVE].apiRequest(toApiRequest(options, options && options.accessToken)));
+      return asHttpRequest(w(() => this[NATIVE].apiRequest(toApiRequest(options, options && options.accessToken))));
     }
   }
   redactClass(App, (a) => ({ clientId: a.clientId, apiBase: a.apiBase, clientSecret: a.hasSecret ? REDACTED : null }));
@@ -72,7 +74,7 @@ function createApi(native) {
   const asApp = (app) => (app instanceof App ? app : new App(app));
 
   function parseCallback(url, expectedState) {
-    return w(() => native.parseCallback(url, opt(expectedState)));
+    return new Callback(w(() => native.parseCallback(url, opt(expectedState))));
   }
   function generateState(bytes) {
     return w(() => native.generateState(bytes == null ? randomBytes(32) : bytes));
@@ -128,6 +130,8 @@ function createApi(native) {
   class RateLimiter {
     constructor(limits) { hidden(this, w(() => new native.RateLimiter(limits || null))); }
     acquire(nowMs) { return w(() => this[NATIVE].acquire(nowMs)); }
+    /** Report the answer (or transport error) of the send `sendId` that acquire allowed. */
+    answered(sendId, nowMs) { w(() => this[NATIVE].answered(sendId, nowMs)); }
     check(nowMs) { return w(() => this[NATIVE].check(nowMs)); }
     observe(nowMs, status, headers) { w(() => this[NATIVE].observe(nowMs, status, toPairs(headers))); }
     get limits() { return this[NATIVE].limits; }
@@ -151,7 +155,13 @@ function createApi(native) {
       w(() => this[NATIVE].load(toTokenInput(t)));
     }
     loadPrivate(token) { w(() => this[NATIVE].loadPrivate(token)); }
-    acquire(nowMs) { return w(() => this[NATIVE].acquire(nowMs)); }
+    acquire(nowMs) { return asSessionAction(w(() => this[NATIVE].acquire(nowMs))); }
+    /** Whether the session holds tokens its store does not (after a failed save). */
+    isUnsaved() { return w(() => this[NATIVE].isUnsaved()); }
+    /** After a 'save' action (or a refresh): the store now holds `toStored()`. */
+    persisted() { w(() => this[NATIVE].persisted()); }
+    /** The save failed: the tokens stay in memory, unsaved ('save' comes again). */
+    saveFailed() { w(() => this[NATIVE].saveFailed()); }
     refreshResponse(response, sentAtMs) {
       return asTokenSet(w(() => this[NATIVE].refreshResponse(toResponse(response), sentAtMs)));
     }
@@ -208,3 +218,6 @@ function createApi(native) {
 
 module.exports = createApi;
 module.exports.createApi = createApi;
+// Usable before a WASM module is instantiated (the web entry's init() errors).
+module.exports.HoopAuthError = HoopAuthError;
+module.exports.HttpRequest = HttpRequest;

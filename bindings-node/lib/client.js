@@ -5,11 +5,13 @@
 
 const { HoopAuthError, wrapNative, fromErrorInfo } = require('./errors.js');
 const { toApiRequest, headerRecord, toTokenInput } = require('./util.js');
+const { redactClass: redactStore, REDACTED: HIDDEN } = require('./redact.js');
 
 const START = { type: 'start' };
 const RESUME = { type: 'resume' };
 const TRANSPORT_ERROR = { type: 'transport_error' };
 const CONFLICT = { type: 'conflict' };
+const PERSIST_FAILED = { type: 'persist_failed' };
 
 /** Free a temporary native object now where the binding can (WASM memory), else leave it to GC. */
 function release(obj) {
@@ -18,6 +20,144 @@ function release(obj) {
 
 function random32() {
   return Math.floor(Math.random() * 0x100000000);
+}
+
+// ---- waking other calls ------------------------------------------------------------------
+// In Node (and browsers) one call may resolve a promise another call awaits: a freed slot or
+// an answer wakes the waiter at once. Cloudflare's workerd refuses that: a promise created in
+// one request and resolved from another request's context is dropped and the waiting request
+// is cancelled as hung. So, unless the runtime is known to allow it, no call ever resolves
+// another call's promise: waiters look at shared state on their own short timers ("poll").
+
+/** 'direct' where one request may wake another (Node), else 'poll' (workerd and unknown runtimes). */
+function defaultHandoff() {
+  const nav = globalThis.navigator;
+  if (nav && typeof nav.userAgent === 'string' && nav.userAgent.startsWith('Cloudflare-Workers')) return 'poll';
+  const p = globalThis.process;
+  const isNode = p != null && p.versions != null && typeof p.versions.node === 'string' &&
+    p.release != null && p.release.name === 'node';
+  return isNode ? 'direct' : 'poll';
+}
+
+/** The longest a polling waiter sleeps between looks (ms). */
+const POLL_MAX_MS = 8;
+/** A polling waiter's first look (ms); it doubles up to POLL_MAX_MS. */
+const POLL_MIN_MS = 1;
+
+function abortReason(signal) {
+  if (signal.reason !== undefined) return signal.reason;
+  return makeDomError('This operation was aborted', 'AbortError');
+}
+
+function makeDomError(message, name) {
+  if (typeof globalThis.DOMException === 'function') return new globalThis.DOMException(message, name);
+  const e = new Error(message);
+  e.name = name;
+  return e;
+}
+
+/**
+ * A call's cancellation: the caller's AbortSignal and/or a timeout, as one signal. `null`
+ * when the call has neither (no cost on the common path).
+ */
+class Cancel {
+  constructor(signal, timeoutMs) {
+    this.aborted = false;
+    this.reason = undefined;
+    this.listeners = new Set();
+    this.signal = signal || null;
+    this.timer = null;
+    this.onAbort = () => this.abort(abortReason(signal));
+    if (signal) {
+      if (signal.aborted) { this.abort(abortReason(signal)); return; }
+      signal.addEventListener('abort', this.onAbort, { once: true });
+    }
+    if (timeoutMs != null) {
+      this.timer = setTimeout(() => {
+        this.abort(makeDomError(`hoopauth: the call took longer than timeoutMs (${timeoutMs} ms)`, 'TimeoutError'));
+      }, timeoutMs);
+    }
+  }
+  static of(options) {
+    const signal = options ? options.signal : undefined;
+    const timeoutMs = options ? options.timeoutMs : undefined;
+    if (signal == null && timeoutMs == null) return null;
+    if (signal != null && (typeof signal !== 'object' || typeof signal.addEventListener !== 'function' ||
+      typeof signal.aborted !== 'boolean')) {
+      throw new HoopAuthError('invalid_argument', 'invalid_argument: signal must be an AbortSignal');
+    }
+    if (timeoutMs != null && (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs < 0)) {
+      throw new HoopAuthError('invalid_argument', 'invalid_argument: timeoutMs must be a finite number ≥ 0');
+    }
+    return new Cancel(signal, timeoutMs);
+  }
+  abort(reason) {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    for (const fn of [...this.listeners]) fn(reason);
+    this.listeners.clear();
+  }
+  /** An AbortSignal for fetch (created on first use). */
+  fetchSignal() {
+    if (!this.controller) {
+      if (typeof globalThis.AbortController !== 'function') return this.signal || undefined;
+      this.controller = new globalThis.AbortController();
+      if (this.aborted) this.controller.abort(this.reason);
+      else this.listeners.add((r) => this.controller.abort(r));
+    }
+    return this.controller.signal;
+  }
+  throwIfAborted() {
+    if (this.aborted) throw this.reason;
+  }
+  dispose() {
+    if (this.timer != null) clearTimeout(this.timer);
+    if (this.signal) this.signal.removeEventListener('abort', this.onAbort);
+    this.listeners.clear();
+  }
+}
+
+/** `p`, or the cancellation's reason when the call is cancelled first (p keeps running). */
+function raced(p, cancel) {
+  if (cancel == null) return p;
+  if (cancel.aborted) {
+    Promise.resolve(p).catch(() => {});
+    return Promise.reject(cancel.reason);
+  }
+  return new Promise((resolve, reject) => {
+    const onAbort = (r) => reject(r);
+    cancel.listeners.add(onAbort);
+    Promise.resolve(p).then(
+      (v) => { cancel.listeners.delete(onAbort); resolve(v); },
+      (e) => { cancel.listeners.delete(onAbort); reject(e); },
+    );
+  });
+}
+
+/** Sleep `ms` on this call's own timer; `wake` (optional) lets another call end it early
+ *  (direct hand-off only); cancellation rejects with its reason. */
+function sleep(ms, cancel, wake) {
+  if (cancel != null && cancel.aborted) return Promise.reject(cancel.reason);
+  return new Promise((resolve, reject) => {
+    let onAbort = null;
+    const done = () => {
+      clearTimeout(timer);
+      if (wake) wake.delete(done);
+      if (onAbort) cancel.listeners.delete(onAbort);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    if (wake) wake.add(done);
+    if (cancel != null) {
+      onAbort = (r) => {
+        clearTimeout(timer);
+        if (wake) wake.delete(done);
+        reject(r);
+      };
+      cancel.listeners.add(onAbort);
+    }
+  });
 }
 
 /** An API answer: status, lower-case header record, body text, json(). */
@@ -32,17 +172,83 @@ class ApiResponse {
   }
 }
 
-/** A FIFO counting semaphore: calls take slots in the order they asked. */
+/**
+ * A FIFO counting semaphore: calls take slots in the order they asked. `give` hands a slot to
+ * the first waiter by marking it granted; with direct hand-off it also resolves the waiter's
+ * promise, else the waiter notices on its own timer.
+ */
 class Slots {
-  #free; #queue = [];
-  constructor(n) { this.#free = n; }
-  take() {
+  #free; #queue = []; #direct;
+  constructor(n, direct) { this.#free = n; this.#direct = direct; }
+  /** Resolves once the caller holds a slot; on cancellation leaves the queue (or gives back a slot granted meanwhile). */
+  take(cancel) {
     if (this.#free > 0 && this.#queue.length === 0) { this.#free--; return null; }
-    return new Promise((resolve) => this.#queue.push(resolve));
+    return this.#wait(cancel);
+  }
+  async #wait(cancel) {
+    const w = { granted: false, wake: null };
+    this.#queue.push(w);
+    try {
+      if (this.#direct) {
+        await raced(new Promise((resolve) => { w.wake = resolve; }), cancel);
+      } else {
+        let d = POLL_MIN_MS;
+        while (!w.granted) {
+          await sleep(d, cancel);
+          if (d < POLL_MAX_MS) d *= 2;
+        }
+      }
+    } catch (e) {
+      if (w.granted) this.give();
+      else {
+        const i = this.#queue.indexOf(w);
+        if (i >= 0) this.#queue.splice(i, 1);
+      }
+      throw e;
+    }
   }
   give() {
     const next = this.#queue.shift();
-    if (next) next(); else this.#free++;
+    if (next) {
+      next.granted = true;
+      if (next.wake) next.wake();
+    } else {
+      this.#free++;
+    }
+  }
+}
+
+/**
+ * Work one call started that others may join (a store load, a location-token mint). The
+ * starter awaits its own promise; a joiner awaits it directly only with direct hand-off,
+ * else looks at `done` on its own timer.
+ */
+class Shared {
+  constructor(promise) {
+    this.done = false;
+    this.failed = false;
+    this.value = undefined;
+    this.error = undefined;
+    this.promise = promise.then(
+      (v) => { this.done = true; this.value = v; return v; },
+      (e) => { this.done = true; this.failed = true; this.error = e; throw e; },
+    );
+    this.promise.catch(() => {});
+  }
+  async join(own, direct, cancel) {
+    if (!this.done) {
+      if (own || direct) {
+        await raced(this.promise, cancel).catch((e) => { if (!this.done) throw e; });
+      } else {
+        let d = POLL_MIN_MS;
+        while (!this.done) {
+          await sleep(d, cancel);
+          if (d < POLL_MAX_MS) d *= 2;
+        }
+      }
+    }
+    if (this.failed) throw this.error;
+    return this.value;
   }
 }
 
@@ -52,18 +258,21 @@ class MemoryTokenStore {
   get(resourceId) { return this.#map.has(resourceId) ? this.#map.get(resourceId) : null; }
   set(resourceId, stored) { this.#map.set(resourceId, stored); }
   delete(resourceId) { this.#map.delete(resourceId); }
+  get size() { return this.#map.size; }
 }
+redactStore(MemoryTokenStore, (m) => ({ resources: m.size, sessions: HIDDEN }));
 
 function makeClient(ctx) {
   const { native, NATIVE, asApp, parseCallback, parseTokenResponse, redactClass, REDACTED } = ctx;
   const w = wrapNative;
 
   class Client {
-    #app; #pool; #store; #fetch; #now; #callOptions; #slots;
-    #loading = new Map();      // resourceId → Promise of the first load from the store
-    #waiters = new Map();      // resourceId → Set of wake-up functions (refresh waits)
+    #app; #pool; #store; #fetch; #now; #callOptions; #slots; #direct;
+    #loading = new Map();      // resourceId → Shared: the first load from the store
+    #waiters = new Map();      // resourceId → Set of wake-up functions (direct hand-off only)
+    #answers = new Map();      // resourceId → count of answers, saves and aborts seen (poll wake-ups)
     #persisting = new Map();   // resourceId → persists in flight in this process
-    #minting = new Map();      // company + location → the location-token mint in flight
+    #minting = new Map();      // company + location → Shared: the location-token mint in flight
     #coordinate = false;       // call.coordinateRefresh: the store is shared between processes
     #stats = { sends: 0, refreshes: 0, waits: 0, retries: 0 };
 
@@ -72,6 +281,9 @@ function makeClient(ctx) {
       if (o.app == null) throw new HoopAuthError('invalid_config', 'invalid_config: Client needs `app`');
       this.#app = asApp(o.app);
       this.#store = o.store || new MemoryTokenStore();
+      if (typeof this.#store.get !== 'function' || typeof this.#store.set !== 'function') {
+        throw new HoopAuthError('invalid_config', 'invalid_config: store needs get(resourceId) and set(resourceId, stored)');
+      }
       const f = o.fetch || globalThis.fetch;
       if (typeof f !== 'function') throw new HoopAuthError('invalid_config', 'invalid_config: no fetch available');
       this.#fetch = o.fetch ? f : f.bind(globalThis);
@@ -82,21 +294,30 @@ function makeClient(ctx) {
       if (!Number.isInteger(inFlight) || inFlight < 1) {
         throw new HoopAuthError('invalid_config', 'invalid_config: maxInFlight must be a positive integer');
       }
+      const handoff = o.handoff == null ? defaultHandoff() : o.handoff;
+      if (handoff !== 'direct' && handoff !== 'poll') {
+        throw new HoopAuthError('invalid_config', "invalid_config: handoff must be 'direct' or 'poll'");
+      }
+      this.#direct = handoff === 'direct';
       // A call holds a slot while it steps and sends, not while it waits: a send the core
       // allowed goes out at once, so the time the core counted is the time it left.
-      this.#slots = new Slots(inFlight);
+      this.#slots = new Slots(inFlight, this.#direct);
       this.#pool = w(() => new native.Pool(this.#app[NATIVE], o.session || null, o.limits || null));
     }
 
     get app() { return this.#app; }
 
+    /** 'direct' (one call wakes another: Node) or 'poll' (each waiter looks on its own timer: workerd). */
+    get handoff() { return this.#direct ? 'direct' : 'poll'; }
+
     authorizationUrl(options) { return this.#app.authorizationUrl(options); }
 
     stats() { return { ...this.#stats }; }
 
-    async #send(req) {
+    async #send(req, cancel) {
       const init = { method: req.method, headers: req.headers };
       if (req.body !== '') init.body = req.body;
+      if (cancel != null) init.signal = cancel.fetchSignal();
       const r = await this.#fetch(req.url, init);
       const body = await r.text();
       const headers = [];
@@ -105,58 +326,83 @@ function makeClient(ctx) {
     }
 
     /** Send a one-off token request; a lost connection is a server_error. */
-    async #sendToken(req) {
+    async #sendToken(req, cancel) {
       try {
-        return await this.#send(req);
+        return await this.#send(req, cancel);
       } catch (e) {
+        if (cancel != null && cancel.aborted) throw cancel.reason;
         throw new HoopAuthError('server_error', 'server_error: the token request got no answer', { cause: e });
       }
     }
 
-    async #persist(resourceId) {
+    /** Save what the pool holds for `resourceId` (after an exchange or a load of tokens). */
+    async #persist(resourceId, cancel) {
       const stored = this.#pool.storedJson(resourceId);
-      if (stored != null) await this.#store.set(resourceId, stored);
-      this.#loading.set(resourceId, Promise.resolve());
+      if (stored != null) {
+        try {
+          await raced(this.#store.set(resourceId, stored), cancel);
+        } catch (e) {
+          if (cancel != null && cancel.aborted) throw cancel.reason;
+          throw storeError(null, e);
+        }
+      }
+      this.#loading.set(resourceId, LOADED);
     }
 
     /** Load a resource's stored session from the store, once per client. */
-    #ensureLoaded(resourceId) {
-      let p = this.#loading.get(resourceId);
-      if (!p) {
-        p = (async () => {
+    #ensureLoaded(resourceId, cancel) {
+      let task = this.#loading.get(resourceId);
+      if (task === LOADED || (task && task.done && !task.failed)) return null;
+      let own = false;
+      if (!task) {
+        own = true;
+        task = new Shared((async () => {
           if (this.#pool.hasSession(resourceId)) return;
           const stored = await this.#store.get(resourceId);
           if (stored != null && !this.#pool.hasSession(resourceId)) {
             w(() => this.#pool.loadStored(resourceId, stored));
           }
-        })();
-        this.#loading.set(resourceId, p);
-        p.catch(() => this.#loading.delete(resourceId));
+        })());
+        this.#loading.set(resourceId, task);
+        task.promise.catch(() => { if (this.#loading.get(resourceId) === task) this.#loading.delete(resourceId); });
       }
-      return p;
+      return task.join(own, this.#direct, cancel);
     }
 
-    #sleep(ms, wakeOn) {
-      return new Promise((resolve) => {
-        let set = null;
-        const done = () => {
-          clearTimeout(timer);
-          if (set) set.delete(done);
-          resolve();
-        };
-        const timer = setTimeout(done, ms);
-        if (wakeOn != null) {
-          set = this.#waiters.get(wakeOn);
-          if (!set) this.#waiters.set(wakeOn, (set = new Set()));
-          set.add(done);
-        }
-      });
-    }
-
-    #wake(resourceId) {
+    /** Something changed for `resourceId` (an answer, a save, an abort): wake its waiters. */
+    #changed(resourceId) {
+      this.#answers.set(resourceId, (this.#answers.get(resourceId) || 0) + 1);
       const set = this.#waiters.get(resourceId);
       if (!set || set.size === 0) return;
       for (const fn of [...set]) fn();
+    }
+
+    /**
+     * Wait `ms` (the step's waitMs, exactly), ending early when an answer, a save or an abort
+     * for `resourceId` comes: direct hand-off lets that call wake this one; otherwise this call
+     * looks on its own short timer.
+     */
+    async #waitFor(resourceId, ms, cancel) {
+      if (this.#direct) {
+        let set = this.#waiters.get(resourceId);
+        if (!set) this.#waiters.set(resourceId, (set = new Set()));
+        try {
+          await sleep(ms, cancel, set);
+        } finally {
+          if (set.size === 0 && this.#waiters.get(resourceId) === set) this.#waiters.delete(resourceId);
+        }
+        return;
+      }
+      const seen = this.#answers.get(resourceId) || 0;
+      let left = ms;
+      let d = POLL_MIN_MS;
+      while (left > 0) {
+        const piece = Math.min(left, d);
+        await sleep(piece, cancel);
+        left -= piece;
+        if ((this.#answers.get(resourceId) || 0) !== seen) return;
+        if (d < POLL_MAX_MS) d *= 2;
+      }
     }
 
     async exchangeCode(codeOrCallbackUrl, options) {
@@ -166,30 +412,93 @@ function makeClient(ctx) {
       if (code.includes('?') || code.includes('://') || code.includes('code=') || o.expectedState != null) {
         code = parseCallback(code, o.expectedState).code;
       }
-      const req = this.#app.tokenRequest({ grant: 'authorization_code', code, userType: o.userType });
-      const sentAt = this.#now();
-      const resp = await this.#sendToken(req);
-      const tokens = parseTokenResponse(resp, sentAt);
-      const id = w(() => this.#pool.loadTokens(null, toTokenInput(tokens)));
-      await this.#persist(id);
-      return tokens;
+      const cancel = Cancel.of(o);
+      try {
+        if (cancel != null) cancel.throwIfAborted();
+        const req = this.#app.tokenRequest({ grant: 'authorization_code', code, userType: o.userType });
+        const sentAt = this.#now();
+        const resp = await this.#sendToken(req, cancel);
+        const tokens = parseTokenResponse(resp, sentAt);
+        const id = w(() => this.#pool.loadTokens(null, toTokenInput(tokens)));
+        await this.#persist(id, cancel);
+        return tokens;
+      } finally {
+        if (cancel != null) cancel.dispose();
+      }
     }
 
     async setTokens(tokens, resourceId) {
       const id = w(() => this.#pool.loadTokens(resourceId == null ? null : resourceId, toTokenInput(tokens)));
-      await this.#persist(id);
+      await this.#persist(id, null);
       return id;
     }
 
     async usePrivateToken(resourceId, token) {
       w(() => this.#pool.loadPrivate(resourceId, token));
-      await this.#persist(resourceId);
+      await this.#persist(resourceId, null);
+    }
+
+    /**
+     * Save every resource whose tokens the store does not hold yet (a save failed or was
+     * cancelled). Resolves to the ids saved; rejects with `store_error` (cause: the store's
+     * error) when a save fails: those tokens stay unsaved, and the next call saves them first.
+     */
+    async flush(options) {
+      const cancel = Cancel.of(options);
+      const saved = [];
+      let failure = null;
+      try {
+        const ids = [...w(() => this.#pool.unsavedResources())];
+        for (const id of ids) {
+          if (cancel != null) cancel.throwIfAborted();
+          const ok = await this.#saveUnsaved(id, cancel).catch((e) => {
+            if (cancel != null && cancel.aborted) throw e;
+            if (failure == null) failure = e;
+            return false;
+          });
+          if (ok) saved.push(id);
+        }
+      } finally {
+        if (cancel != null) cancel.dispose();
+      }
+      if (failure != null) throw failure;
+      return saved;
+    }
+
+    /** One explicit save of `resourceId`'s unsaved tokens (false: nothing to do now). */
+    async #saveUnsaved(resourceId, cancel) {
+      const stored = w(() => this.#pool.beginSave(resourceId));
+      if (stored == null) return false;
+      let ok = false;
+      try {
+        const written = await raced(this.#store.set(resourceId, stored), cancel);
+        if (written === false) {
+          // A shared store holds a newer version: take it (load_stored keeps ours unless older).
+          const newer = await raced(this.#store.get(resourceId), cancel);
+          if (newer != null) w(() => this.#pool.loadStored(resourceId, newer));
+          ok = !this.#pool.isUnsaved(resourceId);
+        } else {
+          ok = true;
+        }
+      } catch (e) {
+        if (cancel != null && cancel.aborted) throw e;
+        throw storeError(null, e);
+      } finally {
+        try { this.#pool.endSave(resourceId, ok); } catch { /* the resource was removed meanwhile */ }
+        this.#changed(resourceId);
+      }
+      return ok;
     }
 
     /** A usable access token of `resourceId` from the core session (refreshing it if due). */
-    async #accessToken(resourceId) {
-      await this.#ensureLoaded(resourceId);
+    async #accessToken(resourceId, cancel) {
+      await this.#ensureLoaded(resourceId, cancel);
       for (let i = 0; i < 1000; i++) {
+        if (this.#pool.isUnsaved(resourceId)) {
+          // Tokens a failed save left in memory: store them before anything uses them.
+          if (!(await this.#saveUnsaved(resourceId, cancel))) await this.#waitFor(resourceId, 10, cancel);
+          continue;
+        }
         const stored = this.#pool.storedJson(resourceId);
         if (stored == null) break;
         const session = w(() => native.TokenSession.fromStored(this.#app[NATIVE], stored, null));
@@ -200,56 +509,96 @@ function makeClient(ctx) {
           if (action.action === 'refresh') {
             this.#stats.refreshes++;
             let resp;
-            try { resp = await this.#send(action.request); } catch { continue; } // resend within the grace
+            try {
+              resp = await this.#send(action.request, cancel);
+            } catch {
+              if (cancel != null && cancel.aborted) throw cancel.reason;
+              continue; // resend within the grace
+            }
             w(() => session.refreshResponse(resp, now));
             w(() => this.#pool.loadStored(resourceId, session.toStored()));
-            await this.#persist(resourceId);
+            await this.#persist(resourceId, cancel);
             continue;
           }
         } finally {
           release(session);
         }
         if (action.action === 'use') return action.accessToken;
-        if (action.action === 'wait') { await this.#sleep(action.waitMs, resourceId); continue; }
+        if (action.action === 'wait') { await this.#waitFor(resourceId, action.waitMs, cancel); continue; }
         break;
       }
       throw new HoopAuthError('unauthorized', `unauthorized: no usable token for \`${String(resourceId).slice(0, 64)}\`: authorize the app again`);
     }
 
     /** One mint per (company, location) at a time: concurrent callers share its answer. */
-    locationToken(companyId, locationId) {
-      const key = `${companyId}\n${locationId}`;
-      let p = this.#minting.get(key);
-      if (!p) {
-        p = this.#mintLocationToken(companyId, locationId).finally(() => this.#minting.delete(key));
-        this.#minting.set(key, p);
+    async locationToken(companyId, locationId, options) {
+      const cancel = Cancel.of(options);
+      try {
+        const key = `${companyId}\n${locationId}`;
+        for (;;) {
+          let task = this.#minting.get(key);
+          let own = false;
+          if (!task) {
+            own = true;
+            task = new Shared(this.#mintLocationToken(companyId, locationId, cancel));
+            task.cancel = cancel;
+            this.#minting.set(key, task);
+            task.promise.catch(() => {}).finally(() => { if (this.#minting.get(key) === task) this.#minting.delete(key); });
+          }
+          try {
+            return await task.join(own, this.#direct, cancel);
+          } catch (e) {
+            // The caller that started the mint was cancelled: its cancellation is not ours.
+            const theirs = !own && task.cancel != null && task.cancel.aborted && e === task.cancel.reason;
+            if (!theirs) throw e;
+            if (this.#minting.get(key) === task) this.#minting.delete(key);
+          }
+        }
+      } finally {
+        if (cancel != null) cancel.dispose();
       }
-      return p;
     }
 
-    async #mintLocationToken(companyId, locationId) {
-      const agencyAccessToken = await this.#accessToken(companyId);
+    async #mintLocationToken(companyId, locationId, cancel) {
+      const agencyAccessToken = await this.#accessToken(companyId, cancel);
       const req = this.#app.locationTokenRequest({ agencyAccessToken, companyId, locationId });
       const sentAt = this.#now();
-      const resp = await this.#sendToken(req);
+      const resp = await this.#sendToken(req, cancel);
       const tokens = parseTokenResponse(resp, sentAt);
       const id = w(() => this.#pool.loadTokens(tokens.locationId || locationId, toTokenInput(tokens)));
-      await this.#persist(id);
+      await this.#persist(id, cancel);
       return tokens;
     }
 
+    /**
+     * One API call. `options` also takes `signal` (an AbortSignal) and `timeoutMs`: either
+     * ends the call with the signal's reason (or a TimeoutError) at any await point, after
+     * releasing what the call holds in the core (lease, save, rate-limit slot).
+     */
     async request(resourceId, options) {
       if (typeof resourceId !== 'string' || resourceId === '') {
         throw new HoopAuthError('invalid_argument', 'invalid_argument: resourceId must be a non-empty string');
       }
-      await this.#ensureLoaded(resourceId);
+      const cancel = Cancel.of(options);
+      try {
+        if (cancel != null) cancel.throwIfAborted();
+        const loading = this.#ensureLoaded(resourceId, cancel);
+        if (loading != null) await loading;
+        return await this.#run(resourceId, options, cancel);
+      } finally {
+        if (cancel != null) cancel.dispose();
+      }
+    }
+
+    async #run(resourceId, options, cancel) {
       const pool = this.#pool;
       const call = w(() => new native.Call(toApiRequest(options), this.#callOptions));
       const stats = this.#stats;
       const slots = this.#slots;
       let holding = false;
+      let finished = false;
       try {
-        const first = slots.take();
+        const first = slots.take(cancel);
         if (first) await first;
         holding = true;
         let step = pool.step(call, resourceId, START, this.#now(), random32());
@@ -257,16 +606,17 @@ function makeClient(ctx) {
           switch (step.step) {
             case 'send':
             case 'send_refresh': {
-              const refresh = step.step === 'send_refresh';
-              if (refresh) stats.refreshes++; else stats.sends++;
+              if (step.step === 'send_refresh') stats.refreshes++; else stats.sends++;
               let event;
               try {
-                event = { type: 'response', response: await this.#send(step.request) };
-              } catch {
+                event = { type: 'response', response: await this.#send(step.request, cancel) };
+              } catch (e) {
+                if (cancel != null && cancel.aborted) throw cancel.reason;
                 event = TRANSPORT_ERROR;
               }
+              // Reported as it arrives: the answer frees its rate-limit slot at once.
               step = pool.step(call, resourceId, event, this.#now(), random32());
-              if (refresh && step.step !== 'persist') this.#wake(resourceId);
+              this.#changed(resourceId);
               break;
             }
             case 'persist': {
@@ -275,44 +625,64 @@ function makeClient(ctx) {
               this.#persisting.set(resourceId, (this.#persisting.get(resourceId) || 0) + 1);
               let written;
               try {
-                written = await this.#store.set(resourceId, step.stored);
+                written = await raced(this.#store.set(resourceId, step.stored), cancel);
+              } catch (e) {
+                if (cancel != null && cancel.aborted) throw cancel.reason;
+                // The store raised: the tokens stay in memory, unsaved; the next call saves them.
+                step = pool.step(call, resourceId, PERSIST_FAILED, this.#now(), random32());
+                this.#changed(resourceId);
+                finished = true;
+                throw storeError(step.error, e);
               } finally {
                 this.#persisting.set(resourceId, this.#persisting.get(resourceId) - 1);
               }
               if (written === false) {
-                const newer = await this.#store.get(resourceId);
+                const newer = await raced(this.#store.get(resourceId), cancel);
                 if (newer != null) w(() => pool.loadStored(resourceId, newer));
                 step = pool.step(call, resourceId, CONFLICT, this.#now(), random32());
               } else {
                 step = pool.step(call, resourceId, RESUME, this.#now(), random32());
               }
-              this.#wake(resourceId);
+              this.#changed(resourceId);
               break;
             }
-            case 'wait':
+            case 'wait': {
               stats.waits++;
               holding = false;
               slots.give();
-              await this.#sleep(step.waitMs, step.reason === 'refresh' ? resourceId : null);
-              const again = slots.take();
+              const reason = step.reason;
+              // One rule: sleep exactly waitMs (the core hands long waits out in pieces), then
+              // resume; a wait for answers in flight or for another call's refresh or save ends
+              // early when something changes for this resource.
+              if (reason === 'in_flight' || reason === 'refresh') await this.#waitFor(resourceId, step.waitMs, cancel);
+              else await sleep(step.waitMs, cancel);
+              const again = slots.take(cancel);
               if (again) await again;
               holding = true;
-              if (step.reason === 'refresh' && this.#coordinate && !this.#persisting.get(resourceId)) {
+              if (reason === 'refresh' && this.#coordinate && !this.#persisting.get(resourceId)) {
                 // Another process may hold the lease: look at the shared store again.
-                const newer = await this.#store.get(resourceId);
+                const newer = await raced(this.#store.get(resourceId), cancel);
                 if (newer != null && !this.#persisting.get(resourceId)) w(() => pool.loadStored(resourceId, newer));
               }
               step = pool.step(call, resourceId, RESUME, this.#now(), random32());
               break;
+            }
             case 'done': {
+              finished = true;
               const r = step.response;
               return new ApiResponse(r.status, headerRecord(r.headers), r.body);
             }
             default:
+              finished = true;
               throw fromErrorInfo(step.error);
           }
         }
       } finally {
+        if (!finished && !isFinished(call)) {
+          // Thrown or cancelled mid-call: release its lease, save and rate-limit slot.
+          try { pool.abort(call, resourceId, this.#now()); } catch { /* never hide the first error */ }
+          this.#changed(resourceId);
+        }
         if (holding) slots.give();
         const s = call.stats();
         stats.retries += s.authRetries + s.rateLimitRetries + s.serverRetries;
@@ -325,4 +695,18 @@ function makeClient(ctx) {
   return { Client, MemoryTokenStore };
 }
 
-module.exports = { makeClient, MemoryTokenStore, ApiResponse };
+/** Marks a resource whose store load is done (or that this process filled itself). */
+const LOADED = Object.freeze({ done: true, failed: false });
+
+function isFinished(call) {
+  return typeof call.isFinished === 'function' ? call.isFinished() : false;
+}
+
+/** The call's store_error (the core's text), with the store's own error as `cause`. */
+function storeError(info, cause) {
+  const message = info && info.message ? info.message
+    : 'store_error: the token store failed to save the session: its tokens stay in memory, unsaved, and the next call saves them first';
+  return new HoopAuthError('store_error', message, { cause, status: info ? info.status : null });
+}
+
+module.exports = { makeClient, MemoryTokenStore, ApiResponse, defaultHandoff };

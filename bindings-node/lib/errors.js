@@ -8,6 +8,7 @@ const KINDS = [
   'invalid_request', 'location_inactive', 'unauthorized', 'insufficient_scope',
   'token_type_mismatch', 'forbidden', 'not_found', 'rate_limited', 'server_error',
   'client_error', 'malformed_response', 'unexpected_status', 'invalid_key',
+  'store_error', 'store_unavailable',
 ];
 const KIND_SET = new Set(KINDS);
 
@@ -47,9 +48,9 @@ function toHoopAuthError(e) {
 }
 
 /** The error a finished call step carries ({kind, message, status, retryAfterMs}). */
-function fromErrorInfo(info) {
-  if (!info) return new HoopAuthError('unexpected_status', 'unexpected_status: the call failed');
-  return new HoopAuthError(info.kind, info.message, { status: info.status, retryAfterMs: info.retryAfterMs });
+function fromErrorInfo(info, cause) {
+  if (!info) return new HoopAuthError('unexpected_status', 'unexpected_status: the call failed', { cause });
+  return new HoopAuthError(info.kind, info.message, { status: info.status, retryAfterMs: info.retryAfterMs, cause });
 }
 
 /** Call fn, converting any throw into a HoopAuthError. */

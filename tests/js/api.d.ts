@@ -6,14 +6,17 @@
 // Conventions: camelCase; plain data in and out; times are Unix milliseconds (`nowMs`);
 // every failure is a `HoopAuthError` whose `kind` is one of SPEC's snake_case strings.
 // Nothing that holds a secret prints it: `toString()`, `JSON.stringify()` and
-// `util.inspect()` of App, TokenSession, Client and TokenSet show `[redacted]`.
+// `util.inspect()` of App, TokenSession, Client, TokenSet, request objects, session actions
+// and callback results show `[redacted]`; the raw values stay reachable by property
+// (`request.body`, `action.accessToken`, `callback.code`) and as plain data via `expose()`.
 
 export type ErrorKind =
   | 'invalid_config' | 'invalid_argument' | 'invalid_scope' | 'authorization_denied'
   | 'state_mismatch' | 'missing_code' | 'invalid_grant' | 'invalid_client'
   | 'invalid_request' | 'location_inactive' | 'unauthorized' | 'insufficient_scope'
   | 'token_type_mismatch' | 'forbidden' | 'not_found' | 'rate_limited' | 'server_error'
-  | 'client_error' | 'malformed_response' | 'unexpected_status' | 'invalid_key';
+  | 'client_error' | 'malformed_response' | 'unexpected_status' | 'invalid_key'
+  | 'store_error' | 'store_unavailable';
 
 /** Every kind, in the core's order. */
 export const ERROR_KINDS: readonly ErrorKind[];
@@ -42,12 +45,17 @@ export interface AppOptions {
   apiVersion?: string;
 }
 
-/** A request for the host's HTTP client. `body` is the exact text to send ('' for none). */
+/** A request for the host's HTTP client. `body` is the exact text to send ('' for none).
+ *  `fetch(r.url, { method: r.method, headers: r.headers, body: r.body })` sends it; printing
+ *  it hides the secrets (authorization header, secret form fields). */
 export interface HttpRequest {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   url: string;
   headers: Array<[string, string]>;
-  body: string;
+  /** A getter (not an own enumerable field): may hold secrets. */
+  readonly body: string;
+  /** Plain data with the raw values. */
+  expose(): { method: HttpRequest['method']; url: string; headers: Array<[string, string]>; body: string };
 }
 
 /** A response as received. */
@@ -109,7 +117,12 @@ export interface TokenSet {
   extra: Record<string, unknown>;
 }
 
-export interface Callback { code: string; state: string | null }
+export interface Callback {
+  /** A getter: printing the callback hides the code. */
+  readonly code: string;
+  state: string | null;
+  expose(): { code: string; state: string | null };
+}
 
 /** A full redirect URL or a bare query string. */
 export function parseCallback(url: string, expectedState?: string): Callback;
@@ -135,22 +148,31 @@ export interface RateLimitHeaders {
 }
 export function parseRateLimitHeaders(headers: HeadersInit): RateLimitHeaders;
 
-export interface Limits { max: number; intervalMs: number; marginMs: number; dailyMax: number }
-export type Decision = { allow: true } | { allow: false; waitMs: number; dailyExhausted: boolean };
+export interface Limits {
+  max: number; intervalMs: number; marginMs: number; dailyMax: number;
+  /** A send holds its slot until its answer, or this long after it was sent (default 60000). */
+  answerTimeoutMs: number;
+}
+/** `sendId`: report the send's answer with `answered(sendId, nowMs)`. */
+export type Decision = { allow: true; sendId: number } | { allow: false; waitMs: number; dailyExhausted: boolean };
 
 export class RateLimiter {
   constructor(limits?: Partial<Limits>);
   acquire(nowMs: number): Decision;
   check(nowMs: number): Decision;
+  /** The answer (or transport error) of an allowed send arrived: its slot counts from now. */
+  answered(sendId: number, nowMs: number): void;
   observe(nowMs: number, status: number, headers: HeadersInit): void;
   readonly limits: Limits;
 }
 
 export interface SessionOptions { refreshLeewayMs: number; leaseMs: number }
 export type SessionAction =
-  | { action: 'use'; accessToken: string }
+  | { action: 'use'; readonly accessToken: string; expose(): { action: 'use'; accessToken: string } }
   | { action: 'refresh'; request: HttpRequest }
   | { action: 'wait'; waitMs: number }
+  /** Tokens a failed save left unsaved: store `toStored()`, then `persisted()` (or `saveFailed()`). */
+  | { action: 'save' }
   | { action: 'reauthorize' };
 
 export class TokenSession {
@@ -167,6 +189,12 @@ export class TokenSession {
   apiResponse(response: HttpResponseInit, accessToken: string): Classification['kind'];
   /** JSON of the stored form (holds tokens: store it as a secret). */
   toStored(): string;
+  /** Whether the session holds tokens its store does not (a save failed). */
+  isUnsaved(): boolean;
+  /** The store now holds `toStored()` (after a refresh or a 'save' action). */
+  persisted(): void;
+  /** The save failed: the tokens stay in memory, unsaved; `acquire` answers 'save' first. */
+  saveFailed(): void;
   readonly version: number;
 }
 
@@ -216,6 +244,8 @@ export interface CallOptions {
   maxAuthRetries: number; maxRateLimitRetries: number; maxServerRetries: number;
   maxRefreshAttempts: number; backoffBaseMs: number; backoffMaxMs: number;
   maxWaitMs: number; refreshPollMs: number;
+  /** Rate-limit waits are handed out in pieces of at most this (default 1000). */
+  recheckMs: number;
   /** Several processes share the store: persist the refresh lease first (the store's `set`
    *  refuses an older `version` by returning false), so one process refreshes. */
   coordinateRefresh: boolean;
@@ -231,6 +261,19 @@ export interface ClientOptions {
   now?: () => number;                      // default Date.now
   /** Calls stepping or sending at once (default 16); a waiting call holds none. */
   maxInFlight?: number;
+  /** How a call wakes another (a freed slot, an answer): 'direct' resolves the waiter's
+   *  promise (Node's default); 'poll' lets each waiter look on its own short timer, so no
+   *  request resolves another request's promise (required by Cloudflare's workerd; the
+   *  default wherever the runtime is not known to be Node). */
+  handoff?: 'direct' | 'poll';
+}
+
+/** Cancellation of one client operation (the AbortSignal convention). */
+export interface CallControl {
+  /** Aborting ends the operation with `signal.reason` after the core released what it held. */
+  signal?: AbortSignal;
+  /** Ends the operation with a `TimeoutError` DOMException after this many ms. */
+  timeoutMs?: number;
 }
 
 export interface ApiResponse {
@@ -248,14 +291,19 @@ export class Client {
   readonly app: App;
   authorizationUrl(options: AuthorizationUrlOptions): string;
   /** Exchange the code (or a whole callback URL, checked against expectedState); stores and returns the set. */
-  exchangeCode(codeOrCallbackUrl: string, options?: { expectedState?: string; userType?: UserType }): Promise<TokenSet>;
+  exchangeCode(codeOrCallbackUrl: string, options?: { expectedState?: string; userType?: UserType } & CallControl): Promise<TokenSet>;
   /** Mint and store a location token from a stored company token. */
-  locationToken(companyId: string, locationId: string): Promise<TokenSet>;
+  locationToken(companyId: string, locationId: string, options?: CallControl): Promise<TokenSet>;
   /** Use a private-integration token for a resource. */
   usePrivateToken(resourceId: string, token: string): Promise<void>;
   /** Store an existing token set for a resource (default: its locationId, else companyId). */
   setTokens(tokens: TokenSet, resourceId?: string): Promise<string>;
-  /** One API call on behalf of a location or company; throws HoopAuthError. */
-  request(resourceId: string, options: ApiRequestOptions): Promise<ApiResponse>;
+  /** One API call on behalf of a location or company; throws HoopAuthError (a failed token
+   *  save: 'store_error', with the store's error as `cause`; the tokens stay in memory and the
+   *  next call saves them first), or the signal's reason when cancelled. */
+  request(resourceId: string, options: ApiRequestOptions & CallControl): Promise<ApiResponse>;
+  /** Save every resource's tokens a failed or cancelled save left unsaved; resolves to their ids. */
+  flush(options?: CallControl): Promise<string[]>;
+  readonly handoff: 'direct' | 'poll';
   stats(): ClientStats;
 }

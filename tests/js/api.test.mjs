@@ -3,7 +3,10 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { createRequire } from 'node:module';
 import { h, ROOT, IMPL_DIR } from './helpers.mjs';
+
+const require = createRequire(import.meta.url);
 
 const CONFIG = { clientId: '65f1c0ffee-lx2k9', clientSecret: 's3cr3t-Value', redirectUri: 'https://myapp.com/oauth/callback' };
 const app = new h.App(CONFIG);
@@ -16,7 +19,7 @@ function kindsOfApiDts() {
 
 test('ERROR_KINDS is the core list and the api.d.ts union, in order', () => {
   assert.deepEqual([...h.ERROR_KINDS], kindsOfApiDts());
-  assert.equal(h.ERROR_KINDS.length, 21);
+  assert.ok(h.ERROR_KINDS.includes('store_error'));
   assert.ok(Object.isFrozen(h.ERROR_KINDS));
 });
 
@@ -119,11 +122,15 @@ test('generateState: caller bytes or crypto.getRandomValues', () => {
   assert.equal(kindOf(() => h.generateState(new Uint8Array(8))).kind, 'invalid_argument');
 });
 
+const use = (a) => ({ action: a.action, accessToken: a.accessToken });
+
 test('RateLimiter and TokenSession', () => {
   const l = new h.RateLimiter({ max: 2, intervalMs: 1000, marginMs: 0 });
-  assert.deepEqual(l.limits, { max: 2, intervalMs: 1000, marginMs: 0, dailyMax: 200000 });
-  assert.deepEqual(l.acquire(0), { allow: true });
-  assert.deepEqual(l.acquire(0), { allow: true });
+  assert.deepEqual(l.limits, { max: 2, intervalMs: 1000, marginMs: 0, dailyMax: 200000, answerTimeoutMs: 60000 });
+  assert.deepEqual(l.acquire(0), { allow: true, sendId: 0 });
+  assert.deepEqual(l.acquire(0), { allow: true, sendId: 1 });
+  l.answered(0, 0);
+  l.answered(1, 0);
   assert.deepEqual(l.check(10), { allow: false, waitMs: 990, dailyExhausted: false });
   l.observe(20, 429, { 'retry-after': '5' });
   assert.equal(l.acquire(1500).allow, false);
@@ -131,7 +138,8 @@ test('RateLimiter and TokenSession', () => {
   const s = new h.TokenSession(app, { refreshLeewayMs: 0 });
   assert.deepEqual(s.acquire(0), { action: 'reauthorize' });
   s.load({ response: { status: 200, body: '{"access_token":"a1","refresh_token":"r1","expires_in":10,"userType":"Location","locationId":"l"}' }, nowMs: 0 });
-  assert.deepEqual(s.acquire(5000), { action: 'use', accessToken: 'a1' });
+  assert.deepEqual(use(s.acquire(5000)), { action: 'use', accessToken: 'a1' });
+  assert.deepEqual(s.acquire(5000).expose(), { action: 'use', accessToken: 'a1' });
   const r = s.acquire(10000);
   assert.equal(r.action, 'refresh');
   assert.match(r.request.body, /refresh_token=r1/);
@@ -140,15 +148,50 @@ test('RateLimiter and TokenSession', () => {
   assert.equal(back.version, s.version);
   const t = s.refreshResponse({ status: 200, body: '{"access_token":"a2","refresh_token":"r2","expires_in":10}' }, 10000);
   assert.equal(t.locationId, 'l'); // kept from the old set
-  assert.deepEqual(s.acquire(10002), { action: 'use', accessToken: 'a2' });
+  assert.deepEqual(use(s.acquire(10002)), { action: 'use', accessToken: 'a2' });
   assert.equal(s.apiResponse({ status: 401, body: '{"message":"Invalid JWT"}' }, 'a2'), 'unauthorized');
   assert.equal(s.acquire(10003).action, 'refresh');
   // a plain TokenSet (e.g. from a user's own store) loads too, missing fields and all
   const p = new h.TokenSession(app);
   p.load({ accessToken: 'x' });
-  assert.deepEqual(p.acquire(0), { action: 'use', accessToken: 'x' });
+  assert.deepEqual(use(p.acquire(0)), { action: 'use', accessToken: 'x' });
   p.loadPrivate('pit-1');
-  assert.deepEqual(p.acquire(0), { action: 'use', accessToken: 'pit-1' });
+  assert.deepEqual(use(p.acquire(0)), { action: 'use', accessToken: 'pit-1' });
+});
+
+test('request objects: usable as fetch input, printed redacted, raw data through expose()', async () => {
+  const req = app.tokenRequest({ grant: 'refresh_token', refreshToken: 'rt-SECRET', userType: 'Location' });
+  assert.match(req.body, /refresh_token=rt-SECRET/);
+  assert.deepEqual(Object.keys(req), ['method', 'url', 'headers']);
+  const plain = req.expose();
+  assert.equal(Object.getPrototypeOf(plain), Object.prototype);
+  assert.equal(plain.body, req.body);
+  assert.deepEqual(plain.headers, req.headers.map((p) => [p[0], p[1]]));
+  // fetch(request.url, { method, headers, body }) sends the real values
+  let seen;
+  const server = await new Promise((resolve) => {
+    const http = require('node:http');
+    const srv = http.createServer((rq, rs) => {
+      let b = '';
+      rq.on('data', (c) => { b += c; });
+      rq.on('end', () => { seen = { auth: rq.headers.authorization, body: b }; rs.end('{}'); });
+    }).listen(0, '127.0.0.1', () => resolve(srv));
+  });
+  try {
+    const a = app.apiRequest({ method: 'POST', path: '/contacts/', json: { n: 1 }, accessToken: 'at-SECRET' });
+    const { port } = server.address();
+    const url = `http://127.0.0.1:${port}/x`;
+    await (await fetch(url, { method: a.method, headers: a.headers, body: a.body })).text();
+    assert.deepEqual(seen, { auth: 'Bearer at-SECRET', body: '{"n":1}' });
+    await (await fetch(url, { method: req.method, headers: req.headers, body: req.body })).text();
+    assert.match(seen.body, /refresh_token=rt-SECRET/);
+  } finally {
+    server.close();
+  }
+  const cb = h.parseCallback('?code=c-SECRET&state=s', 's');
+  assert.equal(cb.code, 'c-SECRET');
+  assert.equal(cb.state, 's');
+  assert.deepEqual(cb.expose(), { code: 'c-SECRET', state: 's' });
 });
 
 test('webhooks: events and the stateful verifier', () => {
