@@ -56,13 +56,18 @@ def _invalid(message: str) -> Exception:
     return InvalidArgumentError(message, kind="invalid_argument")
 
 
+_MAX_SECONDS = 10 * 366 * 86_400  # ten years: beyond that a timeout is a mistake
+
+
 def _seconds(value: Any, name: str) -> float:
-    """A positive finite number of seconds (``invalid_argument`` otherwise)."""
+    """A positive finite number of seconds, at most ten years (``invalid_argument`` otherwise)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise _invalid(f"{name} must be a number of seconds")
+    if isinstance(value, int) and not 0 < value <= _MAX_SECONDS:
+        raise _invalid(f"{name} must be a positive number of seconds, at most {_MAX_SECONDS}")
     v = float(value)
-    if not math.isfinite(v) or v <= 0:
-        raise _invalid(f"{name} must be a positive finite number of seconds")
+    if not math.isfinite(v) or not 0 < v <= _MAX_SECONDS:
+        raise _invalid(f"{name} must be a positive finite number of seconds, at most {_MAX_SECONDS}")
     return v
 
 

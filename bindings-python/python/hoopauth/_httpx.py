@@ -46,6 +46,12 @@ def _send_timeout(base: httpx.Timeout, deadline: Optional[float]) -> Any:
     return httpx.Timeout(connect=cut(base.connect), read=cut(base.read), write=cut(base.write), pool=cut(base.pool))
 
 
+def _http_timeout(timeout: Any) -> Any:
+    if timeout is None or isinstance(timeout, httpx.Timeout):
+        return timeout
+    return _seconds(timeout, "timeout")
+
+
 def _pool_limits(max_in_flight: int) -> httpx.Limits:
     max_in_flight = _count(max_in_flight, "max_in_flight")
     return httpx.Limits(max_connections=max_in_flight, max_keepalive_connections=max_in_flight)
@@ -82,7 +88,7 @@ class Client(_DriverBase):
             call_options=call_options,
         )
         self._own_http = http is None
-        self.http = http if http is not None else httpx.Client(timeout=timeout, follow_redirects=False, limits=_pool_limits(max_in_flight))
+        self.http = http if http is not None else httpx.Client(timeout=_http_timeout(timeout), follow_redirects=False, limits=_pool_limits(max_in_flight))
         # Calls beyond the connection pool wait here, before the core paces them: a send the
         # core allowed goes out at once instead of queueing for a connection (which would
         # shift it past the pacing margin).
@@ -397,7 +403,7 @@ class AsyncClient(_DriverBase):
         self.http = (
             http
             if http is not None
-            else httpx.AsyncClient(timeout=timeout, follow_redirects=False, limits=_pool_limits(max_in_flight))
+            else httpx.AsyncClient(timeout=_http_timeout(timeout), follow_redirects=False, limits=_pool_limits(max_in_flight))
         )
         if self._own_http:
             cache_socket_lookups(self.http)
