@@ -282,6 +282,7 @@ pub struct TokenSet {
     #[napi(ts_type = "string")]
     pub refresh_token: Option<Text>,
     pub scopes: Vec<String>,
+    #[napi(ts_type = "'Company' | 'Location'")]
     pub user_type: Option<String>,
     pub location_id: Option<String>,
     pub company_id: Option<String>,
@@ -289,6 +290,7 @@ pub struct TokenSet {
     pub plan_id: Option<String>,
     pub is_bulk_installation: Option<bool>,
     pub user_id: Option<String>,
+    #[napi(ts_type = "Record<string, any>")]
     pub extra: Option<Map<String, Value>>,
 }
 
@@ -731,12 +733,12 @@ impl RateLimiter {
         Ok(RateLimiter { inner: core::RateLimiter::new(l) })
     }
     /// Ask to send at `nowMs`; an allowed send holds its slot until `answered(sendId, ...)`.
-    #[napi]
+    #[napi(ts_return_type = "{ allow: true; sendId: number } | { allow: false; waitMs: number; dailyExhausted: boolean }")]
     pub fn acquire(&mut self, env: Env, now_ms: f64) -> napi::Result<Decision> {
         let now = ms(now_ms, "nowMs").or_throw(&env)?;
         Ok(decision_out(self.inner.acquire(now)))
     }
-    #[napi]
+    #[napi(ts_return_type = "{ allow: true; sendId: number } | { allow: false; waitMs: number; dailyExhausted: boolean }")]
     pub fn check(&mut self, env: Env, now_ms: f64) -> napi::Result<Decision> {
         let now = ms(now_ms, "nowMs").or_throw(&env)?;
         Ok(decision_out(self.inner.check(now)))
@@ -808,7 +810,9 @@ impl TokenSession {
 
     /// `{action: 'use'|'refresh'|'wait'|'reauthorize'|'save'}`; after 'save', store
     /// `toStored()` and call `persisted()` (or `saveFailed()`).
-    #[napi]
+    #[napi(
+        ts_return_type = "{ action: 'use'; accessToken: string } | { action: 'refresh'; request: HttpRequest } | { action: 'wait'; waitMs: number } | { action: 'reauthorize' } | { action: 'save' }"
+    )]
     pub fn acquire(&mut self, env: Env, now_ms: f64) -> napi::Result<SessionAction> {
         let now = ms(now_ms, "nowMs").or_throw(&env)?;
         let a = self.inner.acquire(now).or_throw(&env)?;
@@ -1040,7 +1044,9 @@ impl Pool {
     }
 
     /// Advance `call` against `resourceId`'s session and limiter.
-    #[napi]
+    #[napi(
+        ts_return_type = "{ step: 'send' | 'send_refresh'; request: HttpRequest } | { step: 'persist'; stored: string } | { step: 'wait'; waitMs: number; reason: 'rate_limit' | 'in_flight' | 'refresh' | 'backoff' } | { step: 'done'; response: ResponseOut } | { step: 'reauthorize' | 'fail'; error: StepError }"
+    )]
     pub fn step(
         &mut self,
         env: Env,
@@ -1108,7 +1114,7 @@ type TokenSetArgs = FnArgs<(
 
 /// Fastest path of `parseTokenResponse`: parse in the core, then `new make(...)` with the
 /// fields as positional arguments (no JSON round trip, no property sets by name).
-#[napi]
+#[napi(ts_args_type = "make: new (...fields: any[]) => unknown, status: number, body: string, nowMs: number")]
 pub fn parse_token_new<'env>(
     env: &'env Env,
     make: Function<'env, TokenSetArgs, Unknown<'env>>,

@@ -3,18 +3,36 @@
 // this module only refers to them.
 import type {
   AppOptions, AuthorizationUrlOptions, TokenRequestOptions, ApiRequestOptions, HttpRequest,
-  HttpResponseInit, HeadersInit, TokenSet, Callback, Classification, RateLimitHeaders, Limits,
-  Decision, SessionOptions, SessionAction, WebhookVerification, WebhookEvent, CallOptions,
+  HttpResponseInit, HeadersInit, TokenSet, Callback, Classification, RateLimitHeaders,
+  WebhookVerification, WebhookEvent,
 } from './api';
+
+/** The core's Limits in camelCase (every field optional going in). */
+export interface NativeLimits { max: number; intervalMs: number; marginMs: number; dailyMax: number; answerTimeoutMs: number }
+export interface NativeSessionOptions { refreshLeewayMs: number; leaseMs: number }
+/** The core's CallOptions in camelCase (every field optional going in). */
+export interface NativeCallOptions {
+  maxAuthRetries: number; maxRateLimitRetries: number; maxServerRetries: number; maxRefreshAttempts: number;
+  backoffBaseMs: number; backoffMaxMs: number; maxWaitMs: number; refreshPollMs: number; recheckMs: number;
+  coordinateRefresh: boolean;
+}
+/** A token set going in: `extra` may be absent or null (read as `{}`). */
+export type NativeTokenSetIn = Omit<TokenSet, 'extra'> & { extra?: Record<string, unknown> | null };
+/** `sendId`: report the send's answer with `answered(sendId, nowMs)`. */
+export type NativeDecision = { allow: true; sendId: number } | { allow: false; waitMs: number; dailyExhausted: boolean };
+export type NativeSessionAction =
+  | { action: 'use'; accessToken: string } | { action: 'refresh'; request: HttpRequest }
+  | { action: 'wait'; waitMs: number } | { action: 'reauthorize' } | { action: 'save' };
 
 export interface NativeError { kind: string; message: string; status: number | null; retryAfterMs: number | null }
 export type NativeEvent =
   | { type: 'start' } | { type: 'resume' } | { type: 'transport_error' } | { type: 'conflict' }
+  | { type: 'persist_failed' }
   | { type: 'response'; response: { status: number; headers: Array<[string, string]>; body: string } };
 export type NativeStep =
   | { step: 'send'; request: HttpRequest } | { step: 'send_refresh'; request: HttpRequest }
   | { step: 'persist'; stored: string }
-  | { step: 'wait'; waitMs: number; reason: 'rate_limit' | 'refresh' | 'backoff' }
+  | { step: 'wait'; waitMs: number; reason: 'rate_limit' | 'in_flight' | 'refresh' | 'backoff' }
   | { step: 'done'; response: { status: number; headers: Array<[string, string]>; body: string } }
   | { step: 'reauthorize'; error: NativeError } | { step: 'fail'; error: NativeError };
 export interface CallStats { sends: number; refreshes: number; authRetries: number; rateLimitRetries: number; serverRetries: number }
@@ -43,21 +61,25 @@ export function knownScopes(): string[];
 export function errorKinds(): string[];
 export class RateLimiter {
   free(): void;
-  constructor(limits?: Partial<Limits> | null);
-  acquire(nowMs: number): Decision;
-  check(nowMs: number): Decision;
+  constructor(limits?: Partial<NativeLimits> | null);
+  acquire(nowMs: number): NativeDecision;
+  check(nowMs: number): NativeDecision;
+  answered(sendId: number, nowMs: number): void;
   observe(nowMs: number, status: number, headers: HeadersInit): void;
-  readonly limits: Limits;
+  readonly limits: NativeLimits;
 }
 export class TokenSession {
   free(): void;
-  constructor(app: App, options?: Partial<SessionOptions> | null);
-  static fromStored(app: App, stored: string, options?: Partial<SessionOptions> | null): TokenSession;
-  load(tokens: TokenSet | { response: HttpResponseInit; nowMs: number }): void;
+  constructor(app: App, options?: Partial<NativeSessionOptions> | null);
+  static fromStored(app: App, stored: string, options?: Partial<NativeSessionOptions> | null): TokenSession;
+  load(tokens: NativeTokenSetIn | { response: HttpResponseInit; nowMs: number }): void;
   loadPrivate(token: string): void;
-  acquire(nowMs: number): SessionAction;
+  acquire(nowMs: number): NativeSessionAction;
   refreshResponse(response: HttpResponseInit, sentAtMs: number): TokenSet;
   apiResponse(response: HttpResponseInit, accessToken: string): Classification['kind'];
+  persisted(): void;
+  saveFailed(): void;
+  isUnsaved(): boolean;
   toStored(): string;
   readonly version: number;
 }
@@ -68,19 +90,23 @@ export class WebhookVerifier {
 }
 export class Call {
   free(): void;
-  constructor(request: Omit<ApiRequestOptions, 'json'> & { json?: string | null }, options?: Partial<CallOptions & { coordinateRefresh: boolean }> | null);
+  constructor(request: Omit<ApiRequestOptions, 'json'> & { json?: string | null }, options?: Partial<NativeCallOptions> | null);
   stats(): CallStats;
-  readonly isFinished: boolean;
+  isFinished(): boolean;
 }
 export class Pool {
   free(): void;
-  constructor(app: App, sessionOptions?: Partial<SessionOptions> | null, limits?: Partial<Limits> | null);
-  loadTokens(resourceId: string | null, tokens: TokenSet): string;
+  constructor(app: App, sessionOptions?: Partial<NativeSessionOptions> | null, limits?: Partial<NativeLimits> | null);
+  loadTokens(resourceId: string | null, tokens: NativeTokenSetIn): string;
   loadPrivate(resourceId: string, token: string): void;
   loadStored(resourceId: string, stored: string): void;
   storedJson(resourceId: string): string | null;
   hasSession(resourceId: string): boolean;
   remove(resourceId: string): boolean;
-  abort(call: Call, resourceId: string): void;
+  abort(call: Call, resourceId: string, nowMs: number): void;
+  isUnsaved(resourceId: string): boolean;
+  beginSave(resourceId: string): string | null;
+  endSave(resourceId: string, saved: boolean): void;
+  unsavedResources(): string[];
   step(call: Call, resourceId: string, event: NativeEvent, nowMs: number, random: number): NativeStep;
 }

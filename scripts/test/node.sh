@@ -7,6 +7,8 @@ say "node --test tests/js/*.test.mjs (HOOPAUTH_JS_IMPL=bindings-node)"
 HOOPAUTH_JS_IMPL=bindings-node node --test tests/js/*.test.mjs
 say "tsc --noEmit: example.ts against index.d.ts; index.d.ts assignable to tests/js/api.d.ts"
 bindings-node/node_modules/.bin/tsc -p tests/js/types
+say "tsc --noEmit: the addon's generated native.d.ts satisfies bindings-node/lib/native.d.ts (the native contract)"
+bindings-node/node_modules/.bin/tsc -p tests/js/types/tsconfig.native-addon.json
 say "demo (Node)"
 out=$(node bindings-node/examples/demo.mjs --spawn-emulator --calls 60)
 echo "$out"

@@ -12,6 +12,8 @@ say "node --test tests/js/browser/*.test.mjs (headless Chromium, edge worker, pa
 HOOPAUTH_JS_IMPL=bindings-wasm/pkg-node node --test --test-concurrency=1 tests/js/browser/*.test.mjs
 say "tsc --noEmit: the WASM package's index.d.ts against tests/js/api.d.ts, native and web entry types"
 bindings-wasm/node_modules/.bin/tsc -p tests/js/browser/types
+say "tsc --noEmit: the wasm-bindgen declarations (pkg-node, pkg) satisfy bindings-node/lib/native.d.ts (the native contract)"
+bindings-wasm/node_modules/.bin/tsc -p tests/js/types/tsconfig.native-wasm.json
 if [ -f bindings-node/examples/demo.mjs ]; then
   say "demo (WASM in Node)"
   out=$(HOOPAUTH_JS_IMPL=bindings-wasm/pkg-node node bindings-node/examples/demo.mjs --spawn-emulator --calls 60)

@@ -53,18 +53,10 @@ function compare(expect, actual) {
 const app = (input) => new h.App(camelObj(input.config));
 const headersOf = (v) => v || {};
 
-/** `answered(sendId, nowMs)` of a RateLimiter (SPEC §9: a send holds its slot until its answer). */
-function answeredOf(l) {
-  if (typeof l.answered === 'function') return (id, at) => l.answered(id, at);
-  // Stop-gap while the public class lacks answered(): the native object it wraps has it.
-  const sym = Object.getOwnPropertySymbols(l).find((s) => s.description === 'hoopauth.native');
-  if (!sym || typeof l[sym].answered !== 'function') throw new Error('RateLimiter has no answered()');
-  return (id, at) => l[sym].answered(id, at);
-}
-
 function runRateLimiter(input) {
   const l = new h.RateLimiter(camelObj(input.limits));
-  const answered = answeredOf(l);
+  // SPEC §9: a send holds its slot until its answer is reported with answered(sendId, at).
+  const answered = (id, at) => l.answered(id, at);
   const sends = []; // the sendId of each allowed send, in the order the script allowed them
   input.steps.forEach((step, i) => {
     if (step.op === 'acquire') {
