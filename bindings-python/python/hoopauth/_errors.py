@@ -22,6 +22,7 @@ __all__ = [
     "RateLimitError",
     "ServerError",
     "StoreError",
+    "StoreUnavailableError",
     "InvalidConfigError",
     "InvalidArgumentError",
     "InvalidScopeError",
@@ -135,6 +136,12 @@ class StoreError(HoopAuthError):
     kind = "store_error"
 
 
+class StoreUnavailableError(StoreError):
+    """``store_unavailable``: a shared (coordinated) store could not be reached."""
+
+    kind = "store_unavailable"
+
+
 # One class per kind.
 class InvalidConfigError(InputError):
     kind = "invalid_config"
@@ -234,6 +241,7 @@ _BY_KIND: Dict[str, Type[HoopAuthError]] = {
         RateLimitError,
         ServerError,
         StoreError,
+        StoreUnavailableError,
         ClientError,
         MalformedResponseError,
         UnexpectedStatusError,
