@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build the hoopauth WASM package:
-#   pkg/       the npm package: web target (browsers, bundlers, edge workers; `await init()`)
-#              plus node/ (the nodejs target) selected by the "node" export condition
+#   pkg/       the npm package: web target (browsers, bundlers, edge workers; `await init()`),
+#              workerd.mjs (the "workerd" condition: instantiates on import), plus node/ (the nodejs target) selected by the "node" export condition
 #   pkg-node/  the nodejs target alone (what the shared JS test suite imports)
 # Steps: cargo (wasm32-unknown-unknown, release) → wasm-bindgen (pinned CLI) → wasm-opt -Oz
 # (npm binaryen) → the shared JS layer (bindings-node/lib/*.js) copied in → entry files.
@@ -72,6 +72,8 @@ else
   printf 'export default (native) => Object.assign({}, native);\n' > "$P/lib.mjs"
 fi
 node "$W/tools/entries.mjs" web "$P" "$version" $names
+# index.mjs with init() errors that say what to pass, workerd.mjs (the "workerd" condition)
+node "$W/js/web-entry.mjs" "$P" $names
 cp "$ROOT/tests/js/api.d.ts" "$P/api.d.ts"
 mkdir -p "$P/node"
 cp -r "$N"/. "$P/node/"
@@ -79,5 +81,8 @@ rm -f "$P/node/README.md"
 printf '{ "type": "commonjs" }\n' > "$P/node/package.json"
 cp "$W/README.md" "$P/README.md" 2>/dev/null || true
 cp "$W/README.md" "$N/README.md" 2>/dev/null || true
+# The examples import the package by name, as a project does: resolve it to this build.
+mkdir -p "$W/examples/node_modules/@hoopauth"
+ln -sfn ../../../pkg "$W/examples/node_modules/@hoopauth/wasm"
 
 say "built: $(wc -c < "$P/hoopauth_wasm_bg.wasm") bytes wasm, $(gzip -9c "$P/hoopauth_wasm_bg.wasm" | wc -c) gzipped (web, size-optimised); node build $(wc -c < "$N/hoopauth_wasm_bg.wasm") bytes"

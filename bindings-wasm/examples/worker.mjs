@@ -9,18 +9,22 @@
 //   GET /stats                         → the client's counters
 //
 // env: CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, API_BASE? (default: the platform),
-//      MARKETPLACE?, HOOPAUTH_WASM? (the .wasm bound by the runtime as a WebAssembly.Module;
-//      without it the package fetches hoopauth_wasm_bg.wasm beside itself),
-//      TOKENS? (a TokenStore, e.g. over a KV namespace; default: memory), SESSION?, LIMITS?
-// In a project: import init, { … } from '@hoopauth/wasm';
-import init, { Client, HoopAuthError, generateState } from '../pkg/index.mjs';
+//      MARKETPLACE?, TOKENS? (a TokenStore, e.g. over a KV namespace; default: memory),
+//      SESSION?, LIMITS? (JSON bindings: SessionOptions, Limits)
+//
+// One module-level Client serves every request of the isolate (shared pacing and tokens).
+// The WASM: in Cloudflare Workers / workerd the package's "workerd" entry imports the .wasm
+// as a module and instantiates it on import, so `init()` returns at once; in browsers and
+// other runtimes `init()` fetches it beside the package (or pass it: `init(wasmModule)`).
+import init, { Client, HoopAuthError, generateState } from '@hoopauth/wasm';
 
 let client = null;
 
 async function getClient(env) {
   if (client) return client;
-  await init(env.HOOPAUTH_WASM);
-  client = new Client({
+  await init();
+  // Concurrent first requests all await init(): the first to resume makes the one client.
+  client ??= new Client({
     app: {
       clientId: env.CLIENT_ID,
       clientSecret: env.CLIENT_SECRET,

@@ -37,6 +37,13 @@ if [ ! -x /usr/bin/chromium ]; then
     || { as_root apt-get update && as_root apt-get install -y --no-install-recommends chromium; }
 fi
 
+# Cloudflare's workerd (npm `workerd`, whose per-platform package ships the binary) into
+# tests/workerd/node_modules, for the worker example's run in the real edge runtime.
+if [ ! -x "$ROOT/tests/workerd/node_modules/.bin/workerd" ]; then
+  say "npm install (tests/workerd: workerd)"
+  (cd "$ROOT/tests/workerd" && npm install --no-audit --no-fund)
+fi
+
 # The package version must be the workspace version.
 ws="$(awk '/^\[workspace.package\]/{f=1} f&&/^version *=/{gsub(/version *= *|"/,""); print; exit}' "$ROOT/Cargo.toml")"
 pv="$(node -p "require('$ROOT/bindings-wasm/package.json').version")"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # WASM binding: build the package, then the shared JS suite with WASM in Node, the browser
 # runner (vectors, API checks, authorization round trip) in headless Chromium, the edge-worker
-# journey, the package layout, the type checks, and the demo journey on WASM.
+# journey, the package layout, the worker example in workerd, the type checks, and the demo
+# journey on WASM.
 . "$(dirname "$0")/../lib.sh"
 cd "$ROOT"
 build_emulator
@@ -10,6 +11,9 @@ say "node --test tests/js/*.test.mjs (HOOPAUTH_JS_IMPL=bindings-wasm/pkg-node: W
 HOOPAUTH_JS_IMPL=bindings-wasm/pkg-node node --test tests/js/*.test.mjs
 say "node --test tests/js/browser/*.test.mjs (headless Chromium, edge worker, package)"
 HOOPAUTH_JS_IMPL=bindings-wasm/pkg-node node --test --test-concurrency=1 tests/js/browser/*.test.mjs
+say "node --test tests/workerd/ (the worker example in workerd: 300 requests at 60 in parallel)"
+[ -x tests/workerd/node_modules/.bin/workerd ] || { echo "workerd missing: run scripts/setup/wasm.sh" >&2; exit 1; }
+node --test tests/workerd/
 say "tsc --noEmit: the WASM package's index.d.ts against tests/js/api.d.ts, native and web entry types"
 bindings-wasm/node_modules/.bin/tsc -p tests/js/browser/types
 say "tsc --noEmit: the wasm-bindgen declarations (pkg-node, pkg) satisfy bindings-node/lib/native.d.ts (the native contract)"
