@@ -22,37 +22,51 @@ STORE: Dict[str, str] = {}  # resource id -> stored session (use a database in p
 
 
 def run(session: requests.Session, pool: hoopauth.Pool, call: hoopauth.Call, resource: str) -> requests.Response:
-    """Drive one call to completion (single-threaded: one Pool per thread, or add a lock)."""
-    step = pool.start(call, resource, hoopauth.now_ms(), random.getrandbits(64))
-    last: Optional[requests.Response] = None
-    while True:
-        if step.kind in ("send", "send_refresh"):
-            req = step.request
-            assert req is not None
-            try:
-                resp = session.request(req.method, req.url, headers=req.headers_dict, data=req.body or None, timeout=30)
-            except requests.ConnectionError:
-                step = pool.transport_error(call, resource, hoopauth.now_ms(), random.getrandbits(64))
-                continue
-            if step.kind == "send":
-                last = resp
-            step = pool.response(
-                call, resource, resp.status_code, resp.headers, resp.content, hoopauth.now_ms(), random.getrandbits(64)
-            )
-        elif step.kind == "persist":
-            assert step.stored is not None
-            STORE[resource] = step.stored
-            step = pool.resume(call, resource, hoopauth.now_ms(), random.getrandbits(64))
-        elif step.kind == "wait":
-            time.sleep((step.wait_ms or 0) / 1000)
-            step = pool.resume(call, resource, hoopauth.now_ms(), random.getrandbits(64))
-        elif step.kind == "done":
-            assert last is not None
-            return last
-        else:  # "fail" or "reauthorize"
-            err = step.error()
-            assert err is not None
-            raise err
+    """Drive one call to completion (single-threaded: one Pool per thread, or add a lock).
+
+    Every way out of an unfinished call ends in `pool.abort` (Ctrl-C, a bug, an unexpected
+    exception): the call's refresh lease, save and rate-limit slot are released."""
+    try:
+        step = pool.start(call, resource, hoopauth.now_ms(), random.getrandbits(64))
+        last: Optional[requests.Response] = None
+        while True:
+            if step.kind in ("send", "send_refresh"):
+                req = step.request
+                assert req is not None
+                try:
+                    resp = session.request(
+                        req.method, req.url, headers=req.headers_dict, data=req.body or None, timeout=30
+                    )
+                except requests.ConnectionError:
+                    step = pool.transport_error(call, resource, hoopauth.now_ms(), random.getrandbits(64))
+                    continue
+                if step.kind == "send":
+                    last = resp
+                # feed each answer at once: the core frees its rate-limit slot now
+                step = pool.response(
+                    call, resource, resp.status_code, resp.headers, resp.content, hoopauth.now_ms(), random.getrandbits(64)
+                )
+            elif step.kind == "persist":
+                try:
+                    STORE[resource] = step.stored  # type: ignore[assignment]  # your database write
+                except Exception as exc:
+                    # the tokens stay in memory, unsaved; the next call saves them first
+                    step = pool.persist_failed(call, resource, hoopauth.now_ms(), random.getrandbits(64))
+                    raise step.error() from exc  # type: ignore[misc]
+                step = pool.resume(call, resource, hoopauth.now_ms(), random.getrandbits(64))
+            elif step.kind == "wait":
+                time.sleep((step.wait_ms or 0) / 1000)  # exactly as long as told
+                step = pool.resume(call, resource, hoopauth.now_ms(), random.getrandbits(64))
+            elif step.kind == "done":
+                assert last is not None
+                return last
+            else:  # "fail" or "reauthorize"
+                err = step.error()
+                assert err is not None
+                raise err
+    finally:
+        if not call.is_finished:
+            pool.abort(call, resource, hoopauth.now_ms())
 
 
 def main() -> None:

@@ -207,9 +207,13 @@ def test_load_tokens_store_failure_keeps_tokens_unsaved(ttl_emulator: Any) -> No
     store = FlakyStore()
     with h.Client(config, store=store) as client:
         store.fail_next = OSError("down")
+        cb = authorize(emu, config, loc)
         with pytest.raises(h.StoreError) as info:
-            client.exchange_code(authorize(emu, config, loc))
+            client.exchange_code(cb)
         assert isinstance(info.value.__cause__, OSError) and client.is_unsaved(loc)
+        ts = client.token_set(loc)
+        assert ts is not None
+        driver_frames_hold_no_secret(info.tb, [cb.code, ts.access_token, ts.refresh_token or "", emu.client_secret])
         assert client.get("/contacts/", **contacts(loc)).status_code == 200  # saves first
         assert_newest_stored(store.get(loc), client, loc)
 

@@ -264,9 +264,10 @@ class Client(_DriverBase):
     ) -> TokenSet:
         """Exchange an authorization code (or a parsed :class:`Callback`) for tokens, keep them
         for their location (or company) and persist them in the store."""
-        if isinstance(code, Callback):
-            code = code.code
-        req = self.config.exchange_code_request(code, user_type=user_type)
+        req = self.config.exchange_code_request(
+            code.code if isinstance(code, Callback) else code, user_type=user_type
+        )
+        del code  # the (single-use) code stays out of this frame's locals
         sent = now_ms()
         resp = self._send(req)
         tokens = parse_token_response(resp.status_code, resp.content, sent, resp.headers)
@@ -578,9 +579,10 @@ class AsyncClient(_DriverBase):
         resource_id: Optional[str] = None,
     ) -> TokenSet:
         """As :meth:`Client.exchange_code`, awaitable."""
-        if isinstance(code, Callback):
-            code = code.code
-        req = self.config.exchange_code_request(code, user_type=user_type)
+        req = self.config.exchange_code_request(
+            code.code if isinstance(code, Callback) else code, user_type=user_type
+        )
+        del code  # the (single-use) code stays out of this frame's locals
         sent = now_ms()
         resp = await self._send(req)
         tokens = parse_token_response(resp.status_code, resp.content, sent, resp.headers)
