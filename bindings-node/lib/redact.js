@@ -129,8 +129,12 @@ function headerPairs(pairs) {
   if (pairs != null) {
     for (const p of pairs) {
       if (SECRET_HEADERS.has(String(p[0]).toLowerCase())) {
+        // The value behind a getter: even an inspect that skips the redactors
+        // (customInspect: false, console.dir) shows [Getter], while fetch reads it as usual.
         const pair = new HeaderPair();
-        pair.push(p[0], p[1]);
+        const value = p[1];
+        pair.push(p[0], '');
+        Object.defineProperty(pair, 1, { get: () => value, enumerable: true, configurable: false });
         out.push(pair);
       } else {
         out.push([p[0], p[1]]);
