@@ -71,8 +71,8 @@ function packageModules(pkgDir) {
   return mods;
 }
 
-function writeConfig(dir, port, env) {
-  const mods = [{ name: 'worker.mjs', kind: 'esModule', file: EXAMPLE }, ...packageModules(PKG)];
+function writeConfig(dir, port, env, main = EXAMPLE) {
+  const mods = [{ name: 'worker.mjs', kind: 'esModule', file: main }, ...packageModules(PKG)];
   const lines = mods.map((m) => {
     let file = m.file;
     if (m.text != null) {
@@ -215,5 +215,52 @@ test(`workerd: ${REQUESTS} requests at ${PARALLEL} in parallel through the examp
     emu.stop();
     if (process.env.WORKERD_KEEP === '1') console.log(`# kept ${dir}`);
     else fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// The web entry (not the workerd one) in workerd: init() without an argument cannot build a URL
+// (no import.meta.url) and says what to pass; init(the imported .wasm module) works.
+const INIT_PROBE = `import init from '@hoopauth/wasm/index.mjs';
+import wasm from '@hoopauth/wasm/hoopauth_wasm_bg.wasm';
+export default {
+  async fetch(request) {
+    const url = new URL(request.url);
+    if (url.pathname === '/noarg') {
+      try { await init(); return Response.json({ ok: true }); }
+      catch (e) { return Response.json({ ok: false, name: e.name, kind: e.kind, message: e.message }); }
+    }
+    const api = await init(wasm);
+    const app = new api.App({ clientId: '65f1c0ffee-x', redirectUri: 'https://a.example/cb' });
+    return Response.json({ ok: true, url: app.authorizationUrl({ scopes: ['contacts.readonly'], state: 's' }) });
+  },
+};
+`;
+
+test('workerd: init() of the web entry without an argument explains itself; init(wasm module) works', async () => {
+  assert.ok(fs.existsSync(WORKERD), 'workerd installed');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hoopauth-workerd-init-'));
+  let child = null;
+  let err = '';
+  try {
+    const main = path.join(dir, 'probe.mjs');
+    fs.writeFileSync(main, INIT_PROBE);
+    const port = await freePort();
+    const config = writeConfig(dir, port, {}, main);
+    child = spawn(WORKERD, ['serve', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.on('data', (d) => { err += d; });
+    child.stderr.on('data', (d) => { err += d; });
+    await waitForPort(port, child, () => err);
+    const noarg = await (await fetch(`http://127.0.0.1:${port}/noarg`)).json();
+    assert.equal(noarg.ok, false);
+    assert.equal(noarg.name, 'HoopAuthError');
+    assert.equal(noarg.kind, 'invalid_config');
+    assert.match(noarg.message, /import wasm from '@hoopauth\/wasm\/hoopauth_wasm_bg\.wasm'; await init\(wasm\)/);
+    assert.doesNotMatch(noarg.message, /^Invalid URL/);
+    const ok = await (await fetch(`http://127.0.0.1:${port}/init`)).json();
+    assert.equal(ok.ok, true);
+    assert.match(ok.url, /^https:\/\/marketplace\./);
+  } finally {
+    if (child && child.exitCode == null) child.kill('SIGTERM');
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });
