@@ -117,9 +117,16 @@ fn options_from_map<T>(fields: Vec<(String, Value)>, what: &str, de: De<T>) -> c
 type De<T> = fn(Value) -> serde_json::Result<T>;
 
 /// Read an option object (`undefined`/`null`: all defaults) into the core's option struct.
-fn options_in<T: Default>(o: Option<Object>, what: &str, de: De<T>) -> core::Result<T> {
-    let Some(o) = o else { return Ok(T::default()) };
+fn options_in<T: Default>(o: Option<Unknown>, what: &str, de: De<T>) -> core::Result<T> {
     let bad = || arg_error(&format!("{what} must be an object"));
+    let Some(o) = o else { return Ok(T::default()) };
+    match o.get_type().map_err(|_| bad())? {
+        ValueType::Undefined | ValueType::Null => return Ok(T::default()),
+        ValueType::Object => {}
+        _ => return Err(bad()),
+    }
+    // SAFETY: the value is an object (checked just above).
+    let o: Object = unsafe { o.cast() }.map_err(|_| bad())?;
     let keys = Object::keys(&o).map_err(|_| bad())?;
     let mut fields = Vec::with_capacity(keys.len());
     for k in keys {
@@ -728,7 +735,7 @@ pub struct RateLimiter {
 #[napi]
 impl RateLimiter {
     #[napi(constructor, ts_args_type = "limits?: { max?: number; intervalMs?: number; marginMs?: number; dailyMax?: number; answerTimeoutMs?: number } | undefined | null")]
-    pub fn new(env: Env, limits: Option<Object>) -> napi::Result<Self> {
+    pub fn new(env: Env, limits: Option<Unknown>) -> napi::Result<Self> {
         let l: core::Limits = options_in(limits, "limits", serde_json::from_value::<core::Limits>).or_throw(&env)?;
         Ok(RateLimiter { inner: core::RateLimiter::new(l) })
     }
@@ -782,7 +789,7 @@ pub struct TokenSession {
 #[napi]
 impl TokenSession {
     #[napi(constructor, ts_args_type = "app: App, options?: { refreshLeewayMs?: number; leaseMs?: number } | undefined | null")]
-    pub fn new(env: Env, app: &App, options: Option<Object>) -> napi::Result<Self> {
+    pub fn new(env: Env, app: &App, options: Option<Unknown>) -> napi::Result<Self> {
         let o: core::SessionOptions = options_in(options, "sessionOptions", serde_json::from_value::<core::SessionOptions>).or_throw(&env)?;
         Ok(TokenSession { inner: core::TokenSession::new(app.config.clone(), o) })
     }
@@ -791,7 +798,7 @@ impl TokenSession {
         factory,
         ts_args_type = "app: App, stored: string, options?: { refreshLeewayMs?: number; leaseMs?: number } | undefined | null"
     )]
-    pub fn from_stored(env: Env, app: &App, stored: Text, options: Option<Object>) -> napi::Result<Self> {
+    pub fn from_stored(env: Env, app: &App, stored: Text, options: Option<Unknown>) -> napi::Result<Self> {
         let o: core::SessionOptions = options_in(options, "sessionOptions", serde_json::from_value::<core::SessionOptions>).or_throw(&env)?;
         core::TokenSession::from_json(app.config.clone(), o, &stored.0).map(|inner| TokenSession { inner }).or_throw(&env)
     }
@@ -934,7 +941,7 @@ impl Call {
         constructor,
         ts_args_type = "request: ApiRequestOptions, options?: { maxAuthRetries?: number; maxRateLimitRetries?: number; maxServerRetries?: number; maxRefreshAttempts?: number; backoffBaseMs?: number; backoffMaxMs?: number; maxWaitMs?: number; refreshPollMs?: number; recheckMs?: number; coordinateRefresh?: boolean } | undefined | null"
     )]
-    pub fn new(env: Env, request: ApiRequestOptions, options: Option<Object>) -> napi::Result<Self> {
+    pub fn new(env: Env, request: ApiRequestOptions, options: Option<Unknown>) -> napi::Result<Self> {
         let req = api_request(&request).or_throw(&env)?;
         let o: core::CallOptions = options_in(options, "callOptions", serde_json::from_value::<core::CallOptions>).or_throw(&env)?;
         Ok(Call { inner: core::Call::new(req, o) })
@@ -971,7 +978,7 @@ impl Pool {
         constructor,
         ts_args_type = "app: App, sessionOptions?: { refreshLeewayMs?: number; leaseMs?: number } | undefined | null, limits?: { max?: number; intervalMs?: number; marginMs?: number; dailyMax?: number; answerTimeoutMs?: number } | undefined | null"
     )]
-    pub fn new(env: Env, app: &App, session_options: Option<Object>, limits: Option<Object>) -> napi::Result<Self> {
+    pub fn new(env: Env, app: &App, session_options: Option<Unknown>, limits: Option<Unknown>) -> napi::Result<Self> {
         let so: core::SessionOptions = options_in(session_options, "sessionOptions", serde_json::from_value::<core::SessionOptions>).or_throw(&env)?;
         let l: core::Limits = options_in(limits, "limits", serde_json::from_value::<core::Limits>).or_throw(&env)?;
         Ok(Pool { inner: core::Pool::new(app.config.clone(), so, l) })
