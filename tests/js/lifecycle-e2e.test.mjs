@@ -164,6 +164,21 @@ describe('call lifecycle against the emulator', { concurrency: true }, () => {
     });
   });
 
+  test("poll hand-off (workerd's mode) in Node: 150 concurrent calls across a refresh, 4 slots, one refresh", async () => {
+    await withEmulator(['--token-ttl-secs', '2', '--max', '500', '--interval-ms', '1000'], async (emu) => {
+      const client = newClient(emu, { handoff: 'poll', maxInFlight: 4, limits: { max: 500, intervalMs: 1000 } });
+      assert.equal(client.handoff, 'poll');
+      await install(client, emu, 'loc_1');
+      await sleep(1100); // due
+      const rs = await Promise.all(Array.from({ length: 150 }, () => contacts(client, 'loc_1')));
+      assert.ok(rs.every((r) => r.status === 200));
+      const s = (await emu.stats()).resources.loc_1;
+      assert.equal(s.refreshes, 1, JSON.stringify(s));
+      assert.equal(s.ok, 150);
+      assert.equal(s.rate_limited, 0);
+    });
+  });
+
   test('an 8 s token with the default leeway is used, and refreshed once per due point', async () => {
     await withEmulator(['--token-ttl-secs', '8'], async (emu) => {
       const client = newClient(emu);
