@@ -68,13 +68,45 @@ fn int_in(x: f64, what: &str, lo: u64, hi: u64) -> core::Result<u64> {
 fn ms(x: f64, what: &str) -> core::Result<u64> {
     int_in(x, what, 0, MAX_SAFE)
 }
-fn opt_ms(x: Option<f64>, what: &str) -> core::Result<Option<u64>> {
-    x.map(|x| ms(x, what)).transpose()
+fn opt_ms(x: Option<Num>, what: &str) -> core::Result<Option<u64>> {
+    x.map(|x| ms(x.0, what)).transpose()
 }
 /// An HTTP status: 100..=999.
 fn status_in(x: f64) -> core::Result<u16> {
     int_in(x, "status", 100, 999).map(|v| v as u16)
 }
+/// A JS number argument. Any other value reads as NaN, so the checks above refuse it with the
+/// same `invalid_argument` message as a bad number, as the WASM binding does (napi's own
+/// conversion error has no kind and differs from WASM's).
+#[derive(Clone, Copy)]
+pub struct Num(f64);
+
+impl TypeName for Num {
+    fn type_name() -> &'static str {
+        "f64"
+    }
+    fn value_type() -> ValueType {
+        ValueType::Number
+    }
+}
+impl ValidateNapiValue for Num {}
+impl FromNapiValue for Num {
+    unsafe fn from_napi_value(env: napi::sys::napi_env, value: napi::sys::napi_value) -> napi::Result<Self> {
+        // SAFETY: napi passes a valid env and value; it is read as a number only when it is one.
+        let u = unsafe { Unknown::from_napi_value(env, value)? };
+        if u.get_type()? != ValueType::Number {
+            return Ok(Num(f64::NAN));
+        }
+        unsafe { f64::from_napi_value(env, value) }.map(Num)
+    }
+}
+impl napi::bindgen_prelude::ToNapiValue for Num {
+    unsafe fn to_napi_value(env: napi::sys::napi_env, val: Self) -> napi::Result<napi::sys::napi_value> {
+        // SAFETY: forwards napi's own arguments.
+        unsafe { f64::to_napi_value(env, val.0) }
+    }
+}
+
 fn num(x: u64) -> f64 {
     x as f64
 }
@@ -225,7 +257,8 @@ fn request_out(r: core::Request) -> HttpRequest {
 /// A response as received (headers already as pairs: the JS layer normalises them).
 #[napi(object)]
 pub struct HttpResponse {
-    pub status: f64,
+    #[napi(ts_type = "number")]
+    pub status: Num,
     pub headers: Option<Vec<(String, String)>>,
     pub body: Option<String>,
 }
@@ -284,8 +317,10 @@ pub struct TokenSet {
     #[napi(ts_type = "string")]
     pub access_token: Text,
     pub token_type: Option<String>,
-    pub expires_in: Option<f64>,
-    pub expires_at_ms: Option<f64>,
+    #[napi(ts_type = "number")]
+    pub expires_in: Option<Num>,
+    #[napi(ts_type = "number")]
+    pub expires_at_ms: Option<Num>,
     #[napi(ts_type = "string")]
     pub refresh_token: Option<Text>,
     pub scopes: Vec<String>,
@@ -305,8 +340,8 @@ fn token_set_out(t: core::TokenSet) -> TokenSet {
     TokenSet {
         access_token: Text(t.access_token.expose().to_owned()),
         token_type: t.token_type,
-        expires_in: t.expires_in.map(num),
-        expires_at_ms: t.expires_at_ms.map(num),
+        expires_in: t.expires_in.map(|x| Num(num(x))),
+        expires_at_ms: t.expires_at_ms.map(|x| Num(num(x))),
         refresh_token: t.refresh_token.map(|r| Text(r.expose().to_owned())),
         scopes: t.scopes,
         user_type: t.user_type.map(|u| u.as_str().to_owned()),
@@ -424,8 +459,10 @@ pub struct VerifyWebhookOptions {
     pub body: Either<String, Uint8Array>,
     pub signature: Option<String>,
     pub public_key: Option<String>,
-    pub now_ms: Option<f64>,
-    pub max_age_ms: Option<f64>,
+    #[napi(ts_type = "number")]
+    pub now_ms: Option<Num>,
+    #[napi(ts_type = "number")]
+    pub max_age_ms: Option<Num>,
 }
 
 fn body_bytes(b: &Either<String, Uint8Array>) -> &[u8] {
@@ -439,8 +476,10 @@ fn body_bytes(b: &Either<String, Uint8Array>) -> &[u8] {
 pub struct WebhookVerifierOptions {
     pub public_key: Option<String>,
     pub legacy_rsa_key: Option<Either<String, bool>>,
-    pub max_age_ms: Option<f64>,
-    pub capacity: Option<f64>,
+    #[napi(ts_type = "number")]
+    pub max_age_ms: Option<Num>,
+    #[napi(ts_type = "number")]
+    pub capacity: Option<Num>,
 }
 
 #[napi(object)]
@@ -512,7 +551,7 @@ impl Step {
 
 fn response_in(r: HttpResponse) -> core::Result<core::Response> {
     Ok(core::Response {
-        status: status_in(r.status)?,
+        status: status_in(r.status.0)?,
         headers: r.headers.unwrap_or_default(),
         body: r.body.unwrap_or_default().into_bytes(),
     })
@@ -609,11 +648,11 @@ pub fn generate_state(env: Env, random_bytes: Uint8Array) -> napi::Result<String
 }
 
 /// Parse a token endpoint answer; `now_ms` = when the request was sent.
-#[napi]
-pub fn parse_token_response(env: Env, response: HttpResponse, now_ms: f64) -> napi::Result<TokenSet> {
+#[napi(ts_args_type = "response: HttpResponse, nowMs: number")]
+pub fn parse_token_response(env: Env, response: HttpResponse, now_ms: Num) -> napi::Result<TokenSet> {
     let r = (|| {
-        let now = ms(now_ms, "nowMs")?;
-        let status = status_in(response.status)?;
+        let now = ms(now_ms.0, "nowMs")?;
+        let status = status_in(response.status.0)?;
         let body = response.body.as_deref().unwrap_or("");
         let headers = response.headers.as_deref().unwrap_or(&[]);
         core::parse_token_response(status, headers, body.as_bytes(), now)
@@ -632,10 +671,10 @@ fn classification_out(c: core::Classification) -> Classification {
     }
 }
 
-#[napi]
-pub fn classify_response(env: Env, response: HttpResponse, now_ms: Option<f64>) -> napi::Result<Classification> {
+#[napi(ts_args_type = "response: HttpResponse, nowMs?: number | undefined | null")]
+pub fn classify_response(env: Env, response: HttpResponse, now_ms: Option<Num>) -> napi::Result<Classification> {
     let now = opt_ms(now_ms, "nowMs").or_throw(&env)?;
-    let status = status_in(response.status).or_throw(&env)?;
+    let status = status_in(response.status.0).or_throw(&env)?;
     let body = response.body.as_deref().unwrap_or("");
     let headers = response.headers.as_deref().unwrap_or(&[]);
     Ok(classification_out(core::classify_response(status, headers, body.as_bytes(), now)))
@@ -740,28 +779,34 @@ impl RateLimiter {
         Ok(RateLimiter { inner: core::RateLimiter::new(l) })
     }
     /// Ask to send at `nowMs`; an allowed send holds its slot until `answered(sendId, ...)`.
-    #[napi(ts_return_type = "{ allow: true; sendId: number } | { allow: false; waitMs: number; dailyExhausted: boolean }")]
-    pub fn acquire(&mut self, env: Env, now_ms: f64) -> napi::Result<Decision> {
-        let now = ms(now_ms, "nowMs").or_throw(&env)?;
+    #[napi(
+        ts_args_type = "nowMs: number",
+        ts_return_type = "{ allow: true; sendId: number } | { allow: false; waitMs: number; dailyExhausted: boolean }"
+    )]
+    pub fn acquire(&mut self, env: Env, now_ms: Num) -> napi::Result<Decision> {
+        let now = ms(now_ms.0, "nowMs").or_throw(&env)?;
         Ok(decision_out(self.inner.acquire(now)))
     }
-    #[napi(ts_return_type = "{ allow: true; sendId: number } | { allow: false; waitMs: number; dailyExhausted: boolean }")]
-    pub fn check(&mut self, env: Env, now_ms: f64) -> napi::Result<Decision> {
-        let now = ms(now_ms, "nowMs").or_throw(&env)?;
+    #[napi(
+        ts_args_type = "nowMs: number",
+        ts_return_type = "{ allow: true; sendId: number } | { allow: false; waitMs: number; dailyExhausted: boolean }"
+    )]
+    pub fn check(&mut self, env: Env, now_ms: Num) -> napi::Result<Decision> {
+        let now = ms(now_ms.0, "nowMs").or_throw(&env)?;
         Ok(decision_out(self.inner.check(now)))
     }
     /// The answer (or transport error) of send `sendId` arrived at `nowMs`.
-    #[napi]
-    pub fn answered(&mut self, env: Env, send_id: f64, now_ms: f64) -> napi::Result<()> {
-        let id = ms(send_id, "sendId").or_throw(&env)?;
-        let now = ms(now_ms, "nowMs").or_throw(&env)?;
+    #[napi(ts_args_type = "sendId: number, nowMs: number")]
+    pub fn answered(&mut self, env: Env, send_id: Num, now_ms: Num) -> napi::Result<()> {
+        let id = ms(send_id.0, "sendId").or_throw(&env)?;
+        let now = ms(now_ms.0, "nowMs").or_throw(&env)?;
         self.inner.answered(id, now);
         Ok(())
     }
-    #[napi]
-    pub fn observe(&mut self, env: Env, now_ms: f64, status: f64, headers: Vec<(String, String)>) -> napi::Result<()> {
-        let now = ms(now_ms, "nowMs").or_throw(&env)?;
-        let status = status_in(status).or_throw(&env)?;
+    #[napi(ts_args_type = "nowMs: number, status: number, headers: Array<[string, string]>")]
+    pub fn observe(&mut self, env: Env, now_ms: Num, status: Num, headers: Vec<(String, String)>) -> napi::Result<()> {
+        let now = ms(now_ms.0, "nowMs").or_throw(&env)?;
+        let status = status_in(status.0).or_throw(&env)?;
         self.inner.observe(now, status, &headers);
         Ok(())
     }
@@ -818,10 +863,11 @@ impl TokenSession {
     /// `{action: 'use'|'refresh'|'wait'|'reauthorize'|'save'}`; after 'save', store
     /// `toStored()` and call `persisted()` (or `saveFailed()`).
     #[napi(
+        ts_args_type = "nowMs: number",
         ts_return_type = "{ action: 'use'; accessToken: string } | { action: 'refresh'; request: HttpRequest } | { action: 'wait'; waitMs: number } | { action: 'reauthorize' } | { action: 'save' }"
     )]
-    pub fn acquire(&mut self, env: Env, now_ms: f64) -> napi::Result<SessionAction> {
-        let now = ms(now_ms, "nowMs").or_throw(&env)?;
+    pub fn acquire(&mut self, env: Env, now_ms: Num) -> napi::Result<SessionAction> {
+        let now = ms(now_ms.0, "nowMs").or_throw(&env)?;
         let a = self.inner.acquire(now).or_throw(&env)?;
         let mut out = SessionAction { action: a.name().to_owned(), access_token: None, request: None, wait_ms: None };
         match a {
@@ -833,9 +879,9 @@ impl TokenSession {
         Ok(out)
     }
 
-    #[napi]
-    pub fn refresh_response(&mut self, env: Env, response: HttpResponse, sent_at_ms: f64) -> napi::Result<TokenSet> {
-        let sent = ms(sent_at_ms, "sentAtMs").or_throw(&env)?;
+    #[napi(ts_args_type = "response: HttpResponse, sentAtMs: number")]
+    pub fn refresh_response(&mut self, env: Env, response: HttpResponse, sent_at_ms: Num) -> napi::Result<TokenSet> {
+        let sent = ms(sent_at_ms.0, "sentAtMs").or_throw(&env)?;
         let r = response_in(response).or_throw(&env)?;
         self.inner.refresh_response(r.status, &r.headers, &r.body, sent).map(token_set_out).or_throw(&env)
     }
@@ -892,7 +938,7 @@ impl WebhookVerifier {
                 max_age_ms: None,
                 capacity: None,
             });
-            let capacity = o.capacity.map(|c| int_in(c, "capacity", 0, u64::from(u32::MAX))).transpose()?;
+            let capacity = o.capacity.map(|c| int_in(c.0, "capacity", 0, u64::from(u32::MAX))).transpose()?;
             let max_age = opt_ms(o.max_age_ms, "maxAgeMs")?;
             let key = match o.public_key.as_deref() {
                 Some(k) => core::WebhookKey::parse(k)?,
@@ -913,15 +959,15 @@ impl WebhookVerifier {
         build().map(|inner| WebhookVerifier { inner }).or_throw(&env)
     }
 
-    #[napi]
+    #[napi(ts_args_type = "body: string | Uint8Array, headers: Array<[string, string]>, nowMs: number")]
     pub fn verify(
         &mut self,
         env: Env,
         body: Either<String, Uint8Array>,
         headers: Vec<(String, String)>,
-        now_ms: f64,
+        now_ms: Num,
     ) -> napi::Result<Verification> {
-        let now = ms(now_ms, "nowMs").or_throw(&env)?;
+        let now = ms(now_ms.0, "nowMs").or_throw(&env)?;
         Ok(verification_out(self.inner.verify_headers(body_bytes(&body), &headers, now)))
     }
 }
@@ -1018,9 +1064,9 @@ impl Pool {
 
     /// End `call` at `nowMs` (failure, cancellation): releases its refresh lease, a save under
     /// way (the tokens stay unsaved) and the rate-limit slot of a send in flight. Idempotent.
-    #[napi]
-    pub fn abort(&mut self, env: Env, call: &mut Call, resource_id: String, now_ms: f64) -> napi::Result<()> {
-        let now = ms(now_ms, "nowMs").or_throw(&env)?;
+    #[napi(ts_args_type = "call: Call, resourceId: string, nowMs: number")]
+    pub fn abort(&mut self, env: Env, call: &mut Call, resource_id: String, now_ms: Num) -> napi::Result<()> {
+        let now = ms(now_ms.0, "nowMs").or_throw(&env)?;
         self.inner.abort(&mut call.inner, &resource_id, now);
         Ok(())
     }
@@ -1052,6 +1098,7 @@ impl Pool {
 
     /// Advance `call` against `resourceId`'s session and limiter.
     #[napi(
+        ts_args_type = "call: Call, resourceId: string, event: Event, nowMs: number, random: number",
         ts_return_type = "{ step: 'send' | 'send_refresh'; request: HttpRequest } | { step: 'persist'; stored: string } | { step: 'wait'; waitMs: number; reason: 'rate_limit' | 'in_flight' | 'refresh' | 'backoff' } | { step: 'done'; response: ResponseOut } | { step: 'reauthorize' | 'fail'; error: StepError }"
     )]
     pub fn step(
@@ -1060,11 +1107,11 @@ impl Pool {
         call: &mut Call,
         resource_id: String,
         event: Event,
-        now_ms: f64,
-        random: f64,
+        now_ms: Num,
+        random: Num,
     ) -> napi::Result<Step> {
-        let now = ms(now_ms, "nowMs").or_throw(&env)?;
-        let random = ms(random, "random").or_throw(&env)?;
+        let now = ms(now_ms.0, "nowMs").or_throw(&env)?;
+        let random = ms(random.0, "random").or_throw(&env)?;
         let ev = match event.kind.as_str() {
             "start" => core::Event::Start,
             "resume" => core::Event::Resume,
@@ -1125,13 +1172,13 @@ type TokenSetArgs = FnArgs<(
 pub fn parse_token_new<'env>(
     env: &'env Env,
     make: Function<'env, TokenSetArgs, Unknown<'env>>,
-    status: f64,
+    status: Num,
     body: String,
-    now_ms: f64,
+    now_ms: Num,
 ) -> napi::Result<Unknown<'env>> {
     let t = (|| {
-        let now = ms(now_ms, "nowMs")?;
-        let status = status_in(status)?;
+        let now = ms(now_ms.0, "nowMs")?;
+        let status = status_in(status.0)?;
         core::parse_token_response(status, &[], body.as_bytes(), now)
     })()
     .or_throw(env)?;

@@ -135,6 +135,12 @@ test('the natives name the parameter and its range (same text in the addon and W
   assert.equal(msg(() => new native.Call({ path: '/x' }, { coordinateRefresh: 1 })),
     'invalid_argument: callOptions.coordinateRefresh: invalid type: integer `1`, expected a boolean');
   assert.equal(msg(() => new native.Call({ path: '/x' }, { maxWaitMs: '5' })), 'invalid_argument: callOptions.maxWaitMs must be a number or a boolean');
+  assert.equal(msg(() => new native.Pool(new native.App({ clientId: 'cid' }), 5, null)), 'invalid_argument: sessionOptions must be an object');
+  // A non-number where a number goes reads as NaN: the same answer as a bad number.
+  assert.equal(msg(() => new native.RateLimiter(null).acquire('5')), 'invalid_argument: nowMs must be an integer in 0..=9007199254740991');
+  assert.equal(msg(() => pool().step(call(), LOC, { type: 'start' }, true, 1)), 'invalid_argument: nowMs must be an integer in 0..=9007199254740991');
+  assert.equal(msg(() => native.classifyResponse({ status: '200', headers: [], body: '' }, null)), 'invalid_argument: status must be an integer in 100..=999');
+  assert.equal(msg(() => new native.WebhookVerifier({ capacity: 10n })), 'invalid_argument: capacity must be an integer in 0..=4294967295');
 });
 
 test('good edge values pass: 0, 2^53-1 ms, u32::MAX counts, status 100 and 999', () => {
