@@ -1385,6 +1385,14 @@ impl PyCall {
         d.set_item("server_retries", s.server_retries)?;
         Ok(d)
     }
+    /// An independent copy of the call in its current state (coordinated mode: a step that
+    /// lost the store's compare-and-set is taken again from the copy).
+    fn copy(&self) -> PyCall {
+        PyCall { inner: self.inner.clone(), options: self.options }
+    }
+    fn __copy__(&self) -> PyCall {
+        self.copy()
+    }
     fn __repr__(&self) -> String {
         format!("Call(method='{}', path={})", self.method(), py_repr_str(self.path()))
     }
@@ -1665,6 +1673,54 @@ impl PyPool {
         v.sort();
         v
     }
+    /// Coordinated mode: take `resource_id`'s state (token session and limiter) from its
+    /// shared record (`None`: nothing stored yet). Unsaved local tokens newer than the
+    /// record's are kept.
+    #[pyo3(signature = (resource_id, record))]
+    fn load_shared(&mut self, resource_id: &str, record: Option<&str>) -> PyResult<()> {
+        self.inner.load_shared(resource_id, record).or_raise()
+    }
+    /// Coordinated mode: the record to compare-and-set after a step (sealed with `nonce`,
+    /// exactly 24 random bytes, when keys are set), or `None` when nothing others must see
+    /// changed since `load_shared`.
+    fn export_shared(&mut self, resource_id: &str, nonce: &Bound<'_, PyAny>) -> PyResult<Option<String>> {
+        let bytes: &[u8] = match nonce.cast::<PyBytes>() {
+            Ok(b) => b.as_bytes(),
+            Err(_) => return Err(invalid_arg("nonce must be 24 random bytes")),
+        };
+        let nonce: [u8; 24] = bytes.try_into().map_err(|_| invalid_arg("nonce must be exactly 24 bytes"))?;
+        self.inner.export_shared(resource_id, &nonce).or_raise()
+    }
+    /// Coordinated mode: the record exported last was written (its tokens are saved).
+    fn shared_written(&mut self, resource_id: &str) {
+        self.inner.shared_written(resource_id);
+    }
+    /// Seal shared records with these 32-byte keys (the first seals, every one opens);
+    /// `None` or `[]` turns sealing off.
+    #[pyo3(signature = (keys))]
+    fn set_keys(&mut self, keys: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+        let Some(keys) = keys.filter(|k| !k.is_none()) else {
+            self.inner.set_sealer(None);
+            return Ok(());
+        };
+        if keys.is_instance_of::<PyBytes>() || keys.is_instance_of::<PyString>() {
+            return Err(invalid_arg("keys must be a list of 32-byte keys"));
+        }
+        let mut raw: Vec<Vec<u8>> = Vec::new();
+        for k in keys.try_iter().map_err(|_| invalid_arg("keys must be a list of 32-byte keys"))? {
+            let k = k?;
+            let b = k.cast::<PyBytes>().map_err(|_| invalid_arg("each key must be bytes (32 of them)"))?;
+            raw.push(b.as_bytes().to_vec());
+        }
+        if raw.is_empty() {
+            self.inner.set_sealer(None);
+            return Ok(());
+        }
+        let refs: Vec<&[u8]> = raw.iter().map(Vec::as_slice).collect();
+        let sealer = core::Sealer::new(&refs).or_raise()?;
+        self.inner.set_sealer(Some(sealer));
+        Ok(())
+    }
     fn __repr__(&self) -> String {
         format!("Pool(resources={:?})", self.resources())
     }
@@ -1729,6 +1785,12 @@ struct PyVerification {
 
 #[pymethods]
 impl PyVerification {
+    /// The outcome for a delivery whose `webhookId` was seen before (shared duplicate
+    /// detection in `hoopauth.shared`).
+    #[staticmethod]
+    fn duplicate() -> PyVerification {
+        PyVerification { inner: core::Verification { valid: false, reason: core::VerifyReason::Duplicate } }
+    }
     #[getter]
     fn valid(&self) -> bool {
         self.inner.valid
@@ -1945,11 +2007,28 @@ fn parse_webhook_event(body: &Bound<'_, PyAny>) -> PyResult<PyWebhookEvent> {
 // Module
 // ---------------------------------------------------------------------------------------
 
+/// The Redis key of a resource's shared record under `prefix`.
+#[pyfunction]
+fn redis_key(prefix: &str, resource_id: &str) -> String {
+    core::redis_key(prefix, resource_id)
+}
+
+/// The Redis key marking a webhook delivery as seen under `prefix`.
+#[pyfunction]
+fn redis_webhook_key(prefix: &str, webhook_id: &str) -> String {
+    core::redis_webhook_key(prefix, webhook_id)
+}
+
 #[pymodule]
 fn _hoopauth(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("DEFAULT_API_BASE", core::DEFAULT_API_BASE)?;
     m.add("DEFAULT_API_VERSION", core::DEFAULT_API_VERSION)?;
+    m.add("REDIS_READ_SCRIPT", core::REDIS_READ_SCRIPT)?;
+    m.add("REDIS_CAS_SCRIPT", core::REDIS_CAS_SCRIPT)?;
+    m.add("SQLITE_SCHEMA", core::SQLITE_SCHEMA)?;
+    m.add("SHARED_TTL_MS", core::SHARED_TTL_MS)?;
+    m.add("SHARED_LEASE_MS", core::SHARED_LEASE_MS)?;
     m.add_class::<PyConfig>()?;
     m.add_class::<PyRequest>()?;
     m.add_class::<PyTokenSet>()?;
@@ -1981,5 +2060,7 @@ fn _hoopauth(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(parse_rate_limit_headers, m)?)?;
     m.add_function(wrap_pyfunction!(verify_webhook, m)?)?;
     m.add_function(wrap_pyfunction!(parse_webhook_event, m)?)?;
+    m.add_function(wrap_pyfunction!(redis_key, m)?)?;
+    m.add_function(wrap_pyfunction!(redis_webhook_key, m)?)?;
     Ok(())
 }

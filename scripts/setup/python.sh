@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Python binding: a venv at $ROOT/.venv with maturin, pytest, httpx, mypy and the
+# Python binding: a venv at $ROOT/.venv with maturin, pytest, httpx, redis, mypy and the
 # benchmark peers; then the extension built into it (idempotent: installs only what is missing).
 . "$(dirname "$0")/../lib.sh"
 cd "$ROOT"
@@ -12,7 +12,7 @@ PY="$VENV/bin/python"
 export VIRTUAL_ENV="$VENV"
 export PATH="$VENV/bin:$PATH"
 # package==version (or bare name) → import/dist check; install only the missing ones.
-want=(maturin==1.16.0 pytest httpx sniffio mypy oauthlib authlib requests)
+want=(maturin==1.16.0 pytest httpx sniffio mypy oauthlib authlib requests redis)
 missing=()
 for spec in "${want[@]}"; do
   name="${spec%%==*}"; ver="${spec#*==}"; [ "$ver" = "$spec" ] && ver=""

@@ -10,6 +10,11 @@ __all__ = [
     "__version__",
     "DEFAULT_API_BASE",
     "DEFAULT_API_VERSION",
+    "REDIS_READ_SCRIPT",
+    "REDIS_CAS_SCRIPT",
+    "SQLITE_SCHEMA",
+    "SHARED_TTL_MS",
+    "SHARED_LEASE_MS",
     "Config",
     "Request",
     "TokenSet",
@@ -41,11 +46,18 @@ __all__ = [
     "parse_rate_limit_headers",
     "verify_webhook",
     "parse_webhook_event",
+    "redis_key",
+    "redis_webhook_key",
 ]
 
 __version__: str
 DEFAULT_API_BASE: str
 DEFAULT_API_VERSION: str
+REDIS_READ_SCRIPT: str
+REDIS_CAS_SCRIPT: str
+SQLITE_SCHEMA: str
+SHARED_TTL_MS: int
+SHARED_LEASE_MS: int
 
 @final
 class Config:
@@ -335,6 +347,8 @@ class Call:
     def is_finished(self) -> bool: ...
     @property
     def stats(self) -> Dict[str, int]: ...
+    def copy(self) -> Call: ...
+    def __copy__(self) -> Call: ...
 
 @final
 class Step:
@@ -390,6 +404,10 @@ class Pool:
     def begin_save(self, resource_id: str) -> Optional[str]: ...
     def end_save(self, resource_id: str, saved: bool) -> None: ...
     def unsaved_resources(self) -> List[str]: ...
+    def load_shared(self, resource_id: str, record: Optional[str]) -> None: ...
+    def export_shared(self, resource_id: str, nonce: bytes) -> Optional[str]: ...
+    def shared_written(self, resource_id: str) -> None: ...
+    def set_keys(self, keys: Optional[Sequence[bytes]]) -> None: ...
 
 @final
 class WebhookKey:
@@ -407,6 +425,8 @@ class Verification:
     @property
     def reason(self) -> str: ...
     def __bool__(self) -> bool: ...
+    @staticmethod
+    def duplicate() -> Verification: ...
 
 def verify_webhook(
     body: _Body,
@@ -463,3 +483,5 @@ class WebhookEvent:
     def to_dict(self) -> Dict[str, Any]: ...
 
 def parse_webhook_event(body: _Body) -> WebhookEvent: ...
+def redis_key(prefix: str, resource_id: str) -> str: ...
+def redis_webhook_key(prefix: str, webhook_id: str) -> str: ...
