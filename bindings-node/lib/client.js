@@ -335,18 +335,20 @@ function makeClient(ctx) {
       }
     }
 
-    /** Save what the pool holds for `resourceId` (after an exchange or a load of tokens). */
+    /** Save what the pool holds for `resourceId` (after an exchange or a load of tokens). When
+     *  the save fails or is cancelled, the tokens stay in memory marked unsaved: the next call
+     *  (or flush()) saves them before anything else. */
     async #persist(resourceId, cancel) {
       const stored = this.#pool.storedJson(resourceId);
-      if (stored != null) {
-        try {
-          await raced(this.#store.set(resourceId, stored), cancel);
-        } catch (e) {
-          if (cancel != null && cancel.aborted) throw cancel.reason;
-          throw storeError(null, e);
-        }
-      }
       this.#loading.set(resourceId, LOADED);
+      if (stored == null) return;
+      try {
+        await raced(this.#store.set(resourceId, stored), cancel);
+      } catch (e) {
+        try { this.#pool.endSave(resourceId, false); } catch { /* an older native: nothing to mark */ }
+        if (cancel != null && cancel.aborted) throw cancel.reason;
+        throw storeError(null, e);
+      }
     }
 
     /** Load a resource's stored session from the store, once per client. */

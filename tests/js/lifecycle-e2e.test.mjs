@@ -215,3 +215,16 @@ describe('call lifecycle against the emulator', { concurrency: true }, () => {
     });
   });
 });
+
+test('a failed save after the code exchange keeps the tokens unsaved: the next call saves them first', async () => {
+  await withEmulator([], async (emu) => {
+    const store = new FlakyStore();
+    const client = newClient(emu, { store });
+    store.plan = 'throw';
+    await assert.rejects(install(client, emu, 'loc_1'), (e) => e.kind === 'store_error' && e.cause.message === 'database is locked');
+    assert.equal(store.get('loc_1'), null);
+    assert.equal((await contacts(client, 'loc_1')).status, 200);
+    assert.ok(store.get('loc_1'), 'saved by the next call');
+    assert.deepEqual(await client.flush(), []);
+  });
+});
