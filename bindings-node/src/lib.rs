@@ -185,10 +185,14 @@ fn options_in<T: Default>(o: Option<Unknown>, what: &str, de: De<T>) -> core::Re
 // ---- strings that may be secrets ----------------------------------------------------------
 
 /// A JS string argument. Anything else is refused with a message that never shows the value
-/// (napi's own conversion error prints an object as JSON: a Buffer secret byte by byte).
-pub struct Text(String);
+/// (napi's own conversion error prints an object as JSON: a Buffer secret byte by byte):
+/// `invalid_argument`, or `invalid_config` for an App option (`CONFIG`), as in WASM.
+pub struct Text<const CONFIG: bool = false>(String);
 
-impl TypeName for Text {
+/// A string App option (the client secret).
+pub type ConfigText = Text<true>;
+
+impl<const CONFIG: bool> TypeName for Text<CONFIG> {
     fn type_name() -> &'static str {
         "String"
     }
@@ -196,32 +200,33 @@ impl TypeName for Text {
         ValueType::String
     }
 }
-impl ValidateNapiValue for Text {}
-impl FromNapiValue for Text {
+impl<const CONFIG: bool> ValidateNapiValue for Text<CONFIG> {}
+impl<const CONFIG: bool> FromNapiValue for Text<CONFIG> {
     unsafe fn from_napi_value(env: napi::sys::napi_env, value: napi::sys::napi_value) -> napi::Result<Self> {
         // SAFETY: napi passes a valid env and value; the value is read as a string only after
         // its type was checked.
         let u = unsafe { Unknown::from_napi_value(env, value)? };
         if u.get_type()? != ValueType::String {
-            return Err(napi::Error::new(Status::StringExpected, "invalid_argument: expected a string"));
+            let kind = if CONFIG { "invalid_config" } else { "invalid_argument" };
+            return Err(napi::Error::new(Status::StringExpected, format!("{kind}: expected a string")));
         }
         unsafe { String::from_napi_value(env, value) }.map(Text)
     }
 }
-impl Text {
+impl<const CONFIG: bool> Text<CONFIG> {
     fn into_inner(self) -> String {
         self.0
     }
 }
 
-impl napi::bindgen_prelude::ToNapiValue for Text {
+impl<const CONFIG: bool> napi::bindgen_prelude::ToNapiValue for Text<CONFIG> {
     unsafe fn to_napi_value(env: napi::sys::napi_env, val: Self) -> napi::Result<napi::sys::napi_value> {
         // SAFETY: forwards napi's own arguments.
         unsafe { String::to_napi_value(env, val.0) }
     }
 }
 
-fn text(t: Option<Text>) -> Option<String> {
+fn text<const CONFIG: bool>(t: Option<Text<CONFIG>>) -> Option<String> {
     t.map(Text::into_inner)
 }
 
@@ -231,7 +236,7 @@ fn text(t: Option<Text>) -> Option<String> {
 pub struct AppOptions {
     pub client_id: String,
     #[napi(ts_type = "string")]
-    pub client_secret: Option<Text>,
+    pub client_secret: Option<ConfigText>,
     pub redirect_uri: Option<String>,
     pub marketplace: Option<String>,
     pub api_base: Option<String>,

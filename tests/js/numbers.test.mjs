@@ -168,19 +168,22 @@ function assertNoEcho(e, where) {
     assert.ok(!t.includes(Buffer.from(SECRET).toString('base64')), `${where}: the secret's base64 is in the error`);
   }
 }
+/** [name, expected kind, (buffer) => use it as that secret]. */
 const SECRET_SLOTS = [
-  ['App clientSecret', (b) => new h.App({ clientId: 'cid', clientSecret: b })],
-  ['App.tokenRequest code', (b) => app().tokenRequest({ grant: 'authorization_code', code: b })],
-  ['App.tokenRequest refreshToken', (b) => app().tokenRequest({ grant: 'refresh_token', refreshToken: b })],
-  ['App.apiRequest accessToken', (b) => app().apiRequest({ path: '/x', accessToken: b })],
-  ['TokenSession.loadPrivate token', (b) => new h.TokenSession(app()).loadPrivate(b)],
-  ['native App clientSecret', (b) => new native.App({ clientId: 'cid', clientSecret: b })],
-  ['native Pool.loadPrivate token', (b) => pool().loadPrivate(LOC, b)],
-  ['native Pool.loadStored stored', (b) => pool().loadStored(LOC, b)],
+  ['App clientSecret', 'invalid_config', (b) => new h.App({ clientId: 'cid', clientSecret: b })],
+  ['App.tokenRequest code', 'invalid_argument', (b) => app().tokenRequest({ grant: 'authorization_code', code: b })],
+  ['App.tokenRequest refreshToken', 'invalid_argument', (b) => app().tokenRequest({ grant: 'refresh_token', refreshToken: b })],
+  ['App.apiRequest accessToken', 'invalid_argument', (b) => app().apiRequest({ path: '/x', accessToken: b })],
+  ['TokenSession.loadPrivate token', 'invalid_argument', (b) => new h.TokenSession(app()).loadPrivate(b)],
+  ['native App clientSecret', 'invalid_config', (b) => new native.App({ clientId: 'cid', clientSecret: b })],
+  ['native Pool.loadPrivate token', 'invalid_argument', (b) => pool().loadPrivate(LOC, b)],
+  ['native Pool.loadStored stored', 'invalid_argument', (b) => pool().loadStored(LOC, b)],
 ];
-for (const [name, run] of SECRET_SLOTS) {
+for (const [name, kind, run] of SECRET_SLOTS) {
   test(`a Buffer as a secret is refused without echoing it: ${name}`, async () => {
     const e = await outcome(() => run(Buffer.from(SECRET)));
     assertNoEcho(e, name);
+    // The public API's HoopAuthError has `kind`; a native error names it as the message prefix.
+    assert.ok(e.kind === kind || String(e.message).startsWith(`${kind}: `), `${name}: ${e.kind} ${e.message}`);
   });
 }
