@@ -242,4 +242,14 @@ test('RateLimiter: sendId and answered; TokenSession: save action surface', () =
   const s = new n.TokenSession(app(), null);
   for (const m of ['persisted', 'saveFailed', 'isUnsaved']) assert.equal(typeof s[m], 'function', m);
   assert.equal(s.isUnsaved(), false);
+  s.load(n.parseTokenResponse(ok(tokensBody('at1', 'rt1')), 0));
+  s.saveFailed(); // a save of these tokens failed: save them before anything else
+  assert.equal(s.isUnsaved(), true);
+  assert.deepEqual({ ...s.acquire(1) }, { action: 'save' });
+  assert.equal(s.acquire(2).action, 'wait'); // the save is under way
+  s.persisted();
+  assert.equal(s.isUnsaved(), false);
+  const use = s.acquire(3);
+  assert.equal(use.action, 'use');
+  assert.equal(use.accessToken, 'at1');
 });
