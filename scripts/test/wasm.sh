@@ -9,11 +9,11 @@ build_emulator
 bindings-wasm/build.sh
 say "node --test tests/js/*.test.mjs (HOOPAUTH_JS_IMPL=bindings-wasm/pkg-node: WASM in Node)"
 HOOPAUTH_JS_IMPL=bindings-wasm/pkg-node node --test tests/js/*.test.mjs
-say "node --test tests/js/browser/*.test.mjs (headless Chromium, edge worker, package)"
-HOOPAUTH_JS_IMPL=bindings-wasm/pkg-node node --test --test-concurrency=1 tests/js/browser/*.test.mjs
 say "node --test tests/workerd/ (the worker example in workerd: 300 requests at 60 in parallel)"
 [ -x tests/workerd/node_modules/.bin/workerd ] || { echo "workerd missing: run scripts/setup/wasm.sh" >&2; exit 1; }
 node --test tests/workerd/
+say "node --test tests/js/browser/*.test.mjs (headless Chromium, edge worker, package)"
+HOOPAUTH_JS_IMPL=bindings-wasm/pkg-node node --test --test-concurrency=1 tests/js/browser/*.test.mjs
 say "tsc --noEmit: the WASM package's index.d.ts against tests/js/api.d.ts, native and web entry types"
 bindings-wasm/node_modules/.bin/tsc -p tests/js/browser/types
 say "tsc --noEmit: the wasm-bindgen declarations (pkg-node, pkg) satisfy bindings-node/lib/native.d.ts (the native contract)"
