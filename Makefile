@@ -1,8 +1,14 @@
 # The two commands of the README, and the benchmarks.
-.PHONY: demo test bench
+.PHONY: demo test bench dist install-test
 demo:
 	bash scripts/demo.sh
 test:
 	bash scripts/test-all.sh
 bench:
 	bash scripts/bench.sh
+# The artefacts a release would publish (wheel, sdist, npm tarballs) into dist/, and the
+# install test: each installed from dist/ with no Rust toolchain on PATH, then a journey.
+dist:
+	bash scripts/dist.sh
+install-test:
+	bash scripts/test/install.sh
