@@ -264,3 +264,96 @@ test('workerd: init() of the web entry without an argument explains itself; init
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+// A shared client over an asynchronous store (every get/set takes a few ms, as a KV would):
+// concurrent first requests load the session once (the others look on their own timers), and
+// refreshes are saved across requests while other requests wait.
+const ASYNC_STORE_PROBE = `import init, { Client } from '@hoopauth/wasm';
+const data = new Map();
+const pause = (ms) => new Promise((r) => setTimeout(r, ms));
+const store = {
+  async get(id) { await pause(5); return data.has(id) ? data.get(id) : null; },
+  async set(id, v) { await pause(5); data.set(id, v); },
+};
+let installer = null;
+let client = null;
+function make(env) {
+  return new Client({
+    app: { clientId: env.CLIENT_ID, clientSecret: env.CLIENT_SECRET, redirectUri: env.REDIRECT_URI, apiBase: env.API_BASE, marketplace: env.MARKETPLACE },
+    store, limits: env.LIMITS,
+  });
+}
+export default {
+  async fetch(request, env) {
+    await init();
+    const url = new URL(request.url);
+    if (url.pathname === '/setup') {
+      installer ??= make(env);
+      const t = await installer.exchangeCode(url.searchParams.get('cb'), { expectedState: url.searchParams.get('state') });
+      return Response.json({ installed: t.locationId });
+    }
+    client ??= make(env);   // a fresh client: its first calls load the sessions from the store
+    const loc = url.searchParams.get('location');
+    const r = await client.request(loc, { path: '/contacts/', query: { locationId: loc }, timeoutMs: 20000 });
+    return new Response(r.text, { status: r.status });
+  },
+};
+`;
+
+test('workerd: a shared client over an asynchronous store (loads and saves across requests)', async () => {
+  assert.ok(fs.existsSync(WORKERD), 'workerd installed');
+  const { h, authorize } = await import('../js/helpers.mjs');
+  const emu = await startEmulator(['--max', String(MAX), '--interval-ms', String(INTERVAL_MS), '--token-ttl-secs', String(TOKEN_TTL_SECS)]);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hoopauth-workerd-store-'));
+  let child = null;
+  let err = '';
+  try {
+    const main = path.join(dir, 'probe.mjs');
+    fs.writeFileSync(main, ASYNC_STORE_PROBE);
+    const port = await freePort();
+    const redirectUri = 'https://worker.example/oauth/callback';
+    const env = {
+      CLIENT_ID: emu.info.client_id, CLIENT_SECRET: emu.info.client_secret, REDIRECT_URI: redirectUri,
+      API_BASE: emu.baseUrl, MARKETPLACE: emu.baseUrl, LIMITS: { max: MAX, intervalMs: INTERVAL_MS },
+    };
+    const config = writeConfig(dir, port, env, main);
+    child = spawn(WORKERD, ['serve', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.on('data', (d) => { err += d; });
+    child.stderr.on('data', (d) => { err += d; });
+    await waitForPort(port, child, () => err);
+    const base = `http://127.0.0.1:${port}`;
+    const local = new h.Client({ app: { clientId: env.CLIENT_ID, redirectUri, marketplace: emu.baseUrl, apiBase: emu.baseUrl } });
+    for (const loc of LOCATIONS) {
+      const state = h.generateState();
+      const cb = await authorize(local, emu.baseUrl, { locationId: loc, state, scopes: ['contacts.readonly'] });
+      const r = await fetch(`${base}/setup?cb=${encodeURIComponent(cb)}&state=${state}`);
+      assert.equal(r.status, 200, await r.clone().text());
+    }
+    const n = 150;
+    let next = 0;
+    const statuses = {};
+    const lane = async () => {
+      for (let i = next++; i < n; i = next++) {
+        let s;
+        try {
+          const r = await fetch(`${base}/contacts?location=${LOCATIONS[i % 3]}`, { signal: AbortSignal.timeout(PER_REQUEST_TIMEOUT_MS) });
+          s = r.status;
+          await r.text();
+        } catch (e) { s = e.name; }
+        statuses[s] = (statuses[s] || 0) + 1;
+      }
+    };
+    await Promise.all(Array.from({ length: 40 }, lane));
+    const stats = await emu.stats();
+    const bad = err.split('\n').filter((l) => BAD_LINES.test(l));
+    console.log(`# workerd async store: ${JSON.stringify({ statuses, refreshes: stats.totals.refreshes, rate_limited: stats.totals.rate_limited, bad: bad.length })}`);
+    assert.deepEqual(statuses, { 200: n }, err.slice(-2000));
+    assert.equal(stats.totals.rate_limited, 0);
+    assert.equal(stats.totals.invalid_grants, 0);
+    assert.deepEqual(bad, []);
+  } finally {
+    if (child && child.exitCode == null) child.kill('SIGTERM');
+    emu.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
