@@ -228,3 +228,22 @@ test('a failed save after the code exchange keeps the tokens unsaved: the next c
     assert.deepEqual(await client.flush(), []);
   });
 });
+
+test('a call aborted during its fetch releases its rate-limit slot at once (no wait for the answer timeout)', async () => {
+  await withEmulator(['--latency-ms', '400', '--max', '1', '--interval-ms', '1000'], async (emu) => {
+    const client = newClient(emu, { limits: { max: 1, intervalMs: 1000 } });
+    await install(client, emu, 'loc_1');
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 50);
+    const t0 = Date.now();
+    await assert.rejects(contacts(client, 'loc_1', { signal: ac.signal }), (e) => e.name === 'AbortError');
+    assert.ok(Date.now() - t0 < 300, 'the abort ended the fetch');
+    // The aborted send counts as answered at the abort: the next call waits one interval, not 60 s.
+    const r = await contacts(client, 'loc_1', { timeoutMs: 5000 });
+    assert.equal(r.status, 200);
+    const took = Date.now() - t0;
+    assert.ok(took >= 900 && took < 3000, `next call after ${took} ms`);
+    const s = (await emu.stats()).resources.loc_1;
+    assert.equal(s.rate_limited, 0);
+  });
+});
