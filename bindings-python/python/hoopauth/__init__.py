@@ -81,6 +81,7 @@ from ._hoopauth import (
 from ._hoopauth import generate_state as _generate_state
 from ._driver import DriverStats, now_ms
 from ._store import AsyncTokenStore, MemoryTokenStore, TokenStore
+from . import shared  # coordinated mode: RedisStore, AsyncRedisStore, SqliteStore (redis imported on use)
 
 if TYPE_CHECKING:  # the drivers need httpx: imported on first use
     from ._httpx import AsyncClient, Client
@@ -134,6 +135,7 @@ __all__ = [
     "AsyncTokenStore",
     "MemoryTokenStore",
     "DriverStats",
+    "shared",
     "DEFAULT_API_BASE",
     "DEFAULT_API_VERSION",
     "classify_response",

@@ -11,14 +11,16 @@ raise (the store's ``set``, a send): error trackers capture frame locals.
 
 from __future__ import annotations
 
+import hashlib
 import math
+import os
 import random
 import threading
 import time
 from dataclasses import asdict, dataclass
-from typing import Any, Dict, Optional
+from typing import Any, Callable, Dict, Generator, Optional, Sequence, Tuple, Union
 
-from ._hoopauth import Call, Config, Limits, Pool, TokenSet
+from ._hoopauth import Call, Config, Limits, Pool, Step, TokenSet, parse_token_response
 from ._store import MemoryTokenStore
 
 __all__ = ["DriverStats", "now_ms"]
@@ -45,6 +47,11 @@ class DriverStats:
     rate_limited: int = 0
     transport_errors: int = 0
     failures: int = 0
+    #: Coordinated mode: store reads, compare-and-set writes, and writes lost to another
+    #: process (the step was taken again on the winner's state).
+    store_reads: int = 0
+    store_writes: int = 0
+    lost_races: int = 0
 
     def to_dict(self) -> Dict[str, int]:
         return asdict(self)
@@ -110,12 +117,32 @@ class _DriverBase:
         refresh_leeway_ms: Optional[int] = None,
         lease_ms: Optional[int] = None,
         call_options: Optional[Dict[str, int]] = None,
+        shared: Any = None,
+        keys: Optional[Sequence[bytes]] = None,
     ) -> None:
         if not isinstance(config, Config):
             raise TypeError("config must be a hoopauth.Config")
         self.config = config
         self.pool = Pool(config, limits=limits, refresh_leeway_ms=refresh_leeway_ms, lease_ms=lease_ms)
+        if shared is not None and store is not None:
+            raise _invalid("give either store= (one process) or shared= (coordinated mode), not both")
+        if keys is not None and shared is None:
+            raise _invalid("keys= seal the records of a shared store: give shared= too")
+        #: Coordinated mode: the shared store (see :mod:`hoopauth.shared`), or ``None``.
+        self.shared = shared
+        if shared is not None:
+            for name in ("read", "cas", "delete", "now_ms"):
+                if not callable(getattr(shared, name, None)):
+                    raise TypeError(f"shared= must be a shared store (hoopauth.shared): it has no {name}()")
+        self.pool.set_keys(list(keys) if keys is not None else None)
+        # Coordinated mode: each resource's record as last read or written (as stored,
+        # sealed when keys are set), to write back what a store lost (a restart without
+        # persistence, an expired key) instead of forgetting the tokens and the window.
+        self._records: Dict[str, str] = {}
         self.store = store if store is not None else MemoryTokenStore()
+        # This process's own clock (tests shift it to play a host whose clock is off); in
+        # coordinated mode every shared decision uses the store's clock instead.
+        self._now: Callable[[], int] = now_ms
         self.stats = DriverStats()
         self._call_options: Dict[str, Any] = dict(call_options or {})
         Call("GET", "/", **self._call_options)  # bad options fail here, not on the first call
@@ -138,7 +165,7 @@ class _DriverBase:
         if call.is_finished:
             return
         with self._lock:
-            self.pool.abort(call, resource, now_ms())
+            self.pool.abort(call, resource, self._now())
         self._account(call, True)
         self._wake(resource)
 
@@ -213,5 +240,216 @@ class _DriverBase:
         with self._lock:
             return self.pool.remove(resource_id)
 
+    # -- coordinated mode -----------------------------------------------------------------
+    # Every step of a call is a transaction on the shared store (notes: FLEET.md): read the
+    # resource's record (and the store's clock), load it, step, export; a changed record is
+    # compare-and-set, and a lost race takes the step again from a copy of the call on the
+    # winner's state. The generators below are that transaction, sans-IO: they yield
+    # ``_READ`` (answer: ``(rev, data, now_ms)``) or ``(rev, record)`` (answer: the
+    # compare-and-set's bool), and the store's exceptions are thrown into them. The sync and
+    # async drivers run them with their own I/O (:meth:`Client._io` / :meth:`AsyncClient._io`).
+
+    def _call_txn(self, st: "_SharedCall", resource: str, event: "_Event") -> "_Txn":
+        """One step of a call; returns ``(step, now_ms)``."""
+        pool, lock = self.pool, self._lock
+        for _ in range(_MAX_ATTEMPTS):
+            try:
+                rev, data, now = yield _READ
+            except BaseException:
+                self._abort(st.call, resource)  # nothing is held: the record was not changed
+                raise
+            try:
+                with lock:
+                    self._load_record(resource, data)  # a sealed record without its key raises
+                    snapshot = (st.call.copy(), st.refresh_fp)
+                    step = self._feed(st, resource, event, now, data)
+                    record = pool.export_shared(resource, os.urandom(24))
+            except BaseException:
+                self._abort(st.call, resource)
+                raise
+            if record is None:
+                return step, now
+            try:
+                ok = yield (rev, record)
+            except BaseException as exc:
+                if step.kind == "persist":
+                    # The only copy of these tokens is ours: they stay in memory, unsaved,
+                    # and the next call (or flush) writes them first.
+                    with lock:
+                        pool.persist_failed(st.call, resource, now, _rand())
+                    self._account(st.call, True)
+                    self._wake(resource)
+                    if isinstance(exc, Exception):
+                        raise _unavailable_after_persist(resource, exc) from exc
+                    raise
+                st.call, st.refresh_fp = snapshot
+                self._abort(st.call, resource)
+                raise
+            if ok:
+                with lock:
+                    self.stats.store_writes += 1
+                    self._records[resource] = record
+                    pool.shared_written(resource)
+                return step, now
+            st.call, st.refresh_fp = snapshot
+            with lock:
+                self.stats.lost_races += 1
+        self._abort(st.call, resource)
+        raise _contention(resource)
+
+    def _load_record(self, resource: str, data: Optional[str]) -> None:
+        """Load the record read from the store (under the lock). A record the store lost
+        (restarted without persistence, expired) is not taken as "no tokens": this process's
+        last copy is loaded instead and its tokens marked unsaved, so the next write puts
+        them (and the pacing window) back. :meth:`forget` writes an empty record instead of
+        deleting, so a forgotten resource stays forgotten."""
+        pool = self.pool
+        if data is None:
+            kept = self._records.get(resource)
+            if kept is not None:
+                pool.load_shared(resource, kept)
+                if pool.has_session(resource):
+                    pool.end_save(resource, False)
+                return
+        pool.load_shared(resource, data)
+        if data is not None:
+            self._records[resource] = data
+
+    def _feed(self, st: "_SharedCall", resource: str, event: "_Event", now: int, data: Optional[str]) -> Step:
+        """Step ``st.call`` with ``event`` at ``now`` (under the lock, the record loaded)."""
+        pool = self.pool
+        kind = event[0]
+        if kind == "response" and st.refresh_fp is not None and _fingerprint(pool, resource) != st.refresh_fp:
+            if _is_invalid_grant(event[1], event[2], event[3], now):
+                # The refresh token this call sent was refused, but the store already holds
+                # newer tokens (another process refreshed meanwhile): adopt them — the
+                # refusal is moot. The stale call ends here (its local release is undone by
+                # loading the record again) and the request starts again as a new call.
+                pool.abort(st.call, resource, now)
+                self._load_record(resource, data)
+                st.call = st.make()
+                st.adopted += 1
+                kind, event = "start", ("start",)
+        call = st.call
+        if kind == "start":
+            step = pool.start(call, resource, now, _rand())
+        elif kind == "resume":
+            step = pool.resume(call, resource, now, _rand())
+        elif kind == "response":
+            step = pool.response(call, resource, event[1], event[2], event[3], now, _rand())
+        elif kind == "transport_error":
+            step = pool.transport_error(call, resource, now, _rand())
+        else:  # pragma: no cover - the drivers send only these
+            raise AssertionError(kind)
+        st.refresh_fp = _fingerprint(pool, resource) if step.kind == "send_refresh" else None
+        return step
+
+    def _put_txn(self, resource: str, put: Optional[Callable[[], Any]]) -> "_Txn":
+        """Write this process's state of ``resource`` through the store: ``put`` (load tokens)
+        on the record, or, with ``None``, just its unsaved tokens (a flush). On failure the
+        tokens stay in memory, unsaved. Returns whether a record was written."""
+        pool, lock = self.pool, self._lock
+        for _ in range(_MAX_ATTEMPTS):
+            rev, data, now = yield _READ
+            with lock:
+                self._load_record(resource, data)
+                if put is not None:
+                    put()
+                record = pool.export_shared(resource, os.urandom(24))
+            if record is None:
+                return False
+            try:
+                ok = yield (rev, record)
+            except BaseException:
+                with lock:
+                    pool.end_save(resource, False)  # kept in memory, unsaved
+                self._wake(resource)
+                raise
+            if ok:
+                with lock:
+                    self.stats.store_writes += 1
+                    self._records[resource] = record
+                    pool.shared_written(resource)
+                self._wake(resource)
+                return True
+            with lock:
+                self.stats.lost_races += 1
+        raise _contention(resource)
+
+    def _shared_error(self, exc: BaseException) -> BaseException:
+        """A store exception as the error a call raises (the store's own typed errors pass)."""
+        from ._errors import HoopAuthError, StoreError
+
+        if isinstance(exc, HoopAuthError):
+            return exc
+        e = StoreError(f"the shared store failed ({type(exc).__name__})", kind="store_error")
+        e.__cause__ = exc
+        return e
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(config={self.config!r}, stats={self.stats!r})"
+
+
+# -- coordinated mode helpers ---------------------------------------------------------------
+
+_MAX_ATTEMPTS = 16
+_READ = "read"
+_Event = Tuple[Any, ...]
+_Txn = Generator[Union[str, Tuple[int, str]], Any, Any]
+
+
+class _SharedCall:
+    """A call in coordinated mode: the call (replaced by its copy when a write is lost), how
+    to make it again, and the fingerprint of the refresh token it sent (if any)."""
+
+    __slots__ = ("call", "make", "refresh_fp", "adopted")
+
+    def __init__(self, make: Callable[[], Call]) -> None:
+        self.make = make
+        self.call = make()
+        self.refresh_fp: Optional[bytes] = None
+        self.adopted = 0
+
+
+def _fingerprint(pool: Pool, resource: str) -> Optional[bytes]:
+    """A digest of the resource's current refresh token (to tell whether the tokens changed);
+    the token itself never stays in a frame."""
+    ts = pool.token_set(resource)
+    if ts is None or ts.refresh_token is None:
+        return None
+    return hashlib.sha256(ts.refresh_token.encode()).digest()
+
+
+def _is_invalid_grant(status: int, headers: Any, body: bytes, now: int) -> bool:
+    if status < 400:
+        return False
+    from ._errors import InvalidGrantError
+
+    try:
+        parse_token_response(status, body, now, headers)
+    except InvalidGrantError:
+        return True
+    except Exception:
+        return False
+    return False
+
+
+def _contention(resource: str) -> Exception:
+    from ._errors import StoreUnavailableError
+
+    return StoreUnavailableError(
+        f"too much contention on the shared record of `{resource[:64]}`: {_MAX_ATTEMPTS} writes lost in a row",
+        kind="store_unavailable",
+    )
+
+
+def _unavailable_after_persist(resource: str, exc: Exception) -> Exception:
+    from ._errors import StoreError, StoreUnavailableError
+
+    kind = "store_unavailable" if isinstance(exc, StoreUnavailableError) else "store_error"
+    cls = StoreUnavailableError if kind == "store_unavailable" else StoreError
+    return cls(
+        f"the shared store could not save the refreshed tokens of `{resource[:64]}` ({type(exc).__name__}); "
+        "they are kept in memory, unsaved, and written by the next call or flush()",
+        kind=kind,
+    )

@@ -14,7 +14,20 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 
 import httpx
 
-from ._driver import _count, _DriverBase, _deadline, _rand, _resource, _seconds, _timed_out, now_ms
+from ._driver import (
+    _READ,
+    _count,
+    _DriverBase,
+    _deadline,
+    _Event,
+    _rand,
+    _resource,
+    _seconds,
+    _SharedCall,
+    _timed_out,
+    _Txn,
+    now_ms,
+)
 from ._hoopauth import Call, Callback, Config, Limits, Request, Step, TokenSet, parse_callback, parse_token_response
 from ._pool import cache_socket_lookups
 
@@ -27,6 +40,17 @@ __all__ = ["Client", "AsyncClient"]
 _WAKE_EARLY = ("refresh", "in_flight")
 
 QueryParams = Union[Dict[str, Any], List[Tuple[str, Any]], None]
+
+
+def _tokens_resource(tokens: TokenSet, resource_id: Optional[str]) -> str:
+    rid = resource_id if resource_id is not None else tokens.resource_id
+    if not rid:
+        from ._errors import InvalidArgumentError
+
+        raise InvalidArgumentError(
+            "the token set names no location or company: give a resource id", kind="invalid_argument"
+        )
+    return rid
 
 
 def _content(req: Request) -> Optional[bytes]:
@@ -77,6 +101,8 @@ class Client(_DriverBase):
         lease_ms: Optional[int] = None,
         timeout: float = 30.0,
         max_in_flight: int = 16,
+        shared: Any = None,
+        keys: Optional[List[bytes]] = None,
         **call_options: int,
     ) -> None:
         super().__init__(
@@ -86,6 +112,8 @@ class Client(_DriverBase):
             refresh_leeway_ms=refresh_leeway_ms,
             lease_ms=lease_ms,
             call_options=call_options,
+            shared=shared,
+            keys=keys,
         )
         self._own_http = http is None
         self.http = http if http is not None else httpx.Client(timeout=_http_timeout(timeout), follow_redirects=False, limits=_pool_limits(max_in_flight))
@@ -94,6 +122,8 @@ class Client(_DriverBase):
         # shift it past the pacing margin).
         self._in_flight = threading.BoundedSemaphore(_count(max_in_flight, "max_in_flight"))
         self._cond = threading.Condition()
+        if shared is not None and inspect.iscoroutinefunction(getattr(shared, "read", None)):
+            raise TypeError("Client needs a synchronous shared store (RedisStore, SqliteStore); AsyncRedisStore is for AsyncClient")
 
     # -- plumbing -------------------------------------------------------------------------
     def _send(self, req: Request, deadline: Optional[float] = None) -> httpx.Response:
@@ -214,6 +244,89 @@ class Client(_DriverBase):
             if holding:
                 self._in_flight.release()
 
+    # -- coordinated mode -----------------------------------------------------------------
+    def _io(self, txn: _Txn, resource: str) -> Any:
+        """Run a store transaction (see ``_DriverBase._call_txn``) against the shared store."""
+        store = self.shared
+        op = next(txn)
+        while True:
+            try:
+                if op == _READ:
+                    with self._lock:
+                        self.stats.store_reads += 1
+                    res = store.read(resource)
+                else:
+                    res = store.cas(resource, op[0], op[1])
+            except Exception as exc:
+                op = txn.throw(self._shared_error(exc))
+                continue
+            except BaseException as exc:
+                txn.throw(exc)
+                raise
+            try:
+                op = txn.send(res)
+            except StopIteration as stop:
+                return stop.value
+
+    def _step(self, st: _SharedCall, resource: str, event: _Event) -> Step:
+        step, _now = self._io(self._call_txn(st, resource, event), resource)
+        return step  # type: ignore[no-any-return]
+
+    def _run_shared(self, st: _SharedCall, resource: str, timeout: Any = None) -> httpx.Response:
+        deadline = _deadline(timeout)
+        gens = self._gen
+        holding = False
+        try:
+            holding = self._acquire_slot(deadline, timeout)
+            gen = gens.get(resource, 0)
+            step = self._step(st, resource, ("start",))
+            last: Optional[httpx.Response] = None
+            while True:
+                kind = step.kind
+                if kind == "send" or kind == "send_refresh":
+                    try:
+                        resp = self._send(step.request, deadline)  # type: ignore[arg-type]
+                    except httpx.TransportError:
+                        if deadline is not None and time.monotonic() >= deadline:
+                            raise _timed_out(timeout) from None
+                        with self._lock:
+                            self.stats.transport_errors += 1
+                        gen = gens.get(resource, 0)
+                        step = self._step(st, resource, ("transport_error",))
+                        self._wake(resource)
+                        continue
+                    gen = gens.get(resource, 0)
+                    step = self._step(st, resource, ("response", resp.status_code, resp.headers, resp.content))
+                    self._wake(resource)
+                    if kind == "send":
+                        last = resp
+                        if resp.status_code == 429:
+                            self.stats.rate_limited += 1
+                elif kind == "persist":
+                    # The transaction's write saved it: go on.
+                    gen = gens.get(resource, 0)
+                    step = self._step(st, resource, ("resume",))
+                    self._wake(resource)
+                elif kind == "wait":
+                    if holding:
+                        self._in_flight.release()
+                        holding = False
+                    self._sleep(resource, gen, step.wait_ms or 0, step.reason, deadline, timeout)
+                    holding = self._acquire_slot(deadline, timeout)
+                    gen = gens.get(resource, 0)
+                    step = self._step(st, resource, ("resume",))
+                elif kind == "done":
+                    self._account(st.call, False)
+                    assert last is not None
+                    return last
+                else:
+                    self._account(st.call, True)
+                    raise step.error()  # type: ignore[misc]
+        finally:
+            self._abort(st.call, resource)
+            if holding:
+                self._in_flight.release()
+
     # -- public API ----------------------------------------------------------------------
     def request(
         self,
@@ -237,6 +350,10 @@ class Client(_DriverBase):
         whole call (waits included); past it the call is aborted and ``TimeoutError`` raised.
         """
         resource = _resource(location_id, company_id, resource_id)
+        if self.shared is not None:
+            self._new_call(method, path, params, json, call_options)  # bad arguments fail here
+            st = _SharedCall(lambda: self._new_call(method, path, params, json, call_options))
+            return self._run_shared(st, resource, timeout)
         call = self._new_call(method, path, params, json, call_options)
         return self._run(call, resource, timeout)
 
@@ -268,7 +385,7 @@ class Client(_DriverBase):
             code.code if isinstance(code, Callback) else code, user_type=user_type
         )
         del code  # the (single-use) code stays out of this frame's locals
-        sent = now_ms()
+        sent = self._clock()
         resp = self._send(req)
         tokens = parse_token_response(resp.status_code, resp.content, sent, resp.headers)
         self.load_tokens(tokens, resource_id)
@@ -282,7 +399,10 @@ class Client(_DriverBase):
 
     def location_token(self, company_id: str, location_id: str) -> TokenSet:
         """Get a location token with the company's (agency) token and keep it for ``location_id``."""
-        self._ensure_loaded(company_id)
+        if self.shared is not None:
+            self._put(company_id, None)  # the company's record, as the store holds it
+        else:
+            self._ensure_loaded(company_id)
         with self._lock:
             agency = self.pool.token_set(company_id)
         if agency is None:
@@ -290,7 +410,7 @@ class Client(_DriverBase):
 
             raise UnauthorizedError("no tokens for the company: authorize the app for it first", reauthorize=True)
         req = self.config.location_token_request(agency.access_token, company_id, location_id)
-        sent = now_ms()
+        sent = self._clock()
         resp = self._send(req)
         tokens = parse_token_response(resp.status_code, resp.content, sent, resp.headers)
         self.load_tokens(tokens, location_id)
@@ -301,15 +421,44 @@ class Client(_DriverBase):
 
         When the store raises: :class:`hoopauth.StoreError` (the store's exception as its
         cause); the tokens stay in memory, unsaved, and the next call or :meth:`flush` saves them."""
+        if self.shared is not None:
+            rid = _tokens_resource(tokens, resource_id)
+            self._put(rid, lambda: self.pool.load_tokens(tokens, rid))
+            return rid
         rid = self._load_tokens_locked(tokens, resource_id)
         self._save(rid)
         return rid
 
     def use_private_token(self, resource_id: str, token: str) -> None:
         """Use a private-integration token (never expires, never refreshes) for ``resource_id``."""
+        if self.shared is not None:
+            self._put(resource_id, lambda: self.pool.load_private(resource_id, token))
+            return
         with self._lock:
             self.pool.load_private(resource_id, token)
         self._save(resource_id)
+
+    def _clock(self) -> int:
+        """Now: the shared store's clock in coordinated mode, else this process's."""
+        if self.shared is not None:
+            try:
+                return int(self.shared.now_ms())
+            except Exception as exc:
+                raise self._shared_error(exc) from exc
+        return self._now()
+
+    def _put(self, resource: str, put: Any) -> bool:
+        return bool(self._io(self._put_txn(resource, put), resource))
+
+    def forget(self, resource_id: str) -> bool:
+        """Drop a resource's session from memory (e.g. after an UNINSTALL webhook). In
+        coordinated mode the shared record loses its tokens for every process (an empty
+        record is written rather than the key deleted, so no process writes back its copy)."""
+        if self.shared is not None:
+            had = self.pool.has_session(resource_id)
+            self._put(resource_id, lambda: self.pool.remove(resource_id))
+            return had
+        return super().forget(resource_id)
 
     def _save(self, resource: str) -> None:
         try:
@@ -326,6 +475,16 @@ class Client(_DriverBase):
         (after trying them all) when the store failed again (those stay unsaved)."""
         saved: List[str] = []
         failure: Optional[BaseException] = None
+        if self.shared is not None:
+            for resource in self._unsaved():
+                try:
+                    if self._put(resource, None):
+                        saved.append(resource)
+                except Exception as exc:
+                    failure = failure or exc
+            if failure is not None:
+                raise failure
+            return saved
         for resource in self._unsaved():
             if not self._begin_save(resource):
                 continue  # a call is saving it right now
@@ -390,6 +549,8 @@ class AsyncClient(_DriverBase):
         lease_ms: Optional[int] = None,
         timeout: float = 30.0,
         max_in_flight: int = 16,
+        shared: Any = None,
+        keys: Optional[List[bytes]] = None,
         **call_options: int,
     ) -> None:
         super().__init__(
@@ -399,6 +560,8 @@ class AsyncClient(_DriverBase):
             refresh_leeway_ms=refresh_leeway_ms,
             lease_ms=lease_ms,
             call_options=call_options,
+            shared=shared,
+            keys=keys,
         )
         self._own_http = http is None
         self.http = (
@@ -413,6 +576,8 @@ class AsyncClient(_DriverBase):
         self._in_flight: Optional[asyncio.Semaphore] = None
         # Calls waiting (for a refresh or for answers in flight) per resource: woken early.
         self._waiters: Dict[str, List["asyncio.Future[None]"]] = {}
+        # A synchronous shared store (RedisStore, SqliteStore) runs in a worker thread.
+        self._shared_async = shared is not None and inspect.iscoroutinefunction(getattr(shared, "read", None))
 
     # -- plumbing -------------------------------------------------------------------------
     async def _send(self, req: Request) -> httpx.Response:
@@ -523,15 +688,117 @@ class AsyncClient(_DriverBase):
             if holding:
                 slots.release()
 
-    async def _run_timed(self, call: Call, resource: str, timeout: Any) -> httpx.Response:
+    # -- coordinated mode -----------------------------------------------------------------
+    async def _store_op(self, name: str, *args: Any) -> Any:
+        fn = getattr(self.shared, name)
+        if self._shared_async:
+            return await fn(*args)
+        return await asyncio.to_thread(fn, *args)
+
+    async def _io(self, txn: _Txn, resource: str) -> Any:
+        """Run a store transaction (see ``_DriverBase._call_txn``) against the shared store."""
+        op = next(txn)
+        while True:
+            try:
+                if op == _READ:
+                    self.stats.store_reads += 1
+                    res = await self._store_op("read", resource)
+                else:
+                    res = await self._store_op("cas", resource, op[0], op[1])
+            except Exception as exc:
+                op = txn.throw(self._shared_error(exc))
+                continue
+            except BaseException as exc:
+                txn.throw(exc)
+                raise
+            try:
+                op = txn.send(res)
+            except StopIteration as stop:
+                return stop.value
+
+    async def _step(self, st: _SharedCall, resource: str, event: _Event) -> Step:
+        step, _now = await self._io(self._call_txn(st, resource, event), resource)
+        return step  # type: ignore[no-any-return]
+
+    async def _run_shared(self, st: _SharedCall, resource: str) -> httpx.Response:
+        if self._in_flight is None:
+            self._in_flight = asyncio.Semaphore(self._max_in_flight)
+        slots = self._in_flight
+        holding = False
+        try:
+            await slots.acquire()
+            holding = True
+            step = await self._step(st, resource, ("start",))
+            last: Optional[httpx.Response] = None
+            while True:
+                kind = step.kind
+                if kind == "send" or kind == "send_refresh":
+                    try:
+                        resp = await self._send(step.request)  # type: ignore[arg-type]
+                    except httpx.TransportError:
+                        self.stats.transport_errors += 1
+                        step = await self._step(st, resource, ("transport_error",))
+                        self._wake(resource)
+                        continue
+                    step = await self._step(st, resource, ("response", resp.status_code, resp.headers, resp.content))
+                    self._wake(resource)
+                    if kind == "send":
+                        last = resp
+                        if resp.status_code == 429:
+                            self.stats.rate_limited += 1
+                elif kind == "persist":
+                    # The transaction's write saved it: go on.
+                    step = await self._step(st, resource, ("resume",))
+                    self._wake(resource)
+                elif kind == "wait":
+                    slots.release()
+                    holding = False
+                    await self._sleep(resource, step.wait_ms or 0, step.reason)
+                    await slots.acquire()
+                    holding = True
+                    step = await self._step(st, resource, ("resume",))
+                elif kind == "done":
+                    self._account(st.call, False)
+                    assert last is not None
+                    return last
+                else:
+                    self._account(st.call, True)
+                    raise step.error()  # type: ignore[misc]
+        finally:
+            self._abort(st.call, resource)
+            if holding:
+                slots.release()
+
+    async def _clock(self) -> int:
+        """Now: the shared store's clock in coordinated mode, else this process's."""
+        if self.shared is not None:
+            try:
+                return int(await self._store_op("now_ms"))
+            except Exception as exc:
+                raise self._shared_error(exc) from exc
+        return self._now()
+
+    async def _put(self, resource: str, put: Any) -> bool:
+        return bool(await self._io(self._put_txn(resource, put), resource))
+
+    async def forget(self, resource_id: str) -> bool:  # type: ignore[override]
+        """As :meth:`Client.forget`, awaitable (coordinated mode empties the shared record)."""
+        if self.shared is not None:
+            had = self.pool.has_session(resource_id)
+            await self._put(resource_id, lambda: self.pool.remove(resource_id))
+            return had
+        return _DriverBase.forget(self, resource_id)
+
+    async def _run_timed(self, call: Any, resource: str, timeout: Any) -> httpx.Response:
+        run = self._run_shared if isinstance(call, _SharedCall) else self._run
         if timeout is None:
-            return await self._run(call, resource)
+            return await run(call, resource)
         seconds = _seconds(timeout, "timeout")
         try:
             if _asyncio_timeout is not None:
                 async with _asyncio_timeout(seconds):
-                    return await self._run(call, resource)
-            return await asyncio.wait_for(self._run(call, resource), seconds)
+                    return await run(call, resource)
+            return await asyncio.wait_for(run(call, resource), seconds)
         except asyncio.TimeoutError:
             raise _timed_out(timeout) from None
 
@@ -554,6 +821,9 @@ class AsyncClient(_DriverBase):
         the call the same way (nothing stays held)."""
         resource = _resource(location_id, company_id, resource_id)
         call = self._new_call(method, path, params, json, call_options)
+        if self.shared is not None:
+            st = _SharedCall(lambda: self._new_call(method, path, params, json, call_options))
+            return await self._run_timed(st, resource, timeout)
         return await self._run_timed(call, resource, timeout)
 
     async def get(self, path: str, **kwargs: Any) -> httpx.Response:
@@ -583,7 +853,7 @@ class AsyncClient(_DriverBase):
             code.code if isinstance(code, Callback) else code, user_type=user_type
         )
         del code  # the (single-use) code stays out of this frame's locals
-        sent = now_ms()
+        sent = await self._clock()
         resp = await self._send(req)
         tokens = parse_token_response(resp.status_code, resp.content, sent, resp.headers)
         await self.load_tokens(tokens, resource_id)
@@ -597,7 +867,10 @@ class AsyncClient(_DriverBase):
 
     async def location_token(self, company_id: str, location_id: str) -> TokenSet:
         """As :meth:`Client.location_token`, awaitable."""
-        await self._ensure_loaded(company_id)
+        if self.shared is not None:
+            await self._put(company_id, None)
+        else:
+            await self._ensure_loaded(company_id)
         with self._lock:
             agency = self.pool.token_set(company_id)
         if agency is None:
@@ -605,7 +878,7 @@ class AsyncClient(_DriverBase):
 
             raise UnauthorizedError("no tokens for the company: authorize the app for it first", reauthorize=True)
         req = self.config.location_token_request(agency.access_token, company_id, location_id)
-        sent = now_ms()
+        sent = await self._clock()
         resp = await self._send(req)
         tokens = parse_token_response(resp.status_code, resp.content, sent, resp.headers)
         await self.load_tokens(tokens, location_id)
@@ -613,12 +886,19 @@ class AsyncClient(_DriverBase):
 
     async def load_tokens(self, tokens: TokenSet, resource_id: Optional[str] = None) -> str:
         """As :meth:`Client.load_tokens`, awaitable."""
+        if self.shared is not None:
+            rid = _tokens_resource(tokens, resource_id)
+            await self._put(rid, lambda: self.pool.load_tokens(tokens, rid))
+            return rid
         rid = self._load_tokens_locked(tokens, resource_id)
         await self._save(rid)
         return rid
 
     async def use_private_token(self, resource_id: str, token: str) -> None:
         """Use a private-integration token for ``resource_id``."""
+        if self.shared is not None:
+            await self._put(resource_id, lambda: self.pool.load_private(resource_id, token))
+            return
         with self._lock:
             self.pool.load_private(resource_id, token)
         await self._save(resource_id)
@@ -637,6 +917,16 @@ class AsyncClient(_DriverBase):
         stays unsaved (the next call or flush saves it)."""
         saved: List[str] = []
         failure: Optional[BaseException] = None
+        if self.shared is not None:
+            for resource in self._unsaved():
+                try:
+                    if await self._put(resource, None):
+                        saved.append(resource)
+                except Exception as exc:
+                    failure = failure or exc
+            if failure is not None:
+                raise failure
+            return saved
         for resource in self._unsaved():
             if not self._begin_save(resource):
                 continue  # a call is saving it right now
