@@ -63,7 +63,8 @@ test('state comes from crypto.getRandomValues (32 bytes, base64url)', () => {
 });
 
 test('every core error kind is a HoopAuthError kind', () => {
-  assert.equal(h.ERROR_KINDS.length, 21);
+  assert.equal(h.ERROR_KINDS.length, 23);
+  assert.ok(h.ERROR_KINDS.includes('store_error') && h.ERROR_KINDS.includes('store_unavailable'));
   for (const kind of h.ERROR_KINDS) {
     const e = new h.HoopAuthError(kind, `${kind}: x`);
     assert.ok(e instanceof Error);
@@ -118,8 +119,14 @@ test('pacing and classification with fetch Headers', () => {
   assert.equal(c.kind, 'rate_limited');
   assert.equal(c.retryAfterMs, 3000);
   const limiter = new h.RateLimiter({ max: 2, intervalMs: 1000, marginMs: 0 });
-  assert.equal(limiter.acquire(0).allow, true);
-  assert.equal(limiter.acquire(1).allow, true);
+  // Each send holds its slot until its answer is reported (SPEC §9).
+  const a = limiter.acquire(0);
+  assert.equal(a.allow, true);
+  limiter.answered(a.sendId, 0);
+  const b = limiter.acquire(1);
+  assert.equal(b.allow, true);
+  assert.equal(limiter.acquire(2).waitMs, 1000, 'in flight: the whole interval');
+  limiter.answered(b.sendId, 1);
   const d = limiter.acquire(2);
   assert.equal(d.allow, false);
   assert.equal(d.waitMs, 998);

@@ -32,7 +32,7 @@ test('Node resolves the package to the nodejs build (require and import), browse
     const cjs = req('@hoopauth/wasm');
     assert.equal(fs.realpathSync(req.resolve('@hoopauth/wasm')), path.join(PKG, 'node', 'index.js'));
     assert.equal(typeof cjs.Client, 'function');
-    assert.equal(cjs.ERROR_KINDS.length, 21);
+    assert.equal(cjs.ERROR_KINDS.length, 23);
     fs.writeFileSync(path.join(dir, 'probe.mjs'), "export * as m from '@hoopauth/wasm'; export { default as init } from '@hoopauth/wasm';");
     const esm = await import(pathToFileURL(path.join(dir, 'probe.mjs')).href);
     assert.equal(typeof esm.m.App, 'function');
