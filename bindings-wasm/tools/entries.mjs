@@ -22,9 +22,10 @@ export * from './api';
 ${initDts(sync)}`;
 
 if (mode === 'node') {
+  // A static import (not createRequire(import.meta.url)) so bundlers can follow it (esbuild
+  // --platform=node); Node hands a CommonJS module's exports over as the default import.
   const mjs = `// ESM entry: re-exports the CommonJS entry (the nodejs wasm-bindgen target is CommonJS).
-import { createRequire } from 'node:module';
-const api = createRequire(import.meta.url)('./index.js');
+import api from './index.js';
 /** Nothing to do in Node (the module is instantiated on import); kept for code shared with browsers. */
 export default async function init() { return api; }
 export function initSync() { return api; }
