@@ -124,6 +124,7 @@ class Client(_DriverBase):
         self._cond = threading.Condition()
         if shared is not None and inspect.iscoroutinefunction(getattr(shared, "read", None)):
             raise TypeError("Client needs a synchronous shared store (RedisStore, SqliteStore); AsyncRedisStore is for AsyncClient")
+        self._txn_locks: Dict[str, threading.Lock] = {}
 
     # -- plumbing -------------------------------------------------------------------------
     def _send(self, req: Request, deadline: Optional[float] = None) -> httpx.Response:
@@ -246,7 +247,20 @@ class Client(_DriverBase):
 
     # -- coordinated mode -----------------------------------------------------------------
     def _io(self, txn: _Txn, resource: str) -> Any:
-        """Run a store transaction (see ``_DriverBase._call_txn``) against the shared store."""
+        """Run a store transaction (see ``_DriverBase._call_txn``) against the shared store.
+        This process's transactions on one resource take turns (a lock per resource), so
+        only other processes race for the record."""
+        with self._txn_lock(resource):
+            return self._io_locked(txn, resource)
+
+    def _txn_lock(self, resource: str) -> threading.Lock:
+        with self._lock:
+            lock = self._txn_locks.get(resource)
+            if lock is None:
+                lock = self._txn_locks[resource] = threading.Lock()
+            return lock
+
+    def _io_locked(self, txn: _Txn, resource: str) -> Any:
         store = self.shared
         op = next(txn)
         while True:
@@ -578,6 +592,7 @@ class AsyncClient(_DriverBase):
         self._waiters: Dict[str, List["asyncio.Future[None]"]] = {}
         # A synchronous shared store (RedisStore, SqliteStore) runs in a worker thread.
         self._shared_async = shared is not None and inspect.iscoroutinefunction(getattr(shared, "read", None))
+        self._txn_locks: Dict[str, asyncio.Lock] = {}
 
     # -- plumbing -------------------------------------------------------------------------
     async def _send(self, req: Request) -> httpx.Response:
@@ -696,7 +711,16 @@ class AsyncClient(_DriverBase):
         return await asyncio.to_thread(fn, *args)
 
     async def _io(self, txn: _Txn, resource: str) -> Any:
-        """Run a store transaction (see ``_DriverBase._call_txn``) against the shared store."""
+        """Run a store transaction (see ``_DriverBase._call_txn``) against the shared store.
+        This process's transactions on one resource take turns (a lock per resource), so
+        only other processes race for the record."""
+        lock = self._txn_locks.get(resource)
+        if lock is None:
+            lock = self._txn_locks[resource] = asyncio.Lock()
+        async with lock:
+            return await self._io_locked(txn, resource)
+
+    async def _io_locked(self, txn: _Txn, resource: str) -> Any:
         op = next(txn)
         while True:
             try:
