@@ -2,7 +2,8 @@
 
 use crate::error::{Error, ErrorKind};
 use crate::http::header;
-use crate::ratelimit::parse_rate_limit_headers;
+pub use crate::headers::{parse_http_date, parse_retry_after};
+use crate::headers::parse_rate_limit_headers;
 use serde_json::Value;
 
 /// What an API response means for the caller.
@@ -143,68 +144,6 @@ pub fn classify_response(status: u16, headers: &[(String, String)], body: &[u8],
         c.message = ErrorBody::parse(body).message_opt();
     }
     c
-}
-
-/// `Retry-After`: delta seconds, or an HTTP date (needs `now_ms`). Result in ms from now.
-pub fn parse_retry_after(value: &str, now_ms: Option<u64>) -> Option<u64> {
-    let v = value.trim();
-    if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
-        return v.parse::<u64>().ok().map(|s| s.saturating_mul(1000));
-    }
-    let at = parse_http_date(v)?;
-    let now = now_ms?;
-    Some(at.saturating_sub(now))
-}
-
-/// IMF-fixdate (`Wed, 21 Oct 2015 07:28:00 GMT`), also RFC 850 and asctime forms; Unix ms.
-pub fn parse_http_date(s: &str) -> Option<u64> {
-    let s = s.trim();
-    let parts: Vec<&str> = s.split([' ', ',', '-']).filter(|p| !p.is_empty()).collect();
-    // IMF / RFC 850: [weekday, day, month, year, time, GMT]; asctime: [weekday, month, day, time, year]
-    let (day, month, year, time) = match parts.as_slice() {
-        [_, d, m, y, t, "GMT"] => (*d, *m, *y, *t),
-        [_, m, d, t, y] => (*d, *m, *y, *t),
-        _ => return None,
-    };
-    let day: u32 = day.parse().ok()?;
-    let month = month_number(month)?;
-    let mut year: i64 = year.parse().ok()?;
-    if year < 100 {
-        year += if year < 70 { 2000 } else { 1900 };
-    }
-    let mut hms = time.split(':');
-    let h: u32 = hms.next()?.parse().ok()?;
-    let mi: u32 = hms.next()?.parse().ok()?;
-    let se: u32 = hms.next()?.parse().ok()?;
-    if hms.next().is_some() {
-        return None;
-    }
-    civil_to_unix_ms(year, month, day, h, mi, se, 0)
-}
-
-fn month_number(m: &str) -> Option<u32> {
-    const MONTHS: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
-    MONTHS.iter().position(|x| x.eq_ignore_ascii_case(m)).map(|i| i as u32 + 1)
-}
-
-/// Unix ms of a UTC civil time (proleptic Gregorian); `None` when out of range or before 1970.
-pub(crate) fn civil_to_unix_ms(year: i64, month: u32, day: u32, h: u32, mi: u32, s: u32, ms: u32) -> Option<u64> {
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || h > 23 || mi > 59 || s > 60 || ms > 999 {
-        return None;
-    }
-    if !(1970..=9999).contains(&year) {
-        return None;
-    }
-    // days from civil (Howard Hinnant)
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (i64::from(month) + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + i64::from(day) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let secs = days * 86_400 + i64::from(h) * 3600 + i64::from(mi) * 60 + i64::from(s);
-    u64::try_from(secs).ok().map(|x| x * 1000 + u64::from(ms))
 }
 
 /// The parts of an error body that decide a kind: NestJS `{"statusCode","message","error"}`

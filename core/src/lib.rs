@@ -29,6 +29,7 @@ pub mod call;
 pub mod classify;
 pub mod config;
 pub mod error;
+mod headers;
 pub mod http;
 pub mod pool;
 pub mod ratelimit;
@@ -38,6 +39,7 @@ pub mod secret;
 pub mod session;
 pub mod shared;
 pub mod token;
+mod time;
 mod urls;
 pub mod webhook;
 

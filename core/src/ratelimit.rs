@@ -2,42 +2,14 @@
 //! a daily budget, server blocks, limits learned from the server's headers.
 
 use crate::classify::{classify_response, RateLimitScope, ResponseKind};
+pub use crate::headers::{parse_rate_limit_headers, RateLimitHeaders};
+use crate::headers::parse_retry_after;
 use crate::http::header;
 use std::borrow::Borrow;
 use std::collections::{HashMap, VecDeque};
 use std::hash::{Hash, Hasher};
 
 pub const DAY_MS: u64 = 86_400_000;
-
-/// The five `X-RateLimit-*` headers; `None` when absent or not a non-negative integer.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
-pub struct RateLimitHeaders {
-    pub max: Option<u64>,
-    pub interval_ms: Option<u64>,
-    pub remaining: Option<u64>,
-    pub daily_limit: Option<u64>,
-    pub daily_remaining: Option<u64>,
-}
-
-fn non_negative_int(v: &str) -> Option<u64> {
-    let v = v.trim();
-    if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    v.parse().ok()
-}
-
-/// Read the rate-limit headers (names case-insensitive).
-pub fn parse_rate_limit_headers(headers: &[(String, String)]) -> RateLimitHeaders {
-    let get = |n: &str| header(headers, n).and_then(non_negative_int);
-    RateLimitHeaders {
-        max: get("x-ratelimit-max"),
-        interval_ms: get("x-ratelimit-interval-milliseconds"),
-        remaining: get("x-ratelimit-remaining"),
-        daily_limit: get("x-ratelimit-limit-daily"),
-        daily_remaining: get("x-ratelimit-daily-remaining"),
-    }
-}
 
 /// Limits for one resource. The server's headers replace them once seen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -350,7 +322,7 @@ impl RateLimiter {
         } else if rl.remaining == Some(0) && self.in_window() < self.limits.max.max(1) as usize {
             // When the own window already holds `max` sends, the server is counting what this
             // limiter sent: the window keeps it out until the oldest mark ages out.
-            let retry = header(headers, "retry-after").and_then(|v| crate::classify::parse_retry_after(v, Some(t)));
+            let retry = header(headers, "retry-after").and_then(|v| parse_retry_after(v, Some(t)));
             block = Some(retry.or(rl.interval_ms).unwrap_or(self.limits.interval_ms));
         }
         if let Some(ms) = block {

@@ -32,6 +32,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest as _, Sha256};
 
 use crate::error::{Error, ErrorKind, Result};
+pub use crate::time::parse_iso8601_ms;
 
 /// Default tolerated distance between a delivery's `timestamp` and `now` (5 minutes).
 pub const DEFAULT_MAX_AGE_MS: u64 = 300_000;
@@ -424,149 +425,8 @@ impl Verification {
 }
 
 // ---------------------------------------------------------------------------------------
-// Time
+// Freshness (the body's timestamp)
 // ---------------------------------------------------------------------------------------
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's `days_from_civil`).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn is_leap(year: i64) -> bool {
-    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
-}
-
-fn days_in_month(year: i64, month: i64) -> i64 {
-    match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if is_leap(year) => 29,
-        2 => 28,
-        _ => 0,
-    }
-}
-
-/// A tiny byte cursor for the timestamp parser.
-struct Cursor<'a> {
-    bytes: &'a [u8],
-    pos: usize,
-}
-
-impl Cursor<'_> {
-    fn peek(&self) -> Option<u8> {
-        self.bytes.get(self.pos).copied()
-    }
-    fn eat(&mut self, b: u8) -> bool {
-        if self.peek() == Some(b) {
-            self.pos += 1;
-            true
-        } else {
-            false
-        }
-    }
-    /// Exactly `n` ASCII digits as a number.
-    fn digits(&mut self, n: usize) -> Option<i64> {
-        let mut value = 0i64;
-        for _ in 0..n {
-            let b = self.peek().filter(u8::is_ascii_digit)?;
-            value = value * 10 + i64::from(b - b'0');
-            self.pos += 1;
-        }
-        Some(value)
-    }
-    fn at_end(&self) -> bool {
-        self.pos >= self.bytes.len()
-    }
-}
-
-/// Parse an ISO-8601 / RFC 3339 date-time with a zone into Unix milliseconds:
-/// `YYYY-MM-DDTHH:MM:SS[.fff…](Z|±HH:MM|±HHMM|±HH)`; `t`/space for `T` and `z` for `Z`
-/// are accepted; `HH:MM` without seconds too. A time without a zone is rejected
-/// (ambiguous). Fractions beyond milliseconds are truncated.
-pub fn parse_iso8601_ms(text: &str) -> Option<i64> {
-    let mut c = Cursor { bytes: text.trim().as_bytes(), pos: 0 };
-    let year = c.digits(4)?;
-    if !c.eat(b'-') {
-        return None;
-    }
-    let month = c.digits(2)?;
-    if !c.eat(b'-') {
-        return None;
-    }
-    let day = c.digits(2)?;
-    if !(c.eat(b'T') || c.eat(b't') || c.eat(b' ')) {
-        return None;
-    }
-    let hour = c.digits(2)?;
-    if !c.eat(b':') {
-        return None;
-    }
-    let minute = c.digits(2)?;
-    let mut second = 0;
-    let mut millis = 0;
-    if c.eat(b':') {
-        second = c.digits(2)?;
-        if c.eat(b'.') || c.eat(b',') {
-            let mut count = 0usize;
-            while let Some(b) = c.peek().filter(u8::is_ascii_digit) {
-                if count < 3 {
-                    millis = millis * 10 + i64::from(b - b'0');
-                }
-                count += 1;
-                c.pos += 1;
-            }
-            if count == 0 {
-                return None;
-            }
-            for _ in count..3 {
-                millis *= 10;
-            }
-        }
-    }
-    if !(1..=12).contains(&month)
-        || day < 1
-        || day > days_in_month(year, month)
-        || hour > 23
-        || minute > 59
-        || second > 60
-    {
-        return None;
-    }
-    let offset_minutes = if c.eat(b'Z') || c.eat(b'z') {
-        0
-    } else {
-        let sign = if c.eat(b'+') {
-            1
-        } else if c.eat(b'-') {
-            -1
-        } else {
-            return None;
-        };
-        let oh = c.digits(2)?;
-        let om = if c.at_end() {
-            0
-        } else {
-            c.eat(b':');
-            c.digits(2)?
-        };
-        if oh > 23 || om > 59 {
-            return None;
-        }
-        sign * (oh * 60 + om)
-    };
-    if !c.at_end() {
-        return None;
-    }
-    let days = days_from_civil(year, month, day);
-    let secs = days * 86_400 + hour * 3_600 + minute * 60 + second - offset_minutes * 60;
-    Some(secs * 1_000 + millis)
-}
 
 /// The body's `timestamp` as Unix ms: an ISO-8601 string or a number of milliseconds.
 fn body_timestamp_ms(obj: Option<&Map<String, Value>>) -> Option<i64> {
@@ -953,27 +813,6 @@ mod tests {
     fn platform_rsa_parses() {
         let key = RsaWebhookKey::platform().unwrap();
         assert_eq!(key.bits(), 4096);
-    }
-
-    #[test]
-    fn civil_days() {
-        assert_eq!(days_from_civil(1970, 1, 1), 0);
-        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
-        assert_eq!(days_from_civil(1969, 12, 31), -1);
-        assert_eq!(parse_iso8601_ms("2026-11-22T10:00:00.000Z"), Some(1_795_341_600_000));
-        assert_eq!(parse_iso8601_ms("2026-11-22T12:00:00+02:00"), Some(1_795_341_600_000));
-        assert_eq!(parse_iso8601_ms("2026-11-22T05:30:00-0430"), Some(1_795_341_600_000));
-        assert_eq!(parse_iso8601_ms("2026-11-22T10:00:00.5Z"), Some(1_795_341_600_500));
-        assert_eq!(parse_iso8601_ms("2026-11-22T10:00:00.123456Z"), Some(1_795_341_600_123));
-        assert_eq!(parse_iso8601_ms("2024-02-29T00:00:00Z"), Some(1_709_164_800_000));
-        assert_eq!(parse_iso8601_ms("2023-02-29T00:00:00Z"), None);
-        assert_eq!(parse_iso8601_ms("2026-11-22T10:00:00"), None);
-        assert_eq!(parse_iso8601_ms("2026-11-22T10:00:00.Z"), None);
-        assert_eq!(parse_iso8601_ms("2026-13-22T10:00:00Z"), None);
-        assert_eq!(parse_iso8601_ms("2026-11-22T24:00:00Z"), None);
-        assert_eq!(parse_iso8601_ms("2026-11-22T10:00:00Zjunk"), None);
-        assert_eq!(parse_iso8601_ms(""), None);
-        assert_eq!(parse_iso8601_ms("２０２６-11-22T10:00:00Z"), None);
     }
 
     #[test]
