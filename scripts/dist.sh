@@ -103,18 +103,18 @@ print('sdist builds and imports:', hoopauth.__version__)")
 fi
 
 # ---- Node: @hoopauth/node and @hoopauth/node-linux-x64-gnu --------------------------------
-say "node: napi build --release, napi artifacts, npm pack"
+say "node: napi build --release, the addon into npm/<platform>/, npm pack"
 cp tests/js/api.d.ts bindings-node/api.d.ts      # as scripts/setup/node.sh does
 (cd bindings-node && npx napi build --platform --release --js native.js --dts native.d.ts) >"$tmp/napi.log" 2>&1 \
   || { cat "$tmp/napi.log" >&2; fail "napi build failed"; }
-# napi artifacts copies <binaryName>.<platform>.node from --output-dir into npm/<platform>/ (a
-# directory holding only the addon, so it touches nothing else of the tree)
-mkdir -p "$tmp/artifacts"; cp bindings-node/hoopauth.*.node "$tmp/artifacts/"
-(cd bindings-node && npx napi artifacts --output-dir "$tmp/artifacts" --npm-dir npm) >/dev/null
+# The per-platform package dirs are napi-rs's (`napi create-npm-dirs`, committed); each gets its
+# <binaryName>.<platform>.node, stripped. (A plain copy: `napi artifacts` does the same but also
+# rewrites index.js/index.mjs and the local .node in place.)
 for d in bindings-node/npm/*/; do
-  node_file="$d$(json "$ROOT/$d/package.json" .main)"
-  [ -f "$node_file" ] || fail "napi artifacts did not write $node_file"
-  strip --strip-unneeded "$node_file"
+  main="$(json "$ROOT/$d/package.json" .main)"
+  [ -f "bindings-node/$main" ] || fail "napi build did not make bindings-node/$main"
+  cp "bindings-node/$main" "$d$main"
+  if have strip; then strip --strip-unneeded "$d$main"; fi
 done
 pack() {  # $1 = package dir; prints the tarball's path; sizes in $DIST/.sizes.tsv
   local out
