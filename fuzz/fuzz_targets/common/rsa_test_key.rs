@@ -1,0 +1,25 @@
+/// A 2048-bit RSA test key (PKCS#8 DER, base64) from core/tests/webhook.rs. Test only.
+#[allow(dead_code)]
+const TEST_RSA_PKCS8: &[&str] = &[
+    "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQDl9Y8nsgimCHZsqdGmBFVbes+S",
+    "sv7V81rZgeZPQiAvX+41fdLw1Jj74CW3iJNhB9h+7wjYTIkLee4nG2tldCQJwN9qlSSv+8W6Qn62",
+    "xKhZNnSavO1HNTtLmPXdtaFVPHsscaICiroMXcgI+uJ8wB2rKT7rGwwGxl3D5V5/OLBTdNEChTmC",
+    "2vRme9G4vhjhXETiyqX6y49UngPBUbcDOsKNLjvtz2tpq27BEYYrdvijLIb3KToyFeCRvSmIH9be",
+    "oYJ4BAmBgcIZqa8upJ411EVR7bSQlRGixOhh5uQmLONp8wu3QcKceKwR5QeQ4ojiuZeaUC8U9F9Q",
+    "M6WL1Yt0qm+/AgMBAAECggEACxt0yjCNvWNMQQxkzXWJH+2LKCVQLMpf2YCuPKbPgipKibfln+9M",
+    "4mGdwMMuhzHHUb4++Z+cwPqnN6lZ4yEceoIf6HiCuKNbFhePIknWbdS1BiJY/acDEbA2M/rJa6IL",
+    "uwZUEnZb7Sv8dP6VQPxQkotf+CAq0Qr0zXj/OvrkfWtgFSfTaQ/i6Ni4egAhFm41xnf63ClMm7QF",
+    "KOg0ourBddrKOAlzRbTt/hIWwJr5arA/5qQLLcOAMzC8wmP9n1odqxZ1/grnnOGUhqAuG524gLeY",
+    "Cx6ROdPi9TH/UgTBqIopzn+epbnkZ6Nk3Moik5bOKexTYqH7+N8p/i5icRBzLQKBgQD9TTdviuU9",
+    "6T3B6kgX2BzVayQ9h5UJlHT9ksxpTnTzdQ+13MSSBmX5LNZLAA1RbsXKyY4TgRiofgsCZ7AQR3SN",
+    "bFVA5F36ReqYR+b+P6+H059JgdotQ94esB//Z6zrqXzUg1vGrZizwwXmRCYmiJV2h6F9rGwPxbdd",
+    "Jiia8rqZkwKBgQDoaK9lX34GVNYdfxOdwtMhnR0PmdEBpWv06+Sl4xSg6E2/N3FepueCriTsv6Hw",
+    "Lazstcx/YgssIgPrHAJGLb1kjTBLJArcBaD44Za04iQ+0AUBgKEQ5jDsn94P41Sv34fwYuQSYzS2",
+    "joi36Kg3rI8kiDCrbVraKsM36W0AFF08pQKBgQCQ6jpK8FXSo7wXUufH7HYii1eCdC0J/Asqf2++",
+    "14oFNvW0AAfd2xdABSzcX70+13cFW2aTNgpbazD1QUjzJ05BErd7lqtFYfajBI/c6aaMuL+qmEWw",
+    "G+HaAL1tq2y8royiMDyzX+G7Blo7sMV6yi1oUJRNh/WS2HTdL9WPQEsNTQKBgDwZDfoF1n3mpDOe",
+    "b8Ek5xnTGfe1y9FEKIV+FnM7JFNznt8qhBt4x3cIdy3tY//Kn+PaIxZxkPgJl7/NT108aLQ+ulVD",
+    "7bb1kamqFCGUNNE1U4YO8BeBnvchY/fxzi1ofSuRNu72TmRCuWHtPMqgyaclvIgn0A2Ib1DfALu7",
+    "iFytAoGAdsFNrlws/Kk+mZUBztE0RHWD0NPr0QtvWCwvR7IIrIPeCm6+z/YUlhTf76Q1lRNGKO+/",
+    "WhxHBdNtjzBztvmLfZZz9/emoi05HIUcCo/Hv6coDM69BPhsrYLtT9nvOtR/7JM++LTz6fEnLtfU",
+    "cgcJqQjYWnVVtIg51UXzMG5chnM=",];
