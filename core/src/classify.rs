@@ -6,51 +6,65 @@ pub use crate::headers::{parse_http_date, parse_retry_after};
 use crate::headers::parse_rate_limit_headers;
 use serde_json::Value;
 
-/// What an API response means for the caller.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ResponseKind {
-    Ok,
+/// Declares [`ResponseKind`]: `Ok` plus the API subset of the error kinds, each named as
+/// its [`ErrorKind`] variant, whose name ([`ErrorKind::as_str`]) and mapping it takes (a
+/// name that is not an `ErrorKind` variant does not compile).
+macro_rules! response_kinds {
+    ($( $(#[doc = $doc:literal])* $variant:ident, )*) => {
+        /// What an API response means for the caller: `Ok`, or the [`ErrorKind`] of the same
+        /// name.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum ResponseKind {
+            /// A 2xx.
+            Ok,
+            $( $(#[doc = $doc])* $variant, )*
+        }
+
+        impl ResponseKind {
+            /// `"ok"`, or the error kind's snake_case name.
+            pub fn as_str(self) -> &'static str {
+                match self.error_kind() {
+                    None => "ok",
+                    Some(kind) => kind.as_str(),
+                }
+            }
+
+            /// The error kind for a failure, `None` for `Ok`.
+            pub fn error_kind(self) -> Option<ErrorKind> {
+                match self {
+                    ResponseKind::Ok => None,
+                    $(ResponseKind::$variant => Some(ErrorKind::$variant),)*
+                }
+            }
+        }
+    };
+}
+
+response_kinds! {
+    /// A 401 that is not one of the two below: the token expired or was revoked.
     Unauthorized,
+    /// A 401: the token lacks the endpoint's scope.
     InsufficientScope,
+    /// A 401: the wrong token class (location vs company).
     TokenTypeMismatch,
+    /// A 403.
     Forbidden,
+    /// A 404.
     NotFound,
+    /// A 429 (see [`Classification::rate_limit_scope`]).
     RateLimited,
+    /// A 5xx.
     ServerError,
+    /// Another 4xx.
     ClientError,
+    /// A status outside 2xx–5xx.
     UnexpectedStatus,
 }
 
-impl ResponseKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ResponseKind::Ok => "ok",
-            ResponseKind::Unauthorized => "unauthorized",
-            ResponseKind::InsufficientScope => "insufficient_scope",
-            ResponseKind::TokenTypeMismatch => "token_type_mismatch",
-            ResponseKind::Forbidden => "forbidden",
-            ResponseKind::NotFound => "not_found",
-            ResponseKind::RateLimited => "rate_limited",
-            ResponseKind::ServerError => "server_error",
-            ResponseKind::ClientError => "client_error",
-            ResponseKind::UnexpectedStatus => "unexpected_status",
-        }
-    }
-    /// The error kind for a failure, `None` for `Ok`.
-    pub fn error_kind(self) -> Option<ErrorKind> {
-        Some(match self {
-            ResponseKind::Ok => return None,
-            ResponseKind::Unauthorized => ErrorKind::Unauthorized,
-            ResponseKind::InsufficientScope => ErrorKind::InsufficientScope,
-            ResponseKind::TokenTypeMismatch => ErrorKind::TokenTypeMismatch,
-            ResponseKind::Forbidden => ErrorKind::Forbidden,
-            ResponseKind::NotFound => ErrorKind::NotFound,
-            ResponseKind::RateLimited => ErrorKind::RateLimited,
-            ResponseKind::ServerError => ErrorKind::ServerError,
-            ResponseKind::ClientError => ErrorKind::ClientError,
-            ResponseKind::UnexpectedStatus => ErrorKind::UnexpectedStatus,
-        })
+/// Serialises as [`ResponseKind::as_str`] (a unit variant), as the derived form did.
+impl serde::Serialize for ResponseKind {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_unit_variant("ResponseKind", *self as u32, self.as_str())
     }
 }
 
@@ -216,4 +230,40 @@ pub(crate) fn message_matches(body: &ErrorBody, needles: &[&str]) -> bool {
         }
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn response_kinds_name_their_error_kinds() {
+        let all = [
+            ResponseKind::Ok,
+            ResponseKind::Unauthorized,
+            ResponseKind::InsufficientScope,
+            ResponseKind::TokenTypeMismatch,
+            ResponseKind::Forbidden,
+            ResponseKind::NotFound,
+            ResponseKind::RateLimited,
+            ResponseKind::ServerError,
+            ResponseKind::ClientError,
+            ResponseKind::UnexpectedStatus,
+        ];
+        let names: Vec<&str> = all.iter().map(|k| k.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "ok", "unauthorized", "insufficient_scope", "token_type_mismatch", "forbidden", "not_found",
+                "rate_limited", "server_error", "client_error", "unexpected_status",
+            ]
+        );
+        for kind in all {
+            assert_eq!(serde_json::to_value(kind).ok(), Some(serde_json::Value::from(kind.as_str())));
+            match kind.error_kind() {
+                None => assert_eq!(kind, ResponseKind::Ok),
+                Some(e) => assert_eq!(e.as_str(), kind.as_str()),
+            }
+        }
+    }
 }
