@@ -1,0 +1,129 @@
+//! Typed webhook events (`INSTALL`, `UNINSTALL`, any other type with its body).
+
+use serde_json::{Map, Value};
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// An `INSTALL` event (an app was installed on a location or company).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct InstallEvent {
+    pub app_id: Option<String>,
+    pub version_id: Option<String>,
+    pub install_type: Option<String>,
+    pub location_id: Option<String>,
+    pub company_id: Option<String>,
+    pub user_id: Option<String>,
+    pub company_name: Option<String>,
+    pub plan_id: Option<String>,
+    pub timestamp: Option<String>,
+    pub webhook_id: Option<String>,
+}
+
+/// An `UNINSTALL` event.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct UninstallEvent {
+    pub app_id: Option<String>,
+    pub location_id: Option<String>,
+    pub company_id: Option<String>,
+    pub timestamp: Option<String>,
+    pub webhook_id: Option<String>,
+}
+
+/// A parsed webhook body. Serialises as one flat JSON object with snake_case fields and
+/// `"type": "INSTALL" | "UNINSTALL" | <other type>`; other events carry the whole body
+/// under `"body"`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum WebhookEvent {
+    Install(InstallEvent),
+    Uninstall(UninstallEvent),
+    Other { event_type: String, body: Value },
+}
+
+impl WebhookEvent {
+    /// The event's `type` as sent.
+    pub fn event_type(&self) -> &str {
+        match self {
+            WebhookEvent::Install(_) => "INSTALL",
+            WebhookEvent::Uninstall(_) => "UNINSTALL",
+            WebhookEvent::Other { event_type, .. } => event_type,
+        }
+    }
+}
+
+impl serde::Serialize for WebhookEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        #[derive(serde::Serialize)]
+        struct Tagged<'a, T: serde::Serialize> {
+            #[serde(rename = "type")]
+            event_type: &'a str,
+            #[serde(flatten)]
+            event: &'a T,
+        }
+        #[derive(serde::Serialize)]
+        struct OtherRepr<'a> {
+            #[serde(rename = "type")]
+            event_type: &'a str,
+            body: &'a Value,
+        }
+        match self {
+            WebhookEvent::Install(e) => {
+                Tagged { event_type: "INSTALL", event: e }.serialize(serializer)
+            }
+            WebhookEvent::Uninstall(e) => {
+                Tagged { event_type: "UNINSTALL", event: e }.serialize(serializer)
+            }
+            WebhookEvent::Other { event_type, body } => {
+                OtherRepr { event_type, body }.serialize(serializer)
+            }
+        }
+    }
+}
+
+/// A string field, leniently: strings as they are, numbers and booleans as text.
+fn field(obj: &Map<String, Value>, name: &str) -> Option<String> {
+    match obj.get(name)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// Parse a webhook body into a typed event. Not JSON, not an object, or without a string
+/// `type` → [`ErrorKind::MalformedResponse`]. `INSTALL`/`UNINSTALL` are matched
+/// case-insensitively; every field is optional.
+pub fn parse_webhook_event(body: &[u8]) -> Result<WebhookEvent> {
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|_| Error::new(ErrorKind::MalformedResponse, "webhook body is not JSON"))?;
+    let Value::Object(obj) = value else {
+        return Err(Error::new(ErrorKind::MalformedResponse, "webhook body is not a JSON object"));
+    };
+    let Some(Value::String(event_type)) = obj.get("type") else {
+        return Err(Error::new(ErrorKind::MalformedResponse, "webhook body has no string `type`"));
+    };
+    if event_type.eq_ignore_ascii_case("INSTALL") {
+        Ok(WebhookEvent::Install(InstallEvent {
+            app_id: field(&obj, "appId"),
+            version_id: field(&obj, "versionId"),
+            install_type: field(&obj, "installType"),
+            location_id: field(&obj, "locationId"),
+            company_id: field(&obj, "companyId"),
+            user_id: field(&obj, "userId"),
+            company_name: field(&obj, "companyName"),
+            plan_id: field(&obj, "planId"),
+            timestamp: field(&obj, "timestamp"),
+            webhook_id: field(&obj, "webhookId"),
+        }))
+    } else if event_type.eq_ignore_ascii_case("UNINSTALL") {
+        Ok(WebhookEvent::Uninstall(UninstallEvent {
+            app_id: field(&obj, "appId"),
+            location_id: field(&obj, "locationId"),
+            company_id: field(&obj, "companyId"),
+            timestamp: field(&obj, "timestamp"),
+            webhook_id: field(&obj, "webhookId"),
+        }))
+    } else {
+        let event_type = event_type.clone();
+        Ok(WebhookEvent::Other { event_type, body: Value::Object(obj) })
+    }
+}
