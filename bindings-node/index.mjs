@@ -6,5 +6,7 @@ export const {
   ERROR_KINDS, KNOWN_SCOPES, HoopAuthError, App, parseCallback, generateState, parseTokenResponse,
   classifyResponse, parseRateLimitHeaders, RateLimiter, TokenSession, verifyWebhook, WebhookVerifier,
   parseWebhookEvent, suggestScope, MemoryTokenStore, Client,
+  RedisStore, MemorySharedStore, SharedWebhookVerifier, REDIS_READ_SCRIPT, REDIS_CAS_SCRIPT, SQLITE_SCHEMA,
+  SHARED_TTL_MS, SHARED_LEASE_MS, redisKey, redisWebhookKey,
 } = api;
 export default api;

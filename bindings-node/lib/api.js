@@ -10,6 +10,7 @@ const {
 } = require('./redact.js');
 const { opt, toPairs, toResponse, toApiRequest, randomBytes, toTokenInput } = require('./util.js');
 const { makeClient } = require('./client.js');
+const { makeShared } = require('./shared.js');
 
 const NATIVE = Symbol('hoopauth.native');
 
@@ -192,6 +193,7 @@ function createApi(native) {
   const { Client, MemoryTokenStore } = makeClient({
     native, NATIVE, App, asApp, parseCallback, parseTokenResponse, redactClass, REDACTED,
   });
+  const shared = makeShared({ native, WebhookVerifier, wrapNative: w, redactClass });
 
   return {
     ERROR_KINDS,
@@ -211,6 +213,17 @@ function createApi(native) {
     suggestScope,
     MemoryTokenStore,
     Client,
+    // coordinated mode (lib/shared.js): stores, shared webhook duplicates, the core's constants
+    RedisStore: shared.RedisStore,
+    MemorySharedStore: shared.MemorySharedStore,
+    SharedWebhookVerifier: shared.SharedWebhookVerifier,
+    REDIS_READ_SCRIPT: shared.REDIS_READ_SCRIPT,
+    REDIS_CAS_SCRIPT: shared.REDIS_CAS_SCRIPT,
+    SQLITE_SCHEMA: shared.SQLITE_SCHEMA,
+    SHARED_TTL_MS: shared.SHARED_TTL_MS,
+    SHARED_LEASE_MS: shared.SHARED_LEASE_MS,
+    redisKey: shared.redisKey,
+    redisWebhookKey: shared.redisWebhookKey,
     // for tests and advanced use: the kinds this JS layer knows, the error converter
     _internal: { KINDS, toHoopAuthError },
   };

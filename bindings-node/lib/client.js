@@ -4,7 +4,7 @@
 // decision comes from the native core. No Node-only APIs.
 
 const { HoopAuthError, wrapNative, fromErrorInfo } = require('./errors.js');
-const { toApiRequest, headerRecord, toTokenInput } = require('./util.js');
+const { toApiRequest, headerRecord, toTokenInput, randomBytes } = require('./util.js');
 const { redactClass: redactStore, REDACTED: HIDDEN } = require('./redact.js');
 
 const START = { type: 'start' };
@@ -266,6 +266,17 @@ function makeClient(ctx) {
   const { native, NATIVE, asApp, parseCallback, parseTokenResponse, redactClass, REDACTED } = ctx;
   const w = wrapNative;
 
+  /** Whether a token endpoint answer is invalid_grant (the refresh token was refused). */
+  function isInvalidGrant(response, now) {
+    if (!response || response.status < 400) return false;
+    try {
+      parseTokenResponse(response, now);
+    } catch (e) {
+      return e instanceof HoopAuthError && e.kind === 'invalid_grant';
+    }
+    return false;
+  }
+
   class Client {
     #app; #pool; #store; #fetch; #now; #callOptions; #slots; #direct;
     #loading = new Map();      // resourceId → Shared: the first load from the store
@@ -275,11 +286,32 @@ function makeClient(ctx) {
     #minting = new Map();      // company + location → Shared: the location-token mint in flight
     #coordinate = false;       // call.coordinateRefresh: the store is shared between processes
     #stats = { sends: 0, refreshes: 0, waits: 0, retries: 0 };
+    // Coordinated mode (`shared`): the store, each resource's record as last read or written
+    // (to write back what a store lost), one transaction at a time per resource in this process.
+    #shared = null;
+    #records = new Map();
+    #txnLocks = new Map();
 
     constructor(options) {
       const o = options || {};
       if (o.app == null) throw new HoopAuthError('invalid_config', 'invalid_config: Client needs `app`');
       this.#app = asApp(o.app);
+      if (o.shared != null) {
+        if (o.store != null) {
+          throw new HoopAuthError('invalid_config', 'invalid_config: give either store (one process) or shared (coordinated mode), not both');
+        }
+        for (const m of ['read', 'cas']) {
+          if (typeof o.shared[m] !== 'function') {
+            throw new HoopAuthError('invalid_config', `invalid_config: shared must be a shared store (RedisStore, MemorySharedStore): it has no ${m}()`);
+          }
+        }
+        this.#shared = o.shared;
+        this.#stats.storeReads = 0;
+        this.#stats.storeWrites = 0;
+        this.#stats.lostRaces = 0;
+      } else if (o.keys != null) {
+        throw new HoopAuthError('invalid_config', 'invalid_config: keys seal the records of a shared store: give shared too');
+      }
       this.#store = o.store || new MemoryTokenStore();
       if (typeof this.#store.get !== 'function' || typeof this.#store.set !== 'function') {
         throw new HoopAuthError('invalid_config', 'invalid_config: store needs get(resourceId) and set(resourceId, stored)');
@@ -303,7 +335,17 @@ function makeClient(ctx) {
       // allowed goes out at once, so the time the core counted is the time it left.
       this.#slots = new Slots(inFlight, this.#direct);
       this.#pool = w(() => new native.Pool(this.#app[NATIVE], o.session || null, o.limits || null));
+      if (o.keys != null) {
+        const keys = o.keys;
+        if (!Array.isArray(keys) || keys.some((k) => !(k instanceof Uint8Array) || k.length !== 32)) {
+          throw new HoopAuthError('invalid_config', 'invalid_config: keys must be an array of 32-byte Uint8Arrays (the first seals, every one opens)');
+        }
+        w(() => this.#pool.setKeys(keys.map((k) => new Uint8Array(k))));
+      }
     }
+
+    /** The shared store of coordinated mode, or null. */
+    get shared() { return this.#shared; }
 
     get app() { return this.#app; }
 
@@ -339,6 +381,11 @@ function makeClient(ctx) {
      *  the save fails or is cancelled, the tokens stay in memory marked unsaved: the next call
      *  (or flush()) saves them before anything else. */
     async #persist(resourceId, cancel) {
+      if (this.#shared) {
+        const state = this.#pool.storedJson(resourceId);
+        await this.#putTxn(resourceId, state == null ? null : () => this.#pool.loadStored(resourceId, state));
+        return;
+      }
       const stored = this.#pool.storedJson(resourceId);
       this.#loading.set(resourceId, LOADED);
       if (stored == null) return;
@@ -421,8 +468,7 @@ function makeClient(ctx) {
         const sentAt = this.#now();
         const resp = await this.#sendToken(req, cancel);
         const tokens = parseTokenResponse(resp, sentAt);
-        const id = w(() => this.#pool.loadTokens(null, toTokenInput(tokens)));
-        await this.#persist(id, cancel);
+        await this.#putTokens(null, tokens, cancel);
         return tokens;
       } finally {
         if (cancel != null) cancel.dispose();
@@ -430,14 +476,54 @@ function makeClient(ctx) {
     }
 
     async setTokens(tokens, resourceId) {
-      const id = w(() => this.#pool.loadTokens(resourceId == null ? null : resourceId, toTokenInput(tokens)));
-      await this.#persist(id, null);
-      return id;
+      return this.#putTokens(resourceId == null ? null : resourceId, tokens, null);
     }
 
     async usePrivateToken(resourceId, token) {
       w(() => this.#pool.loadPrivate(resourceId, token));
+      if (this.#shared) {
+        await this.#putTxn(resourceId, () => this.#pool.loadPrivate(resourceId, token));
+        return;
+      }
       await this.#persist(resourceId, null);
+    }
+
+    /** Load a token set (for `resourceId`, or its own location/company) and store it. */
+    async #putTokens(resourceId, tokens, cancel) {
+      const input = toTokenInput(tokens);
+      const id = w(() => this.#pool.loadTokens(resourceId, input));
+      if (this.#shared) {
+        if (cancel != null) cancel.throwIfAborted();
+        await this.#putTxn(id, () => this.#pool.loadTokens(id, input));
+        return id;
+      }
+      await this.#persist(id, cancel);
+      return id;
+    }
+
+    /**
+     * Forget a resource (e.g. after an UNINSTALL webhook): its tokens leave this client and
+     * its store. In coordinated mode the shared record is emptied (not deleted, so another
+     * process's copy is not written back), keeping the pacing window.
+     */
+    async forget(resourceId) {
+      if (typeof resourceId !== 'string' || resourceId === '') {
+        throw new HoopAuthError('invalid_argument', 'invalid_argument: resourceId must be a non-empty string');
+      }
+      if (this.#shared) {
+        await this.#putTxn(resourceId, () => { this.#pool.remove(resourceId); });
+        this.#pool.remove(resourceId);
+        return;
+      }
+      this.#pool.remove(resourceId);
+      this.#loading.delete(resourceId);
+      if (typeof this.#store.delete === 'function') {
+        try {
+          await this.#store.delete(resourceId);
+        } catch (e) {
+          throw storeError(null, e);
+        }
+      }
     }
 
     /**
@@ -453,7 +539,8 @@ function makeClient(ctx) {
         const ids = [...w(() => this.#pool.unsavedResources())];
         for (const id of ids) {
           if (cancel != null) cancel.throwIfAborted();
-          const ok = await this.#saveUnsaved(id, cancel).catch((e) => {
+          const save = this.#shared ? this.#putTxn(id, null) : this.#saveUnsaved(id, cancel);
+          const ok = await save.catch((e) => {
             if (cancel != null && cancel.aborted) throw e;
             if (failure == null) failure = e;
             return false;
@@ -562,13 +649,19 @@ function makeClient(ctx) {
     }
 
     async #mintLocationToken(companyId, locationId, cancel) {
+      if (this.#shared) {
+        // The company's tokens as the store holds them (a refresh of them here is this
+        // process's own: see the README's coordinated-mode notes).
+        const rec = await this.#read(companyId);
+        this.#loadRecord(companyId, rec.data);
+        this.#loading.set(companyId, LOADED);
+      }
       const agencyAccessToken = await this.#accessToken(companyId, cancel);
       const req = this.#app.locationTokenRequest({ agencyAccessToken, companyId, locationId });
       const sentAt = this.#now();
       const resp = await this.#sendToken(req, cancel);
       const tokens = parseTokenResponse(resp, sentAt);
-      const id = w(() => this.#pool.loadTokens(tokens.locationId || locationId, toTokenInput(tokens)));
-      await this.#persist(id, cancel);
+      await this.#putTokens(tokens.locationId || locationId, tokens, cancel);
       return tokens;
     }
 
@@ -584,11 +677,283 @@ function makeClient(ctx) {
       const cancel = Cancel.of(options);
       try {
         if (cancel != null) cancel.throwIfAborted();
+        if (this.#shared) return await this.#runShared(resourceId, options, cancel);
         const loading = this.#ensureLoaded(resourceId, cancel);
         if (loading != null) await loading;
         return await this.#run(resourceId, options, cancel);
       } finally {
         if (cancel != null) cancel.dispose();
+      }
+    }
+
+    // ---- coordinated mode ------------------------------------------------------------------
+    // Every step of a call is a transaction on the shared store (FLEET.md): read the record
+    // and the store's clock, load it, keep a copy of the call, step at the store's clock,
+    // export; a changed record is compare-and-set, and a lost race steps again from the copy
+    // on the winner's state. The store unreachable: the call ends (store_unavailable) holding
+    // nothing, except after a step that answered `persist`, whose tokens exist nowhere else:
+    // they stay in memory, unsaved, and the next call (or flush) writes them first.
+
+    /** One transaction at a time per resource in this process (no self-inflicted lost races). */
+    async #lock(resourceId, cancel) {
+      let lock = this.#txnLocks.get(resourceId);
+      if (!lock) this.#txnLocks.set(resourceId, (lock = new Slots(1, this.#direct)));
+      const p = lock.take(cancel);
+      if (p) await p;
+      return lock;
+    }
+
+    async #read(resourceId) {
+      this.#stats.storeReads++;
+      const r = await this.#shared.read(resourceId);
+      if (r == null || typeof r !== 'object' || !Number.isFinite(r.nowMs) || !Number.isFinite(Number(r.rev))) {
+        throw new HoopAuthError('store_error', 'store_error: the shared store read returned no {rev, data, nowMs}');
+      }
+      return r;
+    }
+
+    async #cas(resourceId, rev, record) {
+      const ok = await this.#shared.cas(resourceId, rev, record);
+      if (ok) {
+        this.#stats.storeWrites++;
+        this.#records.set(resourceId, record);
+        this.#pool.sharedWritten(resourceId);
+      } else {
+        this.#stats.lostRaces++;
+      }
+      return ok;
+    }
+
+    /** Load the record read from the store. A record the store lost (restarted without
+     *  persistence, expired) is not taken as "no tokens": this process's last copy is loaded
+     *  and its tokens marked unsaved, so the next write puts them (and the window) back. */
+    #loadRecord(resourceId, data) {
+      const pool = this.#pool;
+      if (data == null) {
+        const kept = this.#records.get(resourceId);
+        if (kept != null) {
+          w(() => pool.loadShared(resourceId, kept));
+          if (pool.hasSession(resourceId)) pool.endSave(resourceId, false);
+          return;
+        }
+      }
+      w(() => pool.loadShared(resourceId, data));
+      if (data != null) this.#records.set(resourceId, data);
+    }
+
+    /** A short digest of the resource's refresh token (to tell whether the tokens changed). */
+    #fingerprint(resourceId) {
+      const stored = this.#pool.storedJson(resourceId);
+      if (stored == null) return null;
+      const m = /"refresh_token":"((?:[^"\\]|\\.)*)"/.exec(stored);
+      return m ? fnv1a(m[1]) : null;
+    }
+
+    /** Step `st.call` with `event` at `now` (the record loaded). */
+    #feed(st, resourceId, event, now, data) {
+      const pool = this.#pool;
+      if (event.type === 'response' && st.fp != null && this.#fingerprint(resourceId) !== st.fp &&
+        st.adopted < 1 && isInvalidGrant(event.response, now)) {
+        // The refresh token this call sent was refused, but the store already holds newer
+        // tokens (another process refreshed meanwhile): adopt them and start the request again.
+        pool.abort(st.call, resourceId, now);
+        this.#loadRecord(resourceId, data);
+        release(st.call);
+        st.call = st.make();
+        st.adopted++;
+        event = START;
+      }
+      const step = pool.step(st.call, resourceId, event, now, random32());
+      st.fp = step.step === 'send_refresh' ? this.#fingerprint(resourceId) : null;
+      return step;
+    }
+
+    /** One step of a call as a store transaction; resolves to the step. */
+    async #txn(st, resourceId, event, cancel) {
+      const pool = this.#pool;
+      const lock = await this.#lock(resourceId, cancel);
+      try {
+        for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+          let rec;
+          try {
+            rec = await this.#read(resourceId);
+          } catch (e) {
+            st.down = true;
+            throw asStoreError(e, 'read');
+          }
+          const snapshot = { call: st.call.copy(), fp: st.fp };
+          let step, record;
+          try {
+            this.#loadRecord(resourceId, rec.data);
+            step = this.#feed(st, resourceId, event, rec.nowMs, rec.data);
+            record = w(() => pool.exportShared(resourceId, randomBytes(24)));
+          } catch (e) {
+            release(st.call);
+            Object.assign(st, snapshot);
+            throw e instanceof HoopAuthError ? e : asStoreError(e, 'load');
+          }
+          if (record == null) { release(snapshot.call); return step; }
+          let ok;
+          try {
+            ok = await this.#cas(resourceId, rec.rev, record);
+          } catch (e) {
+            st.down = true;
+            if (step.step === 'persist') {
+              // The only copy of these tokens is ours: keep them in memory, unsaved.
+              release(snapshot.call);
+              pool.step(st.call, resourceId, PERSIST_FAILED, rec.nowMs, random32());
+              this.#changed(resourceId);
+              throw persistUnavailable(resourceId, e);
+            }
+            release(st.call);
+            Object.assign(st, snapshot);
+            throw asStoreError(e, 'compare-and-set');
+          }
+          if (ok) { release(snapshot.call); return step; }
+          release(st.call);
+          Object.assign(st, snapshot);
+        }
+        throw new HoopAuthError('store_unavailable',
+          `store_unavailable: too much contention on the shared record of \`${String(resourceId).slice(0, 64)}\`: ${MAX_ATTEMPTS} writes lost in a row`);
+      } finally {
+        lock.give();
+      }
+    }
+
+    /** End an unfinished call through the store (releases its lease and slot there too);
+     *  when the store is down, only here (the store's record frees them by their deadlines). */
+    async #abortShared(st, resourceId) {
+      const pool = this.#pool;
+      if (!st.down) {
+        try {
+          const lock = await this.#lock(resourceId, null);
+          try {
+            for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+              const rec = await this.#read(resourceId);
+              this.#loadRecord(resourceId, rec.data);
+              const copy = st.call.copy();
+              pool.abort(copy, resourceId, rec.nowMs);
+              const record = w(() => pool.exportShared(resourceId, randomBytes(24)));
+              const ok = record == null || await this.#cas(resourceId, rec.rev, record);
+              if (ok) {
+                release(st.call);
+                st.call = copy;
+                return;
+              }
+              release(copy);
+            }
+          } finally {
+            lock.give();
+          }
+        } catch { /* the store went away: end the call here only */ }
+      }
+      try { pool.abort(st.call, resourceId, this.#now()); } catch { /* never hide the first error */ }
+    }
+
+    /**
+     * Write this process's state of `resourceId` through the store: `put` (load tokens) on the
+     * record, or, with null, just its unsaved tokens (a flush). On failure the tokens stay in
+     * memory, unsaved. Resolves to whether a record was written.
+     */
+    async #putTxn(resourceId, put) {
+      const pool = this.#pool;
+      const lock = await this.#lock(resourceId, null);
+      try {
+        for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+          let rec;
+          try {
+            rec = await this.#read(resourceId);
+          } catch (e) {
+            if (put != null) { try { put(); pool.endSave(resourceId, false); } catch { /* removed */ } }
+            throw asStoreError(e, 'read');
+          }
+          this.#loadRecord(resourceId, rec.data);
+          if (put != null) w(put);
+          const record = w(() => pool.exportShared(resourceId, randomBytes(24)));
+          if (record == null) return false;
+          let ok;
+          try {
+            ok = await this.#cas(resourceId, rec.rev, record);
+          } catch (e) {
+            try { pool.endSave(resourceId, false); } catch { /* removed */ }
+            throw asStoreError(e, 'compare-and-set');
+          }
+          if (ok) return true;
+        }
+        throw new HoopAuthError('store_unavailable',
+          `store_unavailable: too much contention on the shared record of \`${String(resourceId).slice(0, 64)}\`: ${MAX_ATTEMPTS} writes lost in a row`);
+      } finally {
+        lock.give();
+        this.#changed(resourceId);
+      }
+    }
+
+    async #runShared(resourceId, options, cancel) {
+      const make = () => w(() => new native.Call(toApiRequest(options), this.#callOptions));
+      const st = { call: make(), fp: null, adopted: 0, down: false, make };
+      const stats = this.#stats;
+      const slots = this.#slots;
+      let holding = false;
+      let finished = false;
+      try {
+        const first = slots.take(cancel);
+        if (first) await first;
+        holding = true;
+        let step = await this.#txn(st, resourceId, START, cancel);
+        for (;;) {
+          switch (step.step) {
+            case 'send':
+            case 'send_refresh': {
+              if (step.step === 'send_refresh') stats.refreshes++; else stats.sends++;
+              let event;
+              try {
+                event = { type: 'response', response: await this.#send(step.request, cancel) };
+              } catch (e) {
+                if (cancel != null && cancel.aborted) throw cancel.reason;
+                event = TRANSPORT_ERROR;
+              }
+              step = await this.#txn(st, resourceId, event, cancel);
+              this.#changed(resourceId);
+              break;
+            }
+            case 'persist':
+              // Saved by the write of the step that answered it: go on.
+              this.#changed(resourceId);
+              step = await this.#txn(st, resourceId, RESUME, cancel);
+              break;
+            case 'wait': {
+              stats.waits++;
+              holding = false;
+              slots.give();
+              // Sleep on this process's timer, then step again: the store's clock decides.
+              const reason = step.reason;
+              if (reason === 'in_flight' || reason === 'refresh') await this.#waitFor(resourceId, step.waitMs, cancel);
+              else await sleep(step.waitMs, cancel);
+              const again = slots.take(cancel);
+              if (again) await again;
+              holding = true;
+              step = await this.#txn(st, resourceId, RESUME, cancel);
+              break;
+            }
+            case 'done': {
+              finished = true;
+              const r = step.response;
+              return new ApiResponse(r.status, headerRecord(r.headers), r.body);
+            }
+            default:
+              finished = true;
+              throw fromErrorInfo(step.error);
+          }
+        }
+      } finally {
+        if (!finished && !isFinished(st.call)) {
+          await this.#abortShared(st, resourceId);
+          this.#changed(resourceId);
+        }
+        if (holding) slots.give();
+        const s = st.call.stats();
+        stats.retries += s.authRetries + s.rateLimitRetries + s.serverRetries;
+        release(st.call);
       }
     }
 
@@ -695,6 +1060,30 @@ function makeClient(ctx) {
   redactClass(Client, (c) => ({ clientId: c.app.clientId, apiBase: c.app.apiBase, tokens: REDACTED }));
 
   return { Client, MemoryTokenStore };
+}
+
+/** Coordinated mode: writes lost in a row before a step gives up (store_unavailable). */
+const MAX_ATTEMPTS = 16;
+
+function fnv1a(text) {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h;
+}
+
+/** A shared store's failure as the error a call raises (the store's own typed errors pass). */
+function asStoreError(e, what) {
+  if (e instanceof HoopAuthError) return e;
+  return new HoopAuthError('store_error', `store_error: the shared store failed (${what})`, { cause: e });
+}
+
+function persistUnavailable(resourceId, e) {
+  const kind = e instanceof HoopAuthError && e.kind === 'store_unavailable' ? 'store_unavailable' : 'store_error';
+  return new HoopAuthError(kind, `${kind}: the shared store could not save the refreshed tokens of ` +
+    `\`${String(resourceId).slice(0, 64)}\`; they are kept in memory, unsaved, and written by the next call or flush()`, { cause: e });
 }
 
 /** Marks a resource whose store load is done (or that this process filled itself). */

@@ -117,6 +117,8 @@ export interface NativeCall {
   /** Whether the call has ended (done, fail, reauthorize, aborted). A method, not a getter. */
   isFinished(): boolean;
   stats(): NativeCallStats;
+  /** An independent copy in the current state (coordinated mode: a lost race steps again from it). */
+  copy(): NativeCall;
 }
 
 export type NativeEvent =
@@ -151,6 +153,14 @@ export interface NativePool<C extends NativeCall = NativeCall> {
   beginSave(resourceId: string): string | null;
   endSave(resourceId: string, saved: boolean): void;
   unsavedResources(): string[];
+  /** Coordinated mode: take the resource's state from its shared record (null: none stored yet). */
+  loadShared(resourceId: string, record: string | null): void;
+  /** The record to compare-and-set after a step (sealed with the 24-byte nonce when keys are set), or null: nothing changed. */
+  exportShared(resourceId: string, nonce: Uint8Array): string | null;
+  /** The record exported last was written: its tokens are saved. */
+  sharedWritten(resourceId: string): void;
+  /** 32-byte sealing keys, the first seals, all open; `[]` turns sealing off. */
+  setKeys(keys: Uint8Array[]): void;
 }
 
 /**
@@ -181,4 +191,12 @@ export interface NativeModule<A extends NativeApp = NativeApp, C extends NativeC
   WebhookVerifier: new (options?: NativeWebhookVerifierOptions | null) => NativeWebhookVerifier;
   Call: new (request: NativeApiRequest, options?: NativeCallOptions | null) => NativeCall;
   Pool: new (app: A, sessionOptions?: NativeSessionOptions | null, limits?: NativeLimits | null) => NativePool<C>;
+  /** Coordinated mode: the core's store constants (never copied into JS). */
+  redisReadScript(): string;
+  redisCasScript(): string;
+  sqliteSchema(): string;
+  sharedTtlMs(): number;
+  sharedLeaseMs(): number;
+  redisKey(prefix: string, resourceId: string): string;
+  redisWebhookKey(prefix: string, webhookId: string): string;
 }

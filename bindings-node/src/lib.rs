@@ -12,7 +12,7 @@ use hoopauth::{ErrorKind, Secret};
 use napi::bindgen_prelude::{
     Either, FnArgs, FromNapiValue, Function, JsObjectValue, Object, TypeName, Uint8Array, Unknown, ValidateNapiValue,
 };
-use napi::{Env, Status, ValueType};
+use napi::{Env, JsValue, Status, ValueType};
 use napi_derive::napi;
 use serde_json::{Map, Value};
 
@@ -1015,6 +1015,13 @@ impl Call {
     pub fn is_finished(&self) -> bool {
         self.inner.is_finished()
     }
+
+    /// An independent copy of the call in its current state (coordinated mode: a step whose
+    /// compare-and-set lost the race is taken again from the copy).
+    #[napi]
+    pub fn copy(&self) -> Call {
+        Call { inner: self.inner.clone() }
+    }
 }
 
 /// Sessions and limiters of every resource an app acts for.
@@ -1101,6 +1108,47 @@ impl Pool {
         self.inner.unsaved_resources().map(str::to_owned).collect()
     }
 
+    /// Coordinated mode: take `resourceId`'s state (token session and limiter) from its
+    /// shared record (null: nothing stored yet). Unsaved local tokens newer than the record's
+    /// are kept. A sealed record needs its key (`setKeys`).
+    #[napi(ts_args_type = "resourceId: string, record: string | null | undefined")]
+    pub fn load_shared(&mut self, env: Env, resource_id: String, record: Option<Text>) -> napi::Result<()> {
+        let record = text(record);
+        self.inner.load_shared(&resource_id, record.as_deref()).or_throw(&env)
+    }
+
+    /// Coordinated mode: the record to compare-and-set after a step (sealed with `nonce`,
+    /// exactly 24 random bytes, when keys are set), or null when nothing others must see
+    /// changed since `loadShared`.
+    #[napi(ts_args_type = "resourceId: string, nonce: Uint8Array")]
+    pub fn export_shared(&mut self, env: Env, resource_id: String, nonce: Unknown) -> napi::Result<Option<String>> {
+        let bytes = bytes_in(nonce).ok_or_else(|| throw(&env, arg_error("nonce must be a Uint8Array of 24 random bytes")))?;
+        let nonce: [u8; 24] =
+            bytes.as_slice().try_into().map_err(|_| throw(&env, arg_error("nonce must be exactly 24 bytes")))?;
+        self.inner.export_shared(&resource_id, &nonce).or_throw(&env)
+    }
+
+    /// Coordinated mode: the record exported last was written (its tokens are saved).
+    #[napi]
+    pub fn shared_written(&mut self, resource_id: String) {
+        self.inner.shared_written(&resource_id);
+    }
+
+    /// Seal shared records with these 32-byte keys (the first seals, every one opens); `[]`
+    /// turns sealing off. A key of another length is `invalid_config` (the core's check).
+    #[napi(ts_args_type = "keys: Uint8Array[]")]
+    pub fn set_keys(&mut self, env: Env, keys: Unknown) -> napi::Result<()> {
+        let list = keys_in(keys).ok_or_else(|| throw(&env, arg_error("keys must be an array of Uint8Array keys (32 bytes each)")))?;
+        if list.is_empty() {
+            self.inner.set_sealer(None);
+            return Ok(());
+        }
+        let refs: Vec<&[u8]> = list.iter().map(Vec::as_slice).collect();
+        let sealer = core::Sealer::new(&refs).or_throw(&env)?;
+        self.inner.set_sealer(Some(sealer));
+        Ok(())
+    }
+
     /// Advance `call` against `resourceId`'s session and limiter.
     #[napi(
         ts_args_type = "call: Call, resourceId: string, event: Event, nowMs: number, random: number",
@@ -1149,6 +1197,73 @@ impl Pool {
         }
         Ok(out)
     }
+}
+
+/// The bytes of a Uint8Array (or Buffer), else None.
+fn bytes_in(v: Unknown) -> Option<Vec<u8>> {
+    if !v.is_typedarray().ok()? {
+        return None;
+    }
+    let raw = v.value();
+    // SAFETY: napi's env and value as napi handed them over; from_napi_value checks that the
+    // typed array is a Uint8Array (a Buffer is one) and fails otherwise.
+    let a = unsafe { Uint8Array::from_napi_value(raw.env, raw.value) }.ok()?;
+    Some(a.to_vec())
+}
+
+/// An array of Uint8Array keys, else None.
+fn keys_in(v: Unknown) -> Option<Vec<Vec<u8>>> {
+    if !v.is_array().ok()? {
+        return None;
+    }
+    let raw = v.value();
+    // SAFETY: napi's env and value as napi handed them over, checked to be an array.
+    let items = unsafe { Vec::<Unknown>::from_napi_value(raw.env, raw.value) }.ok()?;
+    items.into_iter().map(bytes_in).collect()
+}
+
+// ---- coordinated mode: the core's store constants ---------------------------------------
+
+/// The Redis script that reads a resource's record and the server's clock (the core's text).
+#[napi]
+pub fn redis_read_script() -> String {
+    core::REDIS_READ_SCRIPT.to_owned()
+}
+
+/// The Redis compare-and-set script (the core's text).
+#[napi]
+pub fn redis_cas_script() -> String {
+    core::REDIS_CAS_SCRIPT.to_owned()
+}
+
+/// The SQLite schema of a one-host shared store (the core's text).
+#[napi]
+pub fn sqlite_schema() -> String {
+    core::SQLITE_SCHEMA.to_owned()
+}
+
+/// How long a store keeps a record after its last write (ms).
+#[napi]
+pub fn shared_ttl_ms() -> f64 {
+    num(core::SHARED_TTL_MS)
+}
+
+/// The refresh lease in coordinated mode (ms): shorter than the platform's grace.
+#[napi]
+pub fn shared_lease_ms() -> f64 {
+    num(core::SHARED_LEASE_MS)
+}
+
+/// The Redis key of a resource's shared record under `prefix`.
+#[napi]
+pub fn redis_key(prefix: String, resource_id: String) -> String {
+    core::redis_key(&prefix, &resource_id)
+}
+
+/// The Redis key marking a webhook delivery as seen under `prefix`.
+#[napi]
+pub fn redis_webhook_key(prefix: String, webhook_id: String) -> String {
+    core::redis_webhook_key(&prefix, &webhook_id)
 }
 
 const EVENT_TYPES: &str = "event.type must be start, resume, response, transport_error, conflict or persist_failed";

@@ -516,6 +516,12 @@ impl Call {
     pub fn is_finished(&self) -> bool {
         self.inner.is_finished()
     }
+
+    /// An independent copy of the call in its current state (coordinated mode: a step whose
+    /// compare-and-set lost the race is taken again from the copy).
+    pub fn copy(&self) -> Call {
+        Call { inner: self.inner.clone() }
+    }
 }
 
 #[wasm_bindgen(skip_typescript)]
@@ -611,6 +617,62 @@ impl Pool {
         self.inner.unsaved_resources().map(JsValue::from_str).collect()
     }
 
+    /// Coordinated mode: take `resourceId`'s state (token session and limiter) from its
+    /// shared record (null: nothing stored yet). Unsaved local tokens newer than the record's
+    /// are kept. A sealed record needs its key (`setKeys`).
+    #[wasm_bindgen(js_name = loadShared)]
+    pub fn load_shared(&mut self, resource_id: JsValue, record: JsValue) -> Result<(), JsValue> {
+        let rid = string_arg(&resource_id, "resourceId")?;
+        let record = opt_string(&record, "record")?;
+        self.inner.load_shared(&rid, record.as_deref()).map_err(|e| js_error(&e))
+    }
+
+    /// Coordinated mode: the record to compare-and-set after a step (sealed with `nonce`,
+    /// exactly 24 random bytes, when keys are set), or null when nothing others must see
+    /// changed since `loadShared`.
+    #[wasm_bindgen(js_name = exportShared)]
+    pub fn export_shared(&mut self, resource_id: JsValue, nonce: JsValue) -> Result<JsValue, JsValue> {
+        let rid = string_arg(&resource_id, "resourceId")?;
+        let bytes = bytes_from(&nonce)
+            .ok_or_else(|| error(ErrorKind::InvalidArgument, "nonce must be a Uint8Array of 24 random bytes"))?;
+        let nonce: [u8; 24] = bytes
+            .as_slice()
+            .try_into()
+            .map_err(|_| error(ErrorKind::InvalidArgument, "nonce must be exactly 24 bytes"))?;
+        match self.inner.export_shared(&rid, &nonce).map_err(|e| js_error(&e))? {
+            Some(r) => Ok(JsValue::from_str(&r)),
+            None => Ok(JsValue::NULL),
+        }
+    }
+
+    /// Coordinated mode: the record exported last was written (its tokens are saved).
+    #[wasm_bindgen(js_name = sharedWritten)]
+    pub fn shared_written(&mut self, resource_id: JsValue) -> Result<(), JsValue> {
+        let rid = string_arg(&resource_id, "resourceId")?;
+        self.inner.shared_written(&rid);
+        Ok(())
+    }
+
+    /// Seal shared records with these 32-byte keys (the first seals, every one opens); `[]`
+    /// turns sealing off. A key of another length is `invalid_config` (the core's check).
+    #[wasm_bindgen(js_name = setKeys)]
+    pub fn set_keys(&mut self, keys: JsValue) -> Result<(), JsValue> {
+        let bad = || error(ErrorKind::InvalidArgument, "keys must be an array of Uint8Array keys (32 bytes each)");
+        if !Array::is_array(&keys) {
+            return Err(bad());
+        }
+        let list: Vec<Vec<u8>> =
+            Array::from(&keys).iter().map(|k| bytes_from(&k).ok_or_else(bad)).collect::<Result<_, _>>()?;
+        if list.is_empty() {
+            self.inner.set_sealer(None);
+            return Ok(());
+        }
+        let refs: Vec<&[u8]> = list.iter().map(Vec::as_slice).collect();
+        let sealer = core::Sealer::new(&refs).map_err(|e| js_error(&e))?;
+        self.inner.set_sealer(Some(sealer));
+        Ok(())
+    }
+
     /// Advance `call` for `resourceId`. `event`: `{type:'start'|'resume'|'transport_error'}` or
     /// `{type:'response', response:{status, headers, body}}`, or `{type:'conflict'}` after a store's
     /// compare-and-set refused a `persist` (reload the session first), or `{type:'persist_failed'}`
@@ -630,6 +692,52 @@ impl Pool {
         let step = self.inner.step(&mut call.inner, &rid, ev, now, rnd);
         step_to_js(&step)
     }
+}
+
+// -----------------------------------------------------------------------------------------
+// Coordinated mode: the core's store constants
+// -----------------------------------------------------------------------------------------
+
+/// The Redis script that reads a resource's record and the server's clock (the core's text).
+#[wasm_bindgen(js_name = redisReadScript, skip_typescript)]
+pub fn redis_read_script() -> String {
+    core::REDIS_READ_SCRIPT.to_owned()
+}
+
+/// The Redis compare-and-set script (the core's text).
+#[wasm_bindgen(js_name = redisCasScript, skip_typescript)]
+pub fn redis_cas_script() -> String {
+    core::REDIS_CAS_SCRIPT.to_owned()
+}
+
+/// The SQLite schema of a one-host shared store (the core's text).
+#[wasm_bindgen(js_name = sqliteSchema, skip_typescript)]
+pub fn sqlite_schema() -> String {
+    core::SQLITE_SCHEMA.to_owned()
+}
+
+/// How long a store keeps a record after its last write (ms).
+#[wasm_bindgen(js_name = sharedTtlMs, skip_typescript)]
+pub fn shared_ttl_ms() -> f64 {
+    core::SHARED_TTL_MS as f64
+}
+
+/// The refresh lease in coordinated mode (ms): shorter than the platform's grace.
+#[wasm_bindgen(js_name = sharedLeaseMs, skip_typescript)]
+pub fn shared_lease_ms() -> f64 {
+    core::SHARED_LEASE_MS as f64
+}
+
+/// The Redis key of a resource's shared record under `prefix`.
+#[wasm_bindgen(js_name = redisKey, skip_typescript)]
+pub fn redis_key(prefix: JsValue, resource_id: JsValue) -> Result<String, JsValue> {
+    Ok(core::redis_key(&string_arg(&prefix, "prefix")?, &string_arg(&resource_id, "resourceId")?))
+}
+
+/// The Redis key marking a webhook delivery as seen under `prefix`.
+#[wasm_bindgen(js_name = redisWebhookKey, skip_typescript)]
+pub fn redis_webhook_key(prefix: JsValue, webhook_id: JsValue) -> Result<String, JsValue> {
+    Ok(core::redis_webhook_key(&string_arg(&prefix, "prefix")?, &string_arg(&webhook_id, "webhookId")?))
 }
 
 fn event_from(event: &JsValue) -> Result<core::Event, JsValue> {

@@ -93,6 +93,7 @@ export class Call {
   constructor(request: Omit<ApiRequestOptions, 'json'> & { json?: string | null }, options?: Partial<NativeCallOptions> | null);
   stats(): CallStats;
   isFinished(): boolean;
+  copy(): Call;
 }
 export class Pool {
   free(): void;
@@ -108,5 +109,16 @@ export class Pool {
   beginSave(resourceId: string): string | null;
   endSave(resourceId: string, saved: boolean): void;
   unsavedResources(): string[];
+  loadShared(resourceId: string, record: string | null | undefined): void;
+  exportShared(resourceId: string, nonce: Uint8Array): string | null;
+  sharedWritten(resourceId: string): void;
+  setKeys(keys: Uint8Array[]): void;
   step(call: Call, resourceId: string, event: NativeEvent, nowMs: number, random: number): NativeStep;
 }
+export function redisReadScript(): string;
+export function redisCasScript(): string;
+export function sqliteSchema(): string;
+export function sharedTtlMs(): number;
+export function sharedLeaseMs(): number;
+export function redisKey(prefix: string, resourceId: string): string;
+export function redisWebhookKey(prefix: string, webhookId: string): string;

@@ -106,6 +106,22 @@ const fakeFetch = async (url) => {
   return new Response('{"ok":true}', { status: 200, headers: { 'content-type': 'application/json' } });
 };
 
+/** An ioredis stand-in: the store's commands, a record holding a token. */
+function fakeRedis() {
+  const c = {
+    status: 'ready',
+    defineCommand(name) {
+      c[name] = name === 'hoopauthRead'
+        ? async () => ['1', `{"x":"${AT}","r":"${RT}"}`, '1700000000', '5000']
+        : async () => 1;
+    },
+    del: async () => 1,
+    set: async () => 'OK',
+    time: async () => ['1700000000', '5000'],
+  };
+  return c;
+}
+
 // How to exercise each export: `values` (checked as they are), `call` (a function: argument
 // lists), or a class: `make` (instances) and `methods` (name → argument lists, for every
 // method, getter and static of the class).
@@ -183,16 +199,49 @@ const EXPORTS = {
     },
     methods: { get: 'raw', set: [['loc_2', `{"x":"${AT}"}`]], delete: [['loc_2']], size: [[]] },
   },
+  RedisStore: {
+    make: () => [new h.RedisStore(fakeRedis(), { prefix: 'p:' })],
+    methods: {
+      read: 'raw', cas: [['loc_1', 1, `{"x":"${AT}"}`]], delete: [['loc_1']], seenFirst: [['w1', 1000]],
+      nowMs: [[]], key: [['loc_1']], webhookKey: [['w1']], prefix: [[]], client: [[]],
+    },
+  },
+  MemorySharedStore: {
+    make: () => {
+      const s = new h.MemorySharedStore();
+      s.cas('loc_1', 0, `{"secret":"${AT}","refresh":"${RT}"}`);
+      return [s];
+    },
+    methods: {
+      read: 'raw', cas: [['loc_2', 0, `{"x":"${AT}"}`]], delete: [['loc_2']], seenFirst: [['w1', 1000], ['w1', 1000]],
+      nowMs: [[]], size: [[]],
+    },
+  },
+  SharedWebhookVerifier: {
+    make: () => [new h.SharedWebhookVerifier(new h.MemorySharedStore())],
+    methods: { verify: [['{"webhookId":"w1"}', {}, 0]], maxAgeMs: [[]] },
+  },
+  REDIS_READ_SCRIPT: { values: () => [h.REDIS_READ_SCRIPT] },
+  REDIS_CAS_SCRIPT: { values: () => [h.REDIS_CAS_SCRIPT] },
+  SQLITE_SCHEMA: { values: () => [h.SQLITE_SCHEMA] },
+  SHARED_TTL_MS: { values: () => [h.SHARED_TTL_MS] },
+  SHARED_LEASE_MS: { values: () => [h.SHARED_LEASE_MS] },
+  redisKey: { call: [['hoopauth:', 'loc_1'], ['hoopauth:', 1]] },
+  redisWebhookKey: { call: [['hoopauth:', 'w1']] },
   Client: {
     make: async () => {
       const c = new h.Client({ app: APP_OPTIONS, fetch: fakeFetch });
       await c.setTokens(h.parseTokenResponse(TOKEN_RESPONSE, Date.now()));
+      const coordinated = new h.Client({
+        app: APP_OPTIONS, fetch: fakeFetch, shared: new h.MemorySharedStore(), keys: [new Uint8Array(32).fill(1)],
+      });
+      await coordinated.setTokens(h.parseTokenResponse(TOKEN_RESPONSE, Date.now()));
       const failing = new h.Client({
         app: APP_OPTIONS, fetch: fakeFetch,
         store: { get: () => null, set: () => { throw new Error('database is locked'); } },
         session: { refreshLeewayMs: 0 },
       });
-      return [c, failing];
+      return [c, failing, coordinated];
     },
     methods: {
       app: [[]],
@@ -205,6 +254,8 @@ const EXPORTS = {
       locationToken: [['c1', 'loc_1']],
       request: [['loc_1', { path: '/contacts/' }], ['nowhere', { path: '/contacts/' }]],
       flush: [[]],
+      forget: [['loc_9']],
+      shared: [[]],
     },
   },
 };
