@@ -9,8 +9,11 @@ use crate::urls::{encode_path_and_query, AbsoluteUrl};
 /// optional JSON body (already serialised), optional `Version` override.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ApiRequest {
+    /// The HTTP method.
     pub method: Method,
+    /// The path under the API base (`/contacts/`), or an absolute URL on the API origin.
     pub path: String,
+    /// Query pairs, in order (encoded by hoopauth).
     pub query: Vec<(String, String)>,
     /// JSON text; only POST, PUT and PATCH carry a body.
     pub json: Option<String>,
@@ -19,13 +22,16 @@ pub struct ApiRequest {
 }
 
 impl ApiRequest {
+    /// A request for `method` and `path`, without query, body or version override.
     pub fn new(method: Method, path: impl Into<String>) -> Self {
         ApiRequest { method, path: path.into(), query: Vec::new(), json: None, version: None }
     }
+    /// Add one query pair.
     pub fn query(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.query.push((key.into(), value.into()));
         self
     }
+    /// Set the JSON body (already serialised).
     pub fn json(mut self, json: impl Into<String>) -> Self {
         self.json = Some(json.into());
         self

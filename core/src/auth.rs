@@ -9,7 +9,9 @@ use subtle::ConstantTimeEq;
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize)]
 #[serde(default)]
 pub struct AuthorizationParams {
+    /// The scopes to request (checked and deduplicated by [`normalize_scopes`]).
     pub scopes: Vec<String>,
+    /// The `state` to round-trip through the redirect (see [`generate_state`]).
     pub state: Option<String>,
     /// `"self"` opens the login in the same tab.
     pub login_window_open_mode: Option<String>,
@@ -89,6 +91,7 @@ impl Config {
 pub struct Callback {
     /// The single-use authorization code (treat as a secret).
     pub code: crate::Secret,
+    /// The `state` the redirect carried, if any.
     pub state: Option<String>,
 }
 

@@ -37,7 +37,9 @@ pub struct CallOptions {
     pub max_server_retries: u32,
     /// Refresh requests this call may send (a lost answer is resent within the 30 s grace).
     pub max_refresh_attempts: u32,
+    /// The first backoff wait after a server error (ms); doubles per retry.
     pub backoff_base_ms: u64,
+    /// The longest backoff wait (ms).
     pub backoff_max_ms: u64,
     /// A pacing wait longer than this fails the call with `rate_limited` instead.
     pub max_wait_ms: u64,
@@ -86,6 +88,7 @@ pub enum WaitReason {
 }
 
 impl WaitReason {
+    /// The snake_case name (`rate_limit`, `in_flight`, `refresh`, `backoff`).
     pub fn as_str(self) -> &'static str {
         match self {
             WaitReason::RateLimit => "rate_limit",
@@ -113,7 +116,12 @@ pub enum Step {
     /// unsaved, and the next call saves them first.
     Persist(Box<StoredSession>),
     /// Sleep, then feed [`Event::Resume`].
-    Wait { wait_ms: u64, reason: WaitReason },
+    Wait {
+        /// How long to sleep (ms).
+        wait_ms: u64,
+        /// What the call waits for.
+        reason: WaitReason,
+    },
     /// Finished: the successful response.
     Done(Response),
     /// Finished: the user must authorize the app again.
@@ -123,6 +131,7 @@ pub enum Step {
 }
 
 impl Step {
+    /// The step's snake_case name (`send`, `send_refresh`, `persist`, `wait`, `done`, `reauthorize`, `fail`).
     pub fn name(&self) -> &'static str {
         match self {
             Step::Send(_) => "send",
@@ -134,6 +143,7 @@ impl Step {
             Step::Fail(_) => "fail",
         }
     }
+    /// Whether the call has ended (`Done`, `Reauthorize` or `Fail`).
     pub fn is_final(&self) -> bool {
         matches!(self, Step::Done(_) | Step::Reauthorize(_) | Step::Fail(_))
     }
@@ -185,10 +195,15 @@ enum Phase {
 /// Counters of one call, for reports and tests.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct CallStats {
+    /// API requests sent.
     pub sends: u32,
+    /// Token refreshes started.
     pub refreshes: u32,
+    /// Retries after an `unauthorized` answer.
     pub auth_retries: u32,
+    /// Retries after a burst 429.
     pub rate_limit_retries: u32,
+    /// Retries after a 5xx or a lost connection.
     pub server_retries: u32,
 }
 
@@ -209,16 +224,20 @@ pub struct Call {
 }
 
 impl Call {
+    /// A call of `request`, not started: feed [`Event::Start`] to [`Call::step`].
     pub fn new(request: ApiRequest, options: CallOptions) -> Self {
         Call { request, options, phase: Phase::Ready, stats: CallStats::default(), token: None, refresh_sent_at: 0, pending_refresh: None, send_id: None, token_used: None }
     }
 
+    /// The call's counters so far.
     pub fn stats(&self) -> CallStats {
         self.stats
     }
+    /// The API request this call makes.
     pub fn request(&self) -> &ApiRequest {
         &self.request
     }
+    /// Whether the call has ended (a final step was returned, or it was aborted).
     pub fn is_finished(&self) -> bool {
         self.phase == Phase::Finished
     }

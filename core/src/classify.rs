@@ -72,11 +72,14 @@ impl serde::Serialize for ResponseKind {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RateLimitScope {
+    /// The per-interval (burst) limit: retry after the wait.
     Burst,
+    /// The daily budget: no retry today.
     Daily,
 }
 
 impl RateLimitScope {
+    /// `"burst"` or `"daily"`.
     pub fn as_str(self) -> &'static str {
         match self {
             RateLimitScope::Burst => "burst",
@@ -88,10 +91,15 @@ impl RateLimitScope {
 /// The verdict on one API response.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Classification {
+    /// What the response means.
     pub kind: ResponseKind,
+    /// The HTTP status.
     pub status: u16,
+    /// True for a burst 429 and a 5xx only.
     pub retryable: bool,
+    /// For a 429: which limit it hit.
     pub rate_limit_scope: Option<RateLimitScope>,
+    /// How long to wait (ms): from `Retry-After`, else for a burst 429 the interval header.
     pub retry_after_ms: Option<u64>,
     /// The platform's message, when the body carried one.
     pub message: Option<String>,

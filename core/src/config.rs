@@ -4,18 +4,24 @@ use crate::error::{Error, Result};
 use crate::secret::Secret;
 use crate::urls::{AbsoluteUrl, Origin, UrlError};
 
+/// The platform's API base URL.
 pub const DEFAULT_API_BASE: &str = "https://services.leadconnectorhq.com";
+/// The `Version` header sent by default.
 pub const DEFAULT_API_VERSION: &str = "2021-07-28";
+/// The standard marketplace (authorization pages).
 pub const STANDARD_MARKETPLACE: &str = "https://marketplace.gohighlevel.com";
+/// The white-label marketplace.
 pub const WHITE_LABEL_MARKETPLACE: &str = "https://marketplace.leadconnectorhq.com";
 
 /// Raw configuration as a user (or a binding) supplies it; see [`Config::new`].
 #[derive(Clone, Debug, Default, serde::Deserialize)]
 #[serde(default)]
 pub struct ConfigOptions {
+    /// The app's client id (required).
     pub client_id: String,
     /// Absent in browsers: authorization URL and callback work without it.
     pub client_secret: Option<Secret>,
+    /// Where the platform redirects after authorization (`https`, or `http` on loopback).
     pub redirect_uri: Option<String>,
     /// `"standard"` (default), `"white-label"`, or a base URL.
     pub marketplace: Option<String>,
@@ -118,12 +124,15 @@ impl Config {
         Config::new(options)
     }
 
+    /// The app's client id.
     pub fn client_id(&self) -> &str {
         &self.client_id
     }
+    /// The client secret, when configured (server side only).
     pub fn client_secret(&self) -> Option<&Secret> {
         self.client_secret.as_ref()
     }
+    /// The redirect URI, when configured.
     pub fn redirect_uri(&self) -> Option<&str> {
         self.redirect_uri.as_deref()
     }
@@ -135,6 +144,7 @@ impl Config {
     pub fn api_base(&self) -> &str {
         &self.api_base
     }
+    /// The `Version` header value.
     pub fn api_version(&self) -> &str {
         &self.api_version
     }

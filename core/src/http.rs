@@ -7,10 +7,15 @@ use std::fmt;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Method {
+    /// `GET`
     Get,
+    /// `POST`
     Post,
+    /// `PUT`
     Put,
+    /// `PATCH`
     Patch,
+    /// `DELETE`
     Delete,
 }
 
@@ -32,6 +37,7 @@ impl Method {
         };
         Ok(m)
     }
+    /// The upper-case method name.
     pub fn as_str(self) -> &'static str {
         match self {
             Method::Get => "GET",
@@ -69,13 +75,18 @@ pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str
 /// header and the body (which may hold a client secret or a refresh token).
 #[derive(Clone, PartialEq, Eq)]
 pub struct Request {
+    /// The HTTP method.
     pub method: Method,
+    /// The absolute URL.
     pub url: String,
+    /// The headers to send, in order.
     pub headers: Headers,
+    /// The body (empty for none).
     pub body: Vec<u8>,
 }
 
 impl Request {
+    /// First value of a header, name compared case-insensitively.
     pub fn header(&self, name: &str) -> Option<&str> {
         header(&self.headers, name)
     }
@@ -110,15 +121,20 @@ impl fmt::Debug for Request {
 /// A response as the host's HTTP client received it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Response {
+    /// The HTTP status.
     pub status: u16,
+    /// The headers as received.
     pub headers: Headers,
+    /// The raw body.
     pub body: Vec<u8>,
 }
 
 impl Response {
+    /// A response from its parts.
     pub fn new(status: u16, headers: Headers, body: impl Into<Vec<u8>>) -> Self {
         Response { status, headers, body: body.into() }
     }
+    /// First value of a header, name compared case-insensitively.
     pub fn header(&self, name: &str) -> Option<&str> {
         header(&self.headers, name)
     }

@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! # hoopauth
 //!
 //! The sans-IO client core for the HoopAI / HighLevel platform API

@@ -27,6 +27,7 @@ pub struct Pool {
 }
 
 impl Pool {
+    /// An empty pool: sessions get `session_options`, limiters start with `limits`.
     pub fn new(config: Config, session_options: SessionOptions, limits: Limits) -> Self {
         Pool {
             config,
@@ -38,6 +39,7 @@ impl Pool {
         }
     }
 
+    /// The validated configuration.
     pub fn config(&self) -> &Config {
         &self.config
     }
@@ -94,18 +96,22 @@ impl Pool {
         self.sessions.get(resource).map(TokenSession::to_json)
     }
 
+    /// The stored form of `resource`'s session, if it has one.
     pub fn stored(&self, resource: &str) -> Option<&StoredSession> {
         self.sessions.get(resource).map(TokenSession::stored)
     }
 
+    /// Whether `resource` has a session holding an access token.
     pub fn has_session(&self, resource: &str) -> bool {
         self.sessions.get(resource).is_some_and(|s| s.access_token().is_some())
     }
 
+    /// `resource`'s session, if it has one.
     pub fn session(&self, resource: &str) -> Option<&TokenSession> {
         self.sessions.get(resource)
     }
 
+    /// `resource`'s session, mutably, if it has one.
     pub fn session_mut_opt(&mut self, resource: &str) -> Option<&mut TokenSession> {
         self.sessions.get_mut(resource)
     }
@@ -115,10 +121,12 @@ impl Pool {
         self.sessions.remove(resource).is_some()
     }
 
+    /// The resources that have a session.
     pub fn resources(&self) -> impl Iterator<Item = &str> {
         self.sessions.keys().map(String::as_str)
     }
 
+    /// The rate limiters, one per resource.
     pub fn limiters(&self) -> &RateLimiters {
         &self.limiters
     }

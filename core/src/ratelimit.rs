@@ -9,6 +9,7 @@ use std::borrow::Borrow;
 use std::collections::{HashMap, VecDeque};
 use std::hash::{Hash, Hasher};
 
+/// One day in milliseconds: the daily budget's window.
 pub const DAY_MS: u64 = 86_400_000;
 
 /// Limits for one resource. The server's headers replace them once seen.
@@ -478,6 +479,7 @@ impl Default for RateLimiters {
 }
 
 impl RateLimiters {
+    /// No limiters yet; each new one starts with `limits`.
     pub fn new(limits: Limits) -> Self {
         RateLimiters {
             limits,
@@ -517,6 +519,7 @@ impl RateLimiters {
             .sum()
     }
 
+    /// Ask `key`'s limiter for a send at `now_ms` (see [`RateLimiter::acquire`]); creates it on first use.
     pub fn acquire(&mut self, key: &str, now_ms: u64) -> Decision {
         self.tick(now_ms);
         match self.map.get_mut(key) {
@@ -530,6 +533,7 @@ impl RateLimiters {
         }
     }
 
+    /// Feed a response for `key` (see [`RateLimiter::observe`]); creates the limiter on first use.
     pub fn observe(&mut self, key: &str, now_ms: u64, status: u16, headers: &[(String, String)]) {
         self.tick(now_ms);
         if let Some(l) = self.map.get_mut(key) {
@@ -565,12 +569,15 @@ impl RateLimiters {
         before - self.map.len()
     }
 
+    /// How many resources have a limiter.
     pub fn len(&self) -> usize {
         self.map.len()
     }
+    /// Whether no resource has a limiter.
     pub fn is_empty(&self) -> bool {
         self.map.is_empty()
     }
+    /// `key`'s limiter, if it has one.
     pub fn get(&self, key: &str) -> Option<&RateLimiter> {
         self.map.get(key)
     }

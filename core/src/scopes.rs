@@ -312,7 +312,9 @@ mod tests {
 /// A scope the catalogue does not know, with the closest known one when there is one.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct ScopeWarning {
+    /// The scope as given.
     pub scope: String,
+    /// The closest known scope, when one is close enough.
     pub suggestion: Option<&'static str>,
 }
 

@@ -29,11 +29,20 @@ impl Default for SessionOptions {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
     /// Send the API request with this token.
-    Use { access_token: Secret },
+    Use {
+        /// The access token to send.
+        access_token: Secret,
+    },
     /// You hold the refresh lease: send this request, then call [`TokenSession::refresh_response`].
-    Refresh { request: Request },
+    Refresh {
+        /// The token refresh request to send.
+        request: Request,
+    },
     /// Another caller is refreshing: ask again later (at most `wait_ms` from now).
-    Wait { wait_ms: u64 },
+    Wait {
+        /// The longest wait before asking again (ms).
+        wait_ms: u64,
+    },
     /// Nothing usable: the user must authorize the app again.
     Reauthorize,
     /// The session holds tokens the store does not (an earlier save failed): save
@@ -43,6 +52,7 @@ pub enum Action {
 }
 
 impl Action {
+    /// The action's snake_case name (`use`, `refresh`, `wait`, `reauthorize`, `save`).
     pub fn name(&self) -> &'static str {
         match self {
             Action::Use { .. } => "use",
@@ -58,10 +68,19 @@ impl Action {
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Credential {
+    /// No credential yet.
     #[default]
     None,
-    Oauth { tokens: Box<TokenSet> },
-    Private { token: Secret },
+    /// OAuth tokens (access and refresh).
+    Oauth {
+        /// The token set.
+        tokens: Box<TokenSet>,
+    },
+    /// A private-integration token (never refreshed).
+    Private {
+        /// The token.
+        token: Secret,
+    },
 }
 
 /// The serialisable state of a session: what a shared store keeps. `version` grows by one
@@ -72,6 +91,7 @@ pub struct StoredSession {
     pub format: u32,
     /// Change counter for compare-and-set.
     pub version: u64,
+    /// The token set or private token, if any.
     pub credential: Credential,
     /// The current access token was refused (`unauthorized`).
     #[serde(default)]
@@ -91,6 +111,7 @@ pub struct StoredSession {
     pub unsaved: bool,
 }
 
+/// The current [`StoredSession::format`].
 pub const STORED_FORMAT: u32 = 1;
 
 /// The expiry/refresh state machine for one resource.
@@ -102,6 +123,7 @@ pub struct TokenSession {
 }
 
 impl TokenSession {
+    /// An empty session (no credential yet).
     pub fn new(config: Config, options: SessionOptions) -> Self {
         TokenSession { config, options, state: StoredSession { format: STORED_FORMAT, ..Default::default() } }
     }
@@ -121,6 +143,7 @@ impl TokenSession {
         TokenSession::from_stored(config, options, stored)
     }
 
+    /// The stored form (what a shared store keeps).
     pub fn stored(&self) -> &StoredSession {
         &self.state
     }
@@ -130,21 +153,26 @@ impl TokenSession {
         serde_json::to_string(&self.state).unwrap_or_default()
     }
 
+    /// The change counter ([`StoredSession::version`]).
     pub fn version(&self) -> u64 {
         self.state.version
     }
+    /// The session's tuning.
     pub fn options(&self) -> SessionOptions {
         self.options
     }
+    /// The validated configuration.
     pub fn config(&self) -> &Config {
         &self.config
     }
+    /// The OAuth token set, if the session holds one.
     pub fn token_set(&self) -> Option<&TokenSet> {
         match &self.state.credential {
             Credential::Oauth { tokens } => Some(tokens),
             _ => None,
         }
     }
+    /// Whether a refresh was refused for good: the user must authorize again.
     pub fn needs_reauthorization(&self) -> bool {
         self.state.reauthorize
     }

@@ -13,7 +13,9 @@ use std::fmt;
 /// Whose token: an agency (company) or a sub-account (location).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum UserType {
+    /// An agency-level token.
     Company,
+    /// A sub-account (location) token.
     Location,
 }
 
@@ -28,6 +30,7 @@ impl UserType {
             Err(Error::argument("user_type must be Company or Location"))
         }
     }
+    /// `"Company"` or `"Location"`.
     pub fn as_str(self) -> &'static str {
         match self {
             UserType::Company => "Company",
@@ -39,12 +42,22 @@ impl UserType {
 /// The grant of a token request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Grant {
-    AuthorizationCode { code: Secret },
-    RefreshToken { refresh_token: Secret },
+    /// Exchange an authorization code.
+    AuthorizationCode {
+        /// The single-use code from the redirect.
+        code: Secret,
+    },
+    /// Refresh with a (single-use) refresh token.
+    RefreshToken {
+        /// The refresh token.
+        refresh_token: Secret,
+    },
+    /// The client-credentials grant.
     ClientCredentials,
 }
 
 impl Grant {
+    /// The grant's `grant_type` value.
     pub fn as_str(&self) -> &'static str {
         match self {
             Grant::AuthorizationCode { .. } => "authorization_code",
@@ -149,19 +162,31 @@ impl Config {
 /// A token set as the token endpoint returned it. `Debug` redacts both tokens.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TokenSet {
+    /// The access token.
     pub access_token: Secret,
+    /// `token_type`, usually `Bearer`.
     pub token_type: Option<String>,
+    /// Seconds the access token lives, as sent.
     pub expires_in: Option<u64>,
     /// `now_ms + expires_in * 1000`, with `now_ms` the time the request was sent.
     pub expires_at_ms: Option<u64>,
+    /// The refresh token (single-use: each refresh rotates it).
     pub refresh_token: Option<Secret>,
+    /// The granted scopes (the `scope` field split on whitespace).
     pub scopes: Vec<String>,
+    /// Whose token: company or location.
     pub user_type: Option<UserType>,
+    /// The location a location token is for.
     pub location_id: Option<String>,
+    /// The company (agency) the token belongs to.
     pub company_id: Option<String>,
+    /// The locations a bulk installation approved.
     pub approved_locations: Option<Vec<String>>,
+    /// The app plan the install chose.
     pub plan_id: Option<String>,
+    /// Whether the app was installed on many locations at once.
     pub is_bulk_installation: Option<bool>,
+    /// The user who authorized the app.
     pub user_id: Option<String>,
     /// Fields the platform sent that hoopauth does not know (kept, not rejected).
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]

@@ -7,25 +7,40 @@ use crate::error::{Error, ErrorKind, Result};
 /// An `INSTALL` event (an app was installed on a location or company).
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct InstallEvent {
+    /// `appId`
     pub app_id: Option<String>,
+    /// `versionId`
     pub version_id: Option<String>,
+    /// `installType` (`Location` or `Company`)
     pub install_type: Option<String>,
+    /// `locationId`
     pub location_id: Option<String>,
+    /// `companyId`
     pub company_id: Option<String>,
+    /// `userId`
     pub user_id: Option<String>,
+    /// `companyName`
     pub company_name: Option<String>,
+    /// `planId`
     pub plan_id: Option<String>,
+    /// `timestamp` (ISO-8601, as sent)
     pub timestamp: Option<String>,
+    /// `webhookId`
     pub webhook_id: Option<String>,
 }
 
 /// An `UNINSTALL` event.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct UninstallEvent {
+    /// `appId`
     pub app_id: Option<String>,
+    /// `locationId`
     pub location_id: Option<String>,
+    /// `companyId`
     pub company_id: Option<String>,
+    /// `timestamp` (ISO-8601, as sent)
     pub timestamp: Option<String>,
+    /// `webhookId`
     pub webhook_id: Option<String>,
 }
 
@@ -34,9 +49,17 @@ pub struct UninstallEvent {
 /// under `"body"`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum WebhookEvent {
+    /// `INSTALL`.
     Install(InstallEvent),
+    /// `UNINSTALL`.
     Uninstall(UninstallEvent),
-    Other { event_type: String, body: Value },
+    /// Any other event type, with its whole body.
+    Other {
+        /// The event's `type` as sent.
+        event_type: String,
+        /// The whole JSON body.
+        body: Value,
+    },
 }
 
 impl WebhookEvent {

@@ -70,6 +70,7 @@ impl RsaWebhookKey {
     pub fn platform() -> Result<RsaWebhookKey> {
         RsaWebhookKey::parse(PLATFORM_RSA_KEY)
     }
+    /// Modulus size in bits (never called: no key exists in this build).
     pub fn bits(&self) -> usize {
         match self.never {}
     }
@@ -82,7 +83,7 @@ impl RsaWebhookKey {
 impl RsaWebhookKey {
     /// Read an RSA public key: PEM `PUBLIC KEY` (SPKI) or `RSA PUBLIC KEY` (PKCS#1); the
     /// first RSA block of the text is used. Keys under 2048 bits or over 4096 bits, other
-    /// algorithms and garbage → [`ErrorKind::InvalidKey`].
+    /// algorithms and garbage → [`ErrorKind::InvalidKey`](crate::ErrorKind::InvalidKey).
     pub fn parse(pem: &str) -> Result<RsaWebhookKey> {
         let blocks = pem_blocks(pem);
         if blocks.is_empty() {

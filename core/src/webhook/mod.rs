@@ -45,9 +45,13 @@ pub const DEFAULT_SEEN_CAPACITY: usize = 10_000;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum VerifyReason {
+    /// Signature valid, fresh, not seen before.
     Ok,
+    /// The signature is missing, malformed or wrong.
     BadSignature,
+    /// The body's `timestamp` is missing, unreadable or too far from now.
     Stale,
+    /// The `webhookId` was accepted before.
     Duplicate,
 }
 
@@ -72,7 +76,9 @@ impl fmt::Display for VerifyReason {
 /// The outcome of a webhook verification. `valid` is true exactly when `reason` is `Ok`.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Verification {
+    /// Whether the delivery is accepted.
     pub valid: bool,
+    /// Why.
     pub reason: VerifyReason,
 }
 

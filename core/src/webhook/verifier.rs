@@ -66,10 +66,12 @@ impl WebhookVerifier {
         self
     }
 
+    /// The tolerated distance between a delivery's `timestamp` and `now` (ms).
     pub fn max_age_ms(&self) -> u64 {
         self.max_age_ms
     }
 
+    /// How many accepted `webhookId`s are remembered at most.
     pub fn seen_capacity(&self) -> usize {
         self.capacity
     }
