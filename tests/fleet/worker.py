@@ -125,6 +125,8 @@ class Tally:
         self.first_error_ms = 0
         self.last_error_ms = 0
         self.ok_since_error = 0
+        self.max_error_s = 0.0
+        self.idle_from_ms = 0
 
     def done(self, exc: Optional[BaseException], took: float) -> None:
         with self.lock:
@@ -136,6 +138,7 @@ class Tally:
                 return
             kind = getattr(exc, "kind", None) or type(exc).__name__
             self.errors[kind] += 1
+            self.max_error_s = max(self.max_error_s, took)
             self.ok_since_error = 0
             t = h.now_ms()
             self.first_error_ms = self.first_error_ms or t
@@ -182,6 +185,7 @@ def run_sync(args: argparse.Namespace, config: h.Config, keys: Optional[List[byt
 
     batch(plan(resources, args.calls))
     if args.idle_until_ms:
+        tally.idle_from_ms = h.now_ms()
         sleep_until(args.idle_until_ms)
         batch(plan(resources, args.calls, args.calls))
     return client
@@ -215,6 +219,7 @@ async def run_async(args: argparse.Namespace, config: h.Config, keys: Optional[L
 
     await batch(plan(resources, args.calls))
     if args.idle_until_ms:
+        tally.idle_from_ms = h.now_ms()
         await asyncio.sleep(max(args.idle_until_ms - h.now_ms(), 0) / 1000)
         await batch(plan(resources, args.calls, args.calls))
     return client
@@ -255,6 +260,8 @@ def main() -> int:
         "first_error_ms": tally.first_error_ms or None,
         "last_error_ms": tally.last_error_ms or None,
         "ok_after_last_error": tally.ok_since_error,
+        "max_error_call_ms": round(tally.max_error_s * 1000, 1) if tally.errors else None,
+        "idle_from_ms": tally.idle_from_ms or None,
         "p50_ms": round(lat[len(lat) // 2] * 1000, 1) if lat else None,
         "max_ms": round(lat[-1] * 1000, 1) if lat else None,
     }
