@@ -15,6 +15,8 @@ cd "$ROOT"
 DIST="$ROOT/dist"
 start=$(date +%s)
 fail() { echo "dist: $*" >&2; exit 1; }
+timings=()
+lap() { local now; now=$(date +%s); timings+=("$(printf '%-34s %3d s' "$1" $((now - ${LAP_T:-$start})))"); LAP_T=$now; }
 json() { node -p "require('$1')$2"; }
 
 # ---- one version -------------------------------------------------------------------------
@@ -73,6 +75,7 @@ whl="$(ls "$tmp"/wheels/hoopauth-"$V"-*.whl)"
 case "$whl" in *-cp39-abi3-"$tag"_x86_64.whl) ;; *) fail "unexpected wheel name: $whl" ;; esac
 cp "$whl" "$DIST/"
 whl="$DIST/$(basename "$whl")"
+lap "wheel ($tag)"
 
 # ---- Python: the sdist -------------------------------------------------------------------
 say "sdist: maturin sdist"
@@ -101,6 +104,7 @@ t = hoopauth.parse_token_response(200, json.dumps({'access_token': 'a', 'expires
 assert t.expires_at_ms == 1000 and hoopauth.__version__ == '$V', hoopauth.__version__
 print('sdist builds and imports:', hoopauth.__version__)")
 fi
+lap "sdist + its clean-venv build check"
 
 # ---- Node: @hoopauth/node and @hoopauth/node-linux-x64-gnu --------------------------------
 say "node: napi build --release, the addon into npm/<platform>/, npm pack"
@@ -127,6 +131,7 @@ pack() {  # $1 = package dir; prints the tarball's path; sizes in $DIST/.sizes.t
 }
 for d in bindings-node/npm/*/; do pack "$d" >/dev/null; done
 pack bindings-node >/dev/null
+lap "node: napi build + 2 tarballs"
 
 # ---- WASM: @hoopauth/wasm ----------------------------------------------------------------
 say "wasm: bindings-wasm/build.sh, npm pack bindings-wasm/pkg"
@@ -135,6 +140,7 @@ tail -1 "$tmp/wasm.log"
 [ "$(json "$ROOT/bindings-wasm/pkg/package.json" .name)" = "@hoopauth/wasm" ] || fail "bindings-wasm/pkg is not @hoopauth/wasm"
 check_versions bindings-wasm/pkg/package.json
 pack bindings-wasm/pkg >/dev/null
+lap "wasm: build.sh + tarball"
 
 # ---- what the tarballs hold ---------------------------------------------------------------
 say "check the tarballs"
@@ -190,4 +196,5 @@ PY
 rm -f "$DIST/.sizes.tsv"
 (cd "$DIST" && sha256sum -- *.whl *.tar.gz *.tgz > SHA256SUMS)
 ls -l "$DIST"
+printf '  %s\n' "${timings[@]}"
 say "dist done in $(( $(date +%s) - start )) s (wheel tag: $tag)"
