@@ -1,20 +1,222 @@
 //! The call loop, written once: pace, send, classify, refresh once, retry — as a sans-IO
-//! state machine. A driver (in any language) is a short loop:
+//! state machine. A driver (in any language) is a short loop around [`Call::step`]: it does
+//! the I/O each [`Step`] asks for and feeds back what happened as an [`Event`]. Every
+//! binding's driver is this loop; the one below is compiled and run as a test.
 //!
-//! ```text
-//! let mut step = call.step(&mut session, &mut limiter, Event::Start, now(), random());
-//! loop {
-//!     step = match step {
-//!         Step::Send(req) | Step::SendRefresh(req) => match http(req) {
-//!             Ok(resp) => call.step(.., Event::Response(resp), now(), random()),
-//!             Err(_)   => call.step(.., Event::TransportError, now(), random()),
-//!         },
-//!         Step::Persist(stored) => { store.save(stored); call.step(.., Event::Resume, ..) }
-//!         Step::Wait { wait_ms, .. } => { sleep(wait_ms); call.step(.., Event::Resume, ..) }
-//!         Step::Done(resp) => return Ok(resp),
-//!         Step::Fail(err) | Step::Reauthorize(err) => return Err(err),
+//! - [`Step::Send`] / [`Step::SendRefresh`]: send; feed [`Event::Response`], or
+//!   [`Event::TransportError`] when no answer came.
+//! - [`Step::Persist`]: save the session (compare-and-set on `version`); feed
+//!   [`Event::Resume`] when written, [`Event::Conflict`] after reloading a newer session the
+//!   store held, [`Event::PersistFailed`] when the store raised or timed out.
+//! - [`Step::Wait`]: sleep, then [`Event::Resume`]; a [`WaitReason::Refresh`] wait may look
+//!   at the store first (another process may have refreshed).
+//! - [`Step::Done`] / [`Step::Reauthorize`] / [`Step::Fail`]: the end.
+//! - Cancelled (a timeout, an abort signal): [`Call::abort`] releases what the call holds.
+//!
+//! ```
+//! use hoopauth::{
+//!     ApiRequest, Call, CallOptions, Config, ConfigOptions, Error, ErrorKind, Event, Limits, Method,
+//!     RateLimiter, Request, Response, Secret, SessionOptions, Step, StoredSession, TokenSession,
+//!     TokenSet, WaitReason,
+//! };
+//!
+//! /// The host's side: clock, randomness, HTTP and the token store.
+//! trait Host {
+//!     fn now(&self) -> u64;
+//!     fn random(&mut self) -> u64;
+//!     fn sleep(&mut self, ms: u64, reason: WaitReason);
+//!     /// `None`: no answer (connection lost, timeout).
+//!     fn send(&mut self, request: &Request) -> Option<Response>;
+//!     /// Compare-and-set: `Ok(true)` written, `Ok(false)` the store holds a version at least
+//!     /// as new, `Err(())` the store failed.
+//!     fn save(&mut self, stored: &StoredSession) -> Result<bool, ()>;
+//!     fn load(&mut self) -> Option<StoredSession>;
+//!     fn cancelled(&self) -> bool;
+//! }
+//!
+//! #[derive(Debug)]
+//! enum End {
+//!     Done(Response),
+//!     Reauthorize(Error),
+//!     Fail(Error),
+//!     Cancelled,
+//! }
+//!
+//! /// Take the store's session when it is newer than ours.
+//! fn reload(session: &mut TokenSession, host: &mut impl Host) -> Result<(), Error> {
+//!     if let Some(stored) = host.load().filter(|s| s.version > session.version()) {
+//!         *session = TokenSession::from_stored(session.config().clone(), session.options(), stored)?;
+//!     }
+//!     Ok(())
+//! }
+//!
+//! fn drive(call: &mut Call, session: &mut TokenSession, limiter: &mut RateLimiter, host: &mut impl Host) -> End {
+//!     let mut event = Event::Start;
+//!     loop {
+//!         if host.cancelled() {
+//!             call.abort(session, limiter, host.now());
+//!             return End::Cancelled;
+//!         }
+//!         let (now, random) = (host.now(), host.random());
+//!         event = match call.step(session, limiter, event, now, random) {
+//!             Step::Send(request) | Step::SendRefresh(request) => match host.send(&request) {
+//!                 Some(response) => Event::Response(response),
+//!                 None => Event::TransportError,
+//!             },
+//!             Step::Persist(stored) => match host.save(&stored) {
+//!                 Ok(true) => Event::Resume,
+//!                 Ok(false) => match reload(session, host) {
+//!                     Ok(()) => Event::Conflict,
+//!                     Err(e) => {
+//!                         call.abort(session, limiter, now);
+//!                         return End::Fail(e);
+//!                     }
+//!                 },
+//!                 Err(()) => Event::PersistFailed,
+//!             },
+//!             Step::Wait { wait_ms, reason } => {
+//!                 host.sleep(wait_ms, reason);
+//!                 if reason == WaitReason::Refresh {
+//!                     let _ = reload(session, host);
+//!                 }
+//!                 Event::Resume
+//!             }
+//!             Step::Done(response) => return End::Done(response),
+//!             Step::Reauthorize(error) => return End::Reauthorize(error),
+//!             Step::Fail(error) => return End::Fail(error),
+//!         };
 //!     }
 //! }
+//!
+//! // A tiny platform and store, in memory.
+//! #[derive(Default)]
+//! struct Fake {
+//!     now: u64,
+//!     sent: Vec<String>,
+//!     waits: Vec<WaitReason>,
+//!     store: Option<StoredSession>,
+//!     store_down: bool,
+//!     cancel_after_sends: Option<usize>,
+//! }
+//!
+//! impl Host for Fake {
+//!     fn now(&self) -> u64 { self.now }
+//!     fn random(&mut self) -> u64 { 4 }
+//!     fn sleep(&mut self, ms: u64, reason: WaitReason) {
+//!         self.now += ms;
+//!         self.waits.push(reason);
+//!     }
+//!     fn send(&mut self, request: &Request) -> Option<Response> {
+//!         self.sent.push(format!("{} {}", request.method, request.url));
+//!         self.now += 20;
+//!         if request.url.ends_with("/oauth/token") {
+//!             let body = r#"{"access_token":"new-access","refresh_token":"r2","expires_in":86399,"token_type":"Bearer"}"#;
+//!             return Some(Response::new(200, vec![], body));
+//!         }
+//!         let auth = request.header("authorization").unwrap_or_default().to_owned();
+//!         Some(Response::new(200, vec![], format!(r#"{{"auth":"{auth}"}}"#)))
+//!     }
+//!     fn save(&mut self, stored: &StoredSession) -> Result<bool, ()> {
+//!         if self.store_down {
+//!             return Err(());
+//!         }
+//!         if self.store.as_ref().is_some_and(|held| held.version >= stored.version) {
+//!             return Ok(false);
+//!         }
+//!         self.store = Some(stored.clone());
+//!         Ok(true)
+//!     }
+//!     fn load(&mut self) -> Option<StoredSession> { self.store.clone() }
+//!     fn cancelled(&self) -> bool { self.cancel_after_sends.is_some_and(|n| self.sent.len() >= n) }
+//! }
+//!
+//! const T0: u64 = 1_700_000_000_000;
+//! let config = Config::new(ConfigOptions {
+//!     client_id: "app-1".into(),
+//!     client_secret: Some(Secret::new("s3cr3t")),
+//!     ..Default::default()
+//! })?;
+//! let tokens = |access: &str, expires_at_ms: u64| TokenSet {
+//!     access_token: Secret::new(access),
+//!     refresh_token: Some(Secret::new("r1")),
+//!     expires_in: Some(86_399),
+//!     expires_at_ms: Some(expires_at_ms),
+//!     ..Default::default()
+//! };
+//! let expired_session = || {
+//!     let mut s = TokenSession::new(config.clone(), SessionOptions::default());
+//!     s.load(tokens("old-access", T0 - 1));
+//!     s
+//! };
+//! let get = || ApiRequest::new(Method::Get, "/contacts/");
+//!
+//! // 1. An expired token: refresh, persist the new tokens before any use, then send.
+//! let (mut session, mut limiter) = (expired_session(), RateLimiter::default());
+//! let mut host = Fake { now: T0, ..Fake::default() };
+//! let mut call = Call::new(get(), CallOptions::default());
+//! let End::Done(response) = drive(&mut call, &mut session, &mut limiter, &mut host) else { panic!() };
+//! assert_eq!(response.body, br#"{"auth":"Bearer new-access"}"#);
+//! assert_eq!(host.sent, [
+//!     "POST https://services.leadconnectorhq.com/oauth/token",
+//!     "GET https://services.leadconnectorhq.com/contacts/",
+//! ]);
+//! assert_eq!(host.store.as_ref().map(|s| s.version), Some(session.version()));
+//! assert_eq!(call.stats().refreshes, 1);
+//!
+//! // 2. The store fails while saving the refreshed tokens (Event::PersistFailed): the call
+//! //    ends with `store_error`, the tokens stay in memory, unsaved; the next call saves
+//! //    them first, and refreshes nothing.
+//! let (mut session, mut limiter) = (expired_session(), RateLimiter::default());
+//! let mut host = Fake { now: T0, store_down: true, ..Fake::default() };
+//! let End::Fail(error) = drive(&mut Call::new(get(), CallOptions::default()), &mut session, &mut limiter, &mut host)
+//! else { panic!() };
+//! assert_eq!(error.kind(), ErrorKind::StoreError);
+//! assert!(session.is_unsaved() && host.store.is_none());
+//! host.store_down = false;
+//! let End::Done(_) = drive(&mut Call::new(get(), CallOptions::default()), &mut session, &mut limiter, &mut host)
+//! else { panic!() };
+//! assert!(!session.is_unsaved() && host.store.is_some());
+//! assert_eq!(host.sent.iter().filter(|s| s.ends_with("/oauth/token")).count(), 1);
+//!
+//! // 3. Two processes, one store (`coordinate_refresh`): the lease is persisted before the
+//! //    refresh is sent. Here another process already refreshed: the store refuses our lease,
+//! //    the driver reloads its session and feeds Event::Conflict, and the call uses the
+//! //    other process's tokens without refreshing.
+//! let (mut session, mut limiter) = (expired_session(), RateLimiter::default());
+//! let mut theirs = TokenSession::new(config.clone(), SessionOptions::default());
+//! theirs.load(tokens("their-access", T0 + 86_399_000));
+//! let mut newer = theirs.stored().clone();
+//! newer.version = 50;
+//! let mut host = Fake { now: T0, store: Some(newer), ..Fake::default() };
+//! let options = CallOptions { coordinate_refresh: true, ..CallOptions::default() };
+//! let mut call = Call::new(get(), options);
+//! let End::Done(response) = drive(&mut call, &mut session, &mut limiter, &mut host) else { panic!() };
+//! assert_eq!(response.body, br#"{"auth":"Bearer their-access"}"#);
+//! assert_eq!(host.sent, ["GET https://services.leadconnectorhq.com/contacts/"]);
+//! assert_eq!(call.stats().refreshes, 0);
+//!
+//! // 4. Waits: a full window makes the next call wait (WaitReason::RateLimit) in pieces of at
+//! //    most `recheck_ms`, then send.
+//! let mut session = TokenSession::new(config.clone(), SessionOptions::default());
+//! session.load(tokens("fresh", T0 + 86_399_000));
+//! let mut limiter = RateLimiter::new(Limits { max: 1, interval_ms: 10_000, margin_ms: 0, ..Limits::default() });
+//! let mut host = Fake { now: T0, ..Fake::default() };
+//! for _ in 0..2 {
+//!     let End::Done(_) = drive(&mut Call::new(get(), CallOptions::default()), &mut session, &mut limiter, &mut host)
+//!     else { panic!() };
+//! }
+//! assert_eq!(host.waits.len(), 10);
+//! assert!(host.waits.iter().all(|r| *r == WaitReason::RateLimit));
+//! assert!(host.now >= T0 + 10_000);
+//!
+//! // 5. Cancelled while the request is in flight: abort releases its rate-limit slot (and a
+//! //    refresh lease or a save under way, had it held one).
+//! let mut host = Fake { now: T0 + 60_000, cancel_after_sends: Some(1), ..Fake::default() };
+//! let mut call = Call::new(get(), CallOptions::default());
+//! let End::Cancelled = drive(&mut call, &mut session, &mut limiter, &mut host) else { panic!() };
+//! assert!(call.is_finished());
+//! assert_eq!(limiter.in_flight(), 0);
+//! # Ok::<(), Error>(())
 //! ```
 
 use crate::api::ApiRequest;
