@@ -49,6 +49,9 @@ unset CARGO_TARGET_DIR RUSTC RUSTUP_TOOLCHAIN
 for tool in cargo rustc wasm-bindgen rustup maturin; do
   ! command -v "$tool" >/dev/null 2>&1 || fail "$tool is still on PATH ($(command -v "$tool"))"
 done
+for tool in node npm python3; do
+  command -v "$tool" >/dev/null 2>&1 || fail "$tool left PATH with the Rust tools (it shares a directory with them)"
+done
 echo "PATH=$PATH (no cargo, rustc, wasm-bindgen, rustup, maturin)"
 
 W="$(mktemp -d)"
