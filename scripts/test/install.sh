@@ -227,6 +227,7 @@ npx esbuild bundle-web.mjs --bundle --platform=browser --format=esm --outfile=ou
 cp node_modules/@hoopauth/wasm/node/hoopauth_wasm_bg.wasm out/node/
 cp node_modules/@hoopauth/wasm/hoopauth_wasm_bg.wasm out/web/
 ! grep -q 'readFileSync' out/web/app.mjs || fail "the browser bundle pulled in the Node build"
+! grep -q 'module_or_path' out/node/app.cjs || fail "the node bundle pulled in the web build"
 grep -q 'hoopauth_wasm_bg.wasm' out/web/app.mjs || fail "the browser bundle does not load the web .wasm"
 (cd out/node && node app.cjs)
 echo "bundles: node $(wc -c < out/node/app.cjs) B js + $(wc -c < out/node/hoopauth_wasm_bg.wasm) B wasm;" \
