@@ -24,42 +24,71 @@
 //! # Ok::<(), hoopauth::Error>(())
 //! ```
 
-pub mod api;
-pub mod auth;
-pub mod call;
-pub mod classify;
-pub mod config;
+// Modules stay public this round (bindings and tests name a few module paths); the crate
+// root below lists the whole API once, so every item is reachable as `hoopauth::Item`.
+// `headers` and `time` are private leaves; `urls` is internal.
+
+// Leaves: values and parsers that use nothing above them.
 pub mod error;
-mod headers;
-pub mod http;
-pub mod pool;
-pub mod ratelimit;
-pub mod scopes;
-pub mod seal;
 pub mod secret;
-pub mod session;
-pub mod shared;
-pub mod token;
+pub mod http;
 mod time;
+mod headers;
 mod urls;
+pub mod scopes;
+// Protocol pieces.
+pub mod config;
+pub mod auth;
+pub mod api;
+pub mod token;
+pub mod classify;
+pub mod ratelimit;
+pub mod session;
+// The call state machine, and the per-resource pool that drives it.
+pub mod call;
+pub mod pool;
+// Coordinated mode (several processes, one store).
+pub mod seal;
+pub mod shared;
+// Webhooks (independent of the call path).
 pub mod webhook;
 
-pub use api::ApiRequest;
-pub use auth::{generate_state, normalize_scopes, parse_callback, states_equal, AuthorizationParams, Callback};
-pub use call::{Call, CallOptions, CallStats, Event, Step, WaitReason};
-pub use classify::{classify_response, parse_http_date, parse_retry_after, Classification, RateLimitScope, ResponseKind};
-pub use config::{Config, ConfigOptions, DEFAULT_API_BASE, DEFAULT_API_VERSION};
+// ---- The API, listed once -------------------------------------------------------------
+
+// Errors: one type, stable kinds.
 pub use error::{Error, ErrorFamily, ErrorKind, Result};
+// Values exchanged with the host.
 pub use http::{header, Headers, Method, Request, Response};
-pub use pool::Pool;
-pub use ratelimit::{parse_rate_limit_headers, Decision, LimiterState, Limits, RateLimitHeaders, RateLimiter, RateLimiters};
-pub use seal::Sealer;
-pub use shared::{redis_key, redis_webhook_key, SharedRecord, REDIS_CAS_SCRIPT, REDIS_READ_SCRIPT, SHARED_FORMAT, SHARED_LEASE_MS, SHARED_TTL_MS, SQLITE_SCHEMA};
 pub use secret::Secret;
-pub use session::{Action, Credential, SessionOptions, StoredSession, TokenSession};
+// Configuration.
+pub use config::{
+    Config, ConfigOptions, DEFAULT_API_BASE, DEFAULT_API_VERSION, STANDARD_MARKETPLACE, WHITE_LABEL_MARKETPLACE,
+};
+// Authorization: the URL, the redirect, scopes.
+pub use auth::{generate_state, normalize_scopes, parse_callback, states_equal, AuthorizationParams, Callback};
+pub use scopes::{is_known_scope, scope_warnings, suggest_scope, validate_scope, ScopeWarning, KNOWN_SCOPES};
+// Token requests and responses.
 pub use token::{parse_token_response, Grant, TokenSet, UserType};
-pub use scopes::{is_known_scope, suggest_scope, validate_scope, KNOWN_SCOPES};
+// API requests and what their responses mean.
+pub use api::ApiRequest;
+pub use classify::{classify_response, Classification, RateLimitScope, ResponseKind};
+pub use headers::{parse_http_date, parse_rate_limit_headers, parse_retry_after, RateLimitHeaders};
+// Pacing.
+pub use ratelimit::{Decision, LimiterState, Limits, RateLimiter, RateLimiters, DAY_MS};
+// Sessions: expiry, refresh lease, stored form.
+pub use session::{Action, Credential, SessionOptions, StoredSession, TokenSession, STORED_FORMAT};
+// The call loop (see the `call` module for the driver).
+pub use call::{Call, CallOptions, CallStats, Event, Step, WaitReason};
+pub use pool::Pool;
+// Coordinated mode: the shared record, its sealing, the Redis and SQLite helpers.
+pub use seal::{is_sealed, Sealer, SEALED_PREFIX};
+pub use shared::{
+    redis_key, redis_webhook_key, SharedRecord, REDIS_CAS_SCRIPT, REDIS_READ_SCRIPT, SHARED_FORMAT, SHARED_LEASE_MS,
+    SHARED_TTL_MS, SQLITE_SCHEMA,
+};
+// Webhooks.
 pub use webhook::{
-    parse_webhook_event, verify_legacy_webhook, verify_webhook, RsaWebhookKey, Verification, VerifyReason,
-    WebhookEvent, WebhookKey, WebhookVerifier,
+    parse_iso8601_ms, parse_webhook_event, verify_legacy_webhook, verify_webhook, InstallEvent, RsaWebhookKey,
+    UninstallEvent, Verification, VerifyReason, WebhookEvent, WebhookKey, WebhookVerifier, DEFAULT_MAX_AGE_MS,
+    DEFAULT_SEEN_CAPACITY, PLATFORM_ED25519_KEY, PLATFORM_RSA_KEY,
 };
