@@ -434,7 +434,10 @@ def s2(env: Env) -> Report:
         tokens = seed(emu, store_for("redis", url, prefix), locs, keys)
         emu.post("/_emulator/reset")
         mix = env.args.mix.split(",")
-        busy_calls, idle_calls = 450, 60
+        # ~26 s: the third due point of each location (~24 s after seeding, plus the drift of
+        # refreshes made a little after their due points) falls well inside the run, the fourth
+        # (~32 s) well after it.
+        busy_calls, idle_calls = 400, 60
         start_at = now_ms() + 2500
         idle_until = start_at + 21_000
         store_args = ["--redis-url", url, "--prefix", prefix]
@@ -468,8 +471,8 @@ def s2(env: Env) -> Report:
         # A due point in the run's last moments may see no call of its location after it: it
         # is then not a refresh the run needed. More refreshes than due points would be double ones.
         rep.check(
-            "one refresh per due point per location",
-            all(expected[loc] - 1 <= got[loc] <= expected[loc] for loc in locs) and sum(got.values()) >= sum(expected.values()) - len(locs) // 2,
+            "one refresh per due point per location (never more; the last may fall after the location's last call)",
+            all(expected[loc] - 1 <= got[loc] <= expected[loc] for loc in locs),
             f"refreshes {sum(got.values())} vs due points {sum(expected.values())}",
         )
         rep.check("0 invalid_grant", st["totals"].get("invalid_grants", 0) == 0, st["totals"].get("invalid_grants", 0))
@@ -503,7 +506,7 @@ def s3(env: Env) -> Report:
         start_at = now_ms() + 2500
         store_args = ["--redis-url", url, "--prefix", prefix]
         fleet = Fleet()
-        mix = ["py", "pyasync", "py"]  # the kill flag is the Python worker's
+        mix = env.args.mix.split(",")  # every worker takes the kill flag; the first refresher dies
         for kind in mix:
             fleet.spawn(kind, common_args(emu, store_args, ["loc_1"], 60, 4, start_at, env.keys) + ["--die-after-refresh-answer", marker])
         poller = Poller(emu, 0.1)
@@ -528,7 +531,10 @@ def s3(env: Env) -> Report:
             totals=tot, workers=[worker_view(w) for w in workers],
         )  # fmt: skip
         rep.check("one worker was killed (-9) after the refresh answer", died is not None and len(dead) == 1, [w.get("exit") for w in workers])
-        rep.check("the others finished every call with 200", len(live) == 2 and tot["ok"] == tot["calls"] == 120, f"{tot['ok']}/{tot['calls']}")
+        n = 60 * (len(mix) - 1)
+        rep.data["mix"] = mix
+        rep.data["killed_kind"] = dead[0]["kind"] if dead else None
+        rep.check("the others finished every call with 200", len(live) == len(mix) - 1 and tot["ok"] == tot["calls"] == n, f"{tot['ok']}/{tot['calls']}")
         rep.check("another worker completed the chain inside the 30 s grace", recovery is not None and recovery < 30_000, f"{recovery} ms (lease {12_000} ms)")
         rep.check("0 invalid_grant", st["totals"].get("invalid_grants", 0) == 0, st["totals"].get("invalid_grants", 0))
         rep.check("0 re-authorizations", tot["reauthorize"] == 0, tot["reauthorize"])
@@ -540,6 +546,8 @@ def s3(env: Env) -> Report:
 def s4(env: Env) -> Report:
     """redis-server stopped for 5 s mid-run, then started again (empty)."""
     import hoopauth as h
+
+    from hoopauth.shared import RedisStore
 
     rep = Report("s4")
     locs = ["loc_1", "loc_2"]
@@ -561,7 +569,17 @@ def s4(env: Env) -> Report:
         down_at = now_ms()
         redis.stop()
         log("s4: redis stopped")
-        time.sleep(5)
+        # What a call meets while Redis is down: a typed error, at once.
+        probe = h.Client(config_for(emu), shared=RedisStore(redis.url, prefix=prefix), keys=keys)
+        probes: List[Any] = []
+        for _ in range(3):
+            t = time.monotonic()
+            try:
+                probe.get("/contacts/", location_id=locs[0], params={"locationId": locs[0]})
+                probes.append(("ok", round((time.monotonic() - t) * 1000, 1)))
+            except Exception as e:  # noqa: BLE001
+                probes.append((getattr(e, "kind", type(e).__name__), round((time.monotonic() - t) * 1000, 1)))
+        time.sleep(max(down_at + 5000 - now_ms(), 0) / 1000)
         redis.start()
         up_at = now_ms()
         log("s4: redis started again (empty)")
@@ -569,8 +587,6 @@ def s4(env: Env) -> Report:
         st = emu.stats()
         tot = summarize(workers)
         # After the run: the tokens are in the store again and work for a new process.
-        from hoopauth.shared import RedisStore
-
         store = RedisStore(redis.url, prefix=prefix)
         fresh = h.Client(config_for(emu), shared=store, keys=keys)
         after = {}
@@ -592,8 +608,10 @@ def s4(env: Env) -> Report:
         rep.check("every worker exited cleanly", all(w.get("exit") == 0 for w in workers), [w.get("exit") for w in workers])
         rep.check("typed store_unavailable while Redis was down", tot["errors"].get("store_unavailable", 0) > 0 and set(tot["errors"]) <= {"store_unavailable"}, tot["errors"])
         slowest = max((w.get("max_error_call_ms") or 0) for w in workers)
-        rep.data["slowest_failed_call_ms"] = slowest
-        rep.check("failed calls failed fast (no hang)", slowest < 2_500, f"slowest failed call {slowest} ms")
+        rep.data["slowest_failed_call_ms"] = slowest  # pacing waits before the failure included
+        rep.data["probe_calls_while_down"] = probes
+        rep.check("a call while Redis is down fails at once with store_unavailable", all(k == "store_unavailable" and ms < 1000 for k, ms in probes), probes)
+        rep.check("no worker call hung (slowest failed call, its pacing waits included, < 5 s)", slowest < 5_000, f"{slowest} ms")
         rep.check("every call after Redis came back succeeded", not late_errors and all((w.get("ok_after_last_error") or 0) > 0 for w in workers if w.get("errors")), rep.data["last_error_after_up_ms"])
         rep.check("no token set lost (a new process calls every location)", all(v == 200 for v in after.values()), after)
         rep.check("0 invalid_grant, 0 re-authorizations", st["totals"].get("invalid_grants", 0) == 0 and tot["reauthorize"] == 0, (st["totals"].get("invalid_grants", 0), tot["reauthorize"]))
