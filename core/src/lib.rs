@@ -7,6 +7,11 @@
 //! webhook verification. No I/O, no clock (every time-dependent call takes `now_ms`,
 //! Unix milliseconds), no randomness (callers supply random bytes), no panics.
 //!
+//! The modules form layers with arrows one way (leaves such as [`error`] and [`http`] at the
+//! bottom, [`call`] and [`pool`] at the top; the repository's `ARCHITECTURE.md` draws them).
+//! Every public item is re-exported here. A driver is a short loop around [`Call::step`]:
+//! the [`call`] module's documentation holds one, compiled and run as a test.
+//!
 //! ```
 //! use hoopauth::{Config, ConfigOptions, AuthorizationParams};
 //! let config = Config::new(ConfigOptions {
