@@ -381,3 +381,32 @@ def test_coordinated_mode_arguments(emu: Any, redis_url: str) -> None:
         h.Client(cfg, shared=AsyncRedisStore(redis_url))
     with pytest.raises(TypeError):
         h.Client(cfg, shared=object())
+
+
+def test_a_timed_out_call_releases_its_slot_for_every_client(emu: Any, redis_url: str) -> None:
+    """A call that times out while its request is in flight gives its rate-limit slot back in
+    the shared record (not only in its own process, where the record would keep it until the
+    answer timeout)."""
+    loc = LOCS[11]
+    seed(emu, RedisStore(redis_url), loc)
+    emu.control(latency_ms=1500)
+    try:
+        a = client(emu, redis_url)
+        with pytest.raises(TimeoutError):
+            a.get("/contacts/", timeout=0.4, **contacts(loc))
+        rec = json.loads(RedisStore(redis_url).read(loc)[1] or "{}")
+        assert rec["limiter"]["in_flight"] == [], rec["limiter"]
+
+        async def main() -> None:
+            b = h.AsyncClient(make_config(emu), shared=AsyncRedisStore(redis_url))
+            with pytest.raises(TimeoutError):
+                await b.get("/contacts/", timeout=0.4, **contacts(loc))
+            await b.aclose()
+            await b.shared.aclose()
+
+        asyncio.run(main())
+        rec = json.loads(RedisStore(redis_url).read(loc)[1] or "{}")
+        assert rec["limiter"]["in_flight"] == [], rec["limiter"]
+        assert a.stats.failures == 1 and a.stats.calls == 1
+    finally:
+        emu.control(latency_ms=0)

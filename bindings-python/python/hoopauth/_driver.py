@@ -344,6 +344,32 @@ class _DriverBase:
         st.refresh_fp = _fingerprint(pool, resource) if step.kind == "send_refresh" else None
         return step
 
+    def _abort_txn(self, st: "_SharedCall", resource: str) -> "_Txn":
+        """End an unfinished call through the store (a timeout, a cancellation): its refresh
+        lease and its rate-limit slot are released for every process, not only in this one
+        (where they would stay held in the record until the lease or the answer timeout)."""
+        pool, lock = self.pool, self._lock
+        for _ in range(_MAX_ATTEMPTS):
+            rev, data, now = yield _READ
+            with lock:
+                self._load_record(resource, data)
+                snapshot = st.call.copy()
+                pool.abort(st.call, resource, now)
+                record = pool.export_shared(resource, os.urandom(24))
+            if record is None:
+                return None
+            ok = yield (rev, record)
+            if ok:
+                with lock:
+                    self.stats.store_writes += 1
+                    self._records[resource] = record
+                    pool.shared_written(resource)
+                return None
+            st.call = snapshot
+            with lock:
+                self.stats.lost_races += 1
+        raise _contention(resource)
+
     def _put_txn(self, resource: str, put: Optional[Callable[[], Any]]) -> "_Txn":
         """Write this process's state of ``resource`` through the store: ``put`` (load tokens)
         on the record, or, with ``None``, just its unsaved tokens (a flush). On failure the

@@ -337,9 +337,19 @@ class Client(_DriverBase):
                     self._account(st.call, True)
                     raise step.error()  # type: ignore[misc]
         finally:
-            self._abort(st.call, resource)
-            if holding:
-                self._in_flight.release()
+            try:
+                if not st.call.is_finished:
+                    # A timeout or an interruption: release what the call holds for every process.
+                    try:
+                        self._io(self._abort_txn(st, resource), resource)
+                        self._account(st.call, True)
+                    except Exception:  # the store is gone too: released below, here at least
+                        pass
+                    self._wake(resource)
+            finally:
+                self._abort(st.call, resource)
+                if holding:
+                    self._in_flight.release()
 
     # -- public API ----------------------------------------------------------------------
     def request(
@@ -789,9 +799,19 @@ class AsyncClient(_DriverBase):
                     self._account(st.call, True)
                     raise step.error()  # type: ignore[misc]
         finally:
-            self._abort(st.call, resource)
-            if holding:
-                slots.release()
+            try:
+                if not st.call.is_finished:
+                    # A timeout or a cancellation: release what the call holds for every process.
+                    try:
+                        await self._io(self._abort_txn(st, resource), resource)
+                        self._account(st.call, True)
+                    except Exception:  # the store is gone too: released below, here at least
+                        pass
+                    self._wake(resource)
+            finally:
+                self._abort(st.call, resource)
+                if holding:
+                    slots.release()
 
     async def _clock(self) -> int:
         """Now: the shared store's clock in coordinated mode, else this process's."""
