@@ -942,7 +942,7 @@ function makeClient(ctx) {
             }
             default:
               finished = true;
-              throw fromErrorInfo(step.error);
+              throw stepError(step);
           }
         }
       } finally {
@@ -1041,7 +1041,7 @@ function makeClient(ctx) {
             }
             default:
               finished = true;
-              throw fromErrorInfo(step.error);
+              throw stepError(step);
           }
         }
       } finally {
@@ -1060,6 +1060,13 @@ function makeClient(ctx) {
   redactClass(Client, (c) => ({ clientId: c.app.clientId, apiBase: c.app.apiBase, tokens: REDACTED }));
 
   return { Client, MemoryTokenStore };
+}
+
+/** A failed call's error; `reauthorize` is true when the user must authorize the app again. */
+function stepError(step) {
+  const e = fromErrorInfo(step.error);
+  if (step.step === 'reauthorize') e.reauthorize = true;
+  return e;
 }
 
 /** Coordinated mode: writes lost in a row before a step gives up (store_unavailable). */
