@@ -27,6 +27,8 @@ export class HoopAuthError extends Error {
   readonly status: number | null;
   /** How long to wait before trying again, when known. */
   readonly retryAfterMs: number | null;
+  /** Set (true) on a call's error when the user must authorize the app again. */
+  readonly reauthorize?: boolean;
 }
 
 export type UserType = 'Company' | 'Location';
@@ -266,7 +268,73 @@ export interface ClientOptions {
    *  request resolves another request's promise (required by Cloudflare's workerd; the
    *  default wherever the runtime is not known to be Node). */
   handoff?: 'direct' | 'poll';
+  /** Coordinated mode: many processes, one client. Every step of a call is a transaction on
+   *  this store (read at the store's clock, step, compare-and-set), so all the processes that
+   *  share it pace and refresh as one client. Not with `store`. */
+  shared?: SharedStore;
+  /** Coordinated mode: seal the shared records (XChaCha20-Poly1305, in the core) with these
+   *  32-byte keys; the first seals, every one opens (rotation). */
+  keys?: Uint8Array[];
 }
+
+/** A record of the shared store: `rev` 0 and `data` null when absent; `nowMs`: the store's clock. */
+export interface SharedRead { rev: number; data: string | null; nowMs: number }
+/** What coordinated mode needs of a store (RedisStore, MemorySharedStore, or your own). */
+export interface SharedStore {
+  read(resourceId: string): Promise<SharedRead> | SharedRead;
+  /** Write `data` if the record is still at `rev` (then rev + 1); false when another process wrote first. */
+  cas(resourceId: string, rev: number, data: string): Promise<boolean> | boolean;
+  delete?(resourceId: string): Promise<void> | void;
+  /** Mark a webhook id as seen for `ttlMs`; true when no process had seen it. */
+  seenFirst?(webhookId: string, ttlMs: number): Promise<boolean> | boolean;
+  nowMs?(): Promise<number> | number;
+}
+/** The ioredis client shape RedisStore uses (a `Redis` or a `Cluster`). */
+export interface IoRedisLike {
+  status: string;
+  defineCommand(name: string, definition: { numberOfKeys: number; lua: string }): void;
+  [command: string]: any;
+}
+/** A shared store on Redis through your ioredis client (create it with
+ *  `enableOfflineQueue: false, maxRetriesPerRequest: 0` to fail fast while Redis is down).
+ *  Fails with `store_unavailable` when Redis cannot be reached (after `timeoutMs`, default 1000). */
+export class RedisStore implements SharedStore {
+  constructor(client: IoRedisLike, options?: { prefix?: string; timeoutMs?: number });
+  readonly prefix: string;
+  readonly client: IoRedisLike;
+  key(resourceId: string): string;
+  webhookKey(webhookId: string): string;
+  read(resourceId: string): Promise<SharedRead>;
+  cas(resourceId: string, rev: number, data: string): Promise<boolean>;
+  delete(resourceId: string): Promise<void>;
+  seenFirst(webhookId: string, ttlMs: number): Promise<boolean>;
+  nowMs(): Promise<number>;
+}
+/** A shared store in this process's memory (tests; several clients in one process). */
+export class MemorySharedStore implements SharedStore {
+  constructor(options?: { now?: () => number });
+  read(resourceId: string): SharedRead;
+  cas(resourceId: string, rev: number, data: string): boolean;
+  delete(resourceId: string): void;
+  seenFirst(webhookId: string, ttlMs: number): boolean;
+  nowMs(): number;
+  readonly size: number;
+}
+/** Webhook verification with duplicate detection shared through a store (twice the replay window). */
+export class SharedWebhookVerifier {
+  constructor(store: SharedStore, options?: { publicKey?: string; legacyRsaKey?: string | boolean; maxAgeMs?: number });
+  readonly maxAgeMs: number;
+  verify(body: string | Uint8Array, headers: HeadersInit, nowMs?: number): Promise<WebhookVerification>;
+}
+/** The core's Redis scripts, SQLite schema, record time-to-live and coordinated refresh lease. */
+export const REDIS_READ_SCRIPT: string;
+export const REDIS_CAS_SCRIPT: string;
+export const SQLITE_SCHEMA: string;
+export const SHARED_TTL_MS: number;
+export const SHARED_LEASE_MS: number;
+/** The Redis key of a resource's shared record (`{prefix}{<resourceId>}`: one Cluster hash slot). */
+export function redisKey(prefix: string, resourceId: string): string;
+export function redisWebhookKey(prefix: string, webhookId: string): string;
 
 /** Cancellation of one client operation (the AbortSignal convention). */
 export interface CallControl {
@@ -283,7 +351,11 @@ export interface ApiResponse {
   json<T = any>(): T;
 }
 
-export interface ClientStats { sends: number; refreshes: number; waits: number; retries: number }
+export interface ClientStats {
+  sends: number; refreshes: number; waits: number; retries: number;
+  /** Coordinated mode only: store reads, compare-and-set writes, writes lost to another process. */
+  storeReads?: number; storeWrites?: number; lostRaces?: number;
+}
 
 /** Pace, send, classify, refresh once, retry — the core's call loop over `fetch`. */
 export class Client {
@@ -304,6 +376,11 @@ export class Client {
   request(resourceId: string, options: ApiRequestOptions & CallControl): Promise<ApiResponse>;
   /** Save every resource's tokens a failed or cancelled save left unsaved; resolves to their ids. */
   flush(options?: CallControl): Promise<string[]>;
+  /** Forget a resource (e.g. after UNINSTALL): its tokens leave this client and its store (in
+   *  coordinated mode the shared record is emptied, keeping the pacing window). */
+  forget(resourceId: string): Promise<void>;
+  /** The shared store of coordinated mode, or null. */
+  readonly shared: SharedStore | null;
   readonly handoff: 'direct' | 'poll';
   stats(): ClientStats;
 }
