@@ -245,14 +245,15 @@ class _DriverBase:
     # resource's record (and the store's clock), load it, step, export; a changed record is
     # compare-and-set, and a lost race takes the step again from a copy of the call on the
     # winner's state. The generators below are that transaction, sans-IO: they yield
-    # ``_READ`` (answer: ``(rev, data, now_ms)``) or ``(rev, record)`` (answer: the
-    # compare-and-set's bool), and the store's exceptions are thrown into them. The sync and
+    # ``_READ`` (answer: ``(rev, data, now_ms)``), ``(rev, record)`` (answer: the
+    # compare-and-set's bool) or a float (sleep that many seconds: the random pause after a
+    # lost write), and the store's exceptions are thrown into them. The sync and
     # async drivers run them with their own I/O (:meth:`Client._io` / :meth:`AsyncClient._io`).
 
     def _call_txn(self, st: "_SharedCall", resource: str, event: "_Event") -> "_Txn":
         """One step of a call; returns ``(step, now_ms)``."""
         pool, lock = self.pool, self._lock
-        for _ in range(_MAX_ATTEMPTS):
+        for attempt in range(_MAX_ATTEMPTS):
             try:
                 rev, data, now = yield _READ
             except BaseException:
@@ -294,6 +295,7 @@ class _DriverBase:
             st.call, st.refresh_fp = snapshot
             with lock:
                 self.stats.lost_races += 1
+            yield _backoff(attempt)
         self._abort(st.call, resource)
         raise _contention(resource)
 
@@ -349,7 +351,7 @@ class _DriverBase:
         lease and its rate-limit slot are released for every process, not only in this one
         (where they would stay held in the record until the lease or the answer timeout)."""
         pool, lock = self.pool, self._lock
-        for _ in range(_MAX_ATTEMPTS):
+        for attempt in range(_MAX_ATTEMPTS):
             rev, data, now = yield _READ
             with lock:
                 self._load_record(resource, data)
@@ -368,6 +370,7 @@ class _DriverBase:
             st.call = snapshot
             with lock:
                 self.stats.lost_races += 1
+            yield _backoff(attempt)
         raise _contention(resource)
 
     def _put_txn(self, resource: str, put: Optional[Callable[[], Any]]) -> "_Txn":
@@ -375,7 +378,7 @@ class _DriverBase:
         on the record, or, with ``None``, just its unsaved tokens (a flush). On failure the
         tokens stay in memory, unsaved. Returns whether a record was written."""
         pool, lock = self.pool, self._lock
-        for _ in range(_MAX_ATTEMPTS):
+        for attempt in range(_MAX_ATTEMPTS):
             rev, data, now = yield _READ
             with lock:
                 self._load_record(resource, data)
@@ -400,6 +403,7 @@ class _DriverBase:
                 return True
             with lock:
                 self.stats.lost_races += 1
+            yield _backoff(attempt)
         raise _contention(resource)
 
     def _shared_error(self, exc: BaseException) -> BaseException:
@@ -421,7 +425,13 @@ class _DriverBase:
 _MAX_ATTEMPTS = 16
 _READ = "read"
 _Event = Tuple[Any, ...]
-_Txn = Generator[Union[str, Tuple[int, str]], Any, Any]
+_Txn = Generator[Union[str, Tuple[int, str], float], Any, Any]
+
+
+def _backoff(attempt: int) -> float:
+    """Seconds to wait after the `attempt`-th lost write (0-based): random, up to 1 ms, 2 ms,
+    4 ms ... 32 ms, so the processes racing for one record do not collide again in step."""
+    return _rng.uniform(0, min(0.001 * (1 << attempt), 0.032))
 
 
 class _SharedCall:

@@ -269,6 +269,9 @@ class Client(_DriverBase):
                     with self._lock:
                         self.stats.store_reads += 1
                     res = store.read(resource)
+                elif isinstance(op, float):
+                    time.sleep(op)
+                    res = None
                 else:
                     res = store.cas(resource, op[0], op[1])
             except Exception as exc:
@@ -737,6 +740,9 @@ class AsyncClient(_DriverBase):
                 if op == _READ:
                     self.stats.store_reads += 1
                     res = await self._store_op("read", resource)
+                elif isinstance(op, float):
+                    await asyncio.sleep(op)
+                    res = None
                 else:
                     res = await self._store_op("cas", resource, op[0], op[1])
             except Exception as exc:
