@@ -465,7 +465,7 @@ function makeClient(ctx) {
       try {
         if (cancel != null) cancel.throwIfAborted();
         const req = this.#app.tokenRequest({ grant: 'authorization_code', code, userType: o.userType });
-        const sentAt = this.#now();
+        const sentAt = this.#shared ? await this.#sharedNow() : this.#now();
         const resp = await this.#sendToken(req, cancel);
         const tokens = parseTokenResponse(resp, sentAt);
         await this.#putTokens(null, tokens, cancel);
@@ -693,6 +693,17 @@ function makeClient(ctx) {
     // on the winner's state. The store unreachable: the call ends (store_unavailable) holding
     // nothing, except after a step that answered `persist`, whose tokens exist nowhere else:
     // they stay in memory, unsaved, and the next call (or flush) writes them first.
+
+    /** The shared store's clock when it tells it (token expiry times then agree across hosts). */
+    async #sharedNow() {
+      if (typeof this.#shared.nowMs === 'function') {
+        try {
+          const t = await this.#shared.nowMs();
+          if (Number.isFinite(t)) return t;
+        } catch { /* the write that follows reports the store */ }
+      }
+      return this.#now();
+    }
 
     /** One transaction at a time per resource in this process (no self-inflicted lost races). */
     async #lock(resourceId, cancel) {
