@@ -419,6 +419,9 @@ pub struct Call {
     token: Option<Secret>,
     refresh_sent_at: u64,
     pending_refresh: Option<Request>,
+    /// The lease this call took and the refresh token it sends: a refresh goes out, and its
+    /// answer counts, only while both are still the session's.
+    refresh_of: Option<(Option<u64>, Option<Secret>)>,
     /// The limiter's id of the API request awaiting its answer.
     send_id: Option<u64>,
     /// Kept only to scrub it from a final error.
@@ -428,7 +431,7 @@ pub struct Call {
 impl Call {
     /// A call of `request`, not started: feed [`Event::Start`] to [`Call::step`].
     pub fn new(request: ApiRequest, options: CallOptions) -> Self {
-        Call { request, options, phase: Phase::Ready, stats: CallStats::default(), token: None, refresh_sent_at: 0, pending_refresh: None, send_id: None, token_used: None }
+        Call { request, options, phase: Phase::Ready, stats: CallStats::default(), token: None, refresh_sent_at: 0, pending_refresh: None, refresh_of: None, send_id: None, token_used: None }
     }
 
     /// The call's counters so far.
@@ -451,10 +454,11 @@ impl Call {
     /// (answered now). Safe to call in any state, more than once.
     pub fn abort(&mut self, session: &mut TokenSession, limiter: &mut RateLimiter, now_ms: u64) {
         match self.phase {
-            Phase::AwaitingRefresh | Phase::AwaitingLeasePersist => session.refresh_lost(),
+            Phase::AwaitingRefresh | Phase::AwaitingLeasePersist if self.holds_lease(session) => session.refresh_lost(),
             Phase::AwaitingPersist => session.save_failed(),
             _ => {}
         }
+        self.refresh_of = None;
         if let Some(id) = self.send_id.take() {
             limiter.answered(id, now_ms);
         }
@@ -502,7 +506,28 @@ impl Call {
                 self.advance(session, limiter, now)
             }
             (Phase::AwaitingLeasePersist, Event::Resume) => match self.pending_refresh.take() {
+                Some(_) if !self.same_refresh_token(session) || session.stored().refresh_lease_until_ms.is_none() => {
+                    // The tokens were rotated while the lease was being saved (another call's
+                    // refresh finished, which also ends every lease): this refresh would send a
+                    // spent refresh token. Decide again on the newer set.
+                    self.stats.refreshes = self.stats.refreshes.saturating_sub(1);
+                    self.refresh_of = None;
+                    self.phase = Phase::Ready;
+                    self.advance(session, limiter, now)
+                }
                 Some(request) => {
+                    // The refresh token is still current. If another call took the lease over
+                    // while this one was saving it, both send the same refresh token, which the
+                    // platform answers within its grace with the same new pair; waiting instead
+                    // could leave calls taking the lease from each other forever.
+                    if !session.refresh_in_flight(now) {
+                        // The lease ran out while it was being saved: extend it for the refresh
+                        // about to go out.
+                        let until = session.renew_lease(now);
+                        if let Some((lease, _)) = &mut self.refresh_of {
+                            *lease = until;
+                        }
+                    }
                     self.refresh_sent_at = now;
                     self.phase = Phase::AwaitingRefresh;
                     Step::SendRefresh(request)
@@ -530,7 +555,10 @@ impl Call {
             }
             (Phase::AwaitingLeasePersist, Event::PersistFailed) => {
                 self.pending_refresh = None;
-                session.refresh_lost();
+                if self.holds_lease(session) {
+                    session.refresh_lost();
+                }
+                self.refresh_of = None;
                 Step::Fail(store_failed())
             }
             (Phase::AwaitingApi, Event::Response(resp)) => {
@@ -550,7 +578,15 @@ impl Call {
                     Step::Fail(Error::new(ErrorKind::ServerError, "the request got no answer (connection lost)"))
                 }
             }
+            (Phase::AwaitingRefresh, Event::Response(_)) if !self.same_refresh_token(session) => {
+                // The session moved on (another caller, or another process through the shared
+                // store, rotated the tokens): this answer is about a spent token; use the newer set.
+                self.refresh_of = None;
+                self.phase = Phase::Ready;
+                self.advance(session, limiter, now)
+            }
             (Phase::AwaitingRefresh, Event::Response(resp)) => {
+                self.refresh_of = None;
                 match session.refresh_response(resp.status, &resp.headers, &resp.body, self.refresh_sent_at) {
                     Ok(_) => {
                         session.hold_until_persisted();
@@ -571,7 +607,10 @@ impl Call {
             (Phase::AwaitingRefresh, Event::TransportError) => {
                 // The server may have rotated the token before the connection dropped: send
                 // the same refresh token again, which the platform honours within 30 s.
-                session.refresh_lost();
+                if self.holds_lease(session) {
+                    session.refresh_lost();
+                }
+                self.refresh_of = None;
                 if self.stats.refreshes < self.options.max_refresh_attempts {
                     self.phase = Phase::Ready;
                     self.advance(session, limiter, now)
@@ -585,6 +624,23 @@ impl Call {
                 let name = ev.name();
                 Step::Fail(Error::argument(format!("event `{name}` does not fit the call's state ({phase:?})")))
             }
+        }
+    }
+
+    /// Whether the session's refresh lease is still the one this call took, for the same
+    /// refresh token.
+    fn holds_lease(&self, session: &TokenSession) -> bool {
+        match &self.refresh_of {
+            Some((lease, _)) => *lease == session.stored().refresh_lease_until_ms && self.same_refresh_token(session),
+            None => false,
+        }
+    }
+
+    /// Whether the session's refresh token is still the one this call's refresh sends.
+    fn same_refresh_token(&self, session: &TokenSession) -> bool {
+        match &self.refresh_of {
+            Some((_, token)) => session.token_set().and_then(|t| t.refresh_token.as_ref()) == token.as_ref(),
+            None => true,
         }
     }
 
@@ -659,6 +715,10 @@ impl Call {
                     return Step::Fail(Error::new(ErrorKind::ServerError, "token refresh kept failing"));
                 }
                 self.stats.refreshes += 1;
+                self.refresh_of = Some((
+                    session.stored().refresh_lease_until_ms,
+                    session.token_set().and_then(|t| t.refresh_token.clone()),
+                ));
                 if self.options.coordinate_refresh {
                     self.pending_refresh = Some(request);
                     self.phase = Phase::AwaitingLeasePersist;

@@ -164,7 +164,7 @@ pub fn validate_scope(s: &str) -> Result<()> {
         return Err(Error::new(ErrorKind::InvalidScope, "scope is empty"));
     }
     if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        let shown: String = s.chars().take(64).collect();
+        let shown: String = s.chars().take(32).collect();
         return Err(Error::new(
             ErrorKind::InvalidScope,
             format!("scope {shown:?} contains whitespace or a control character"),

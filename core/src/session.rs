@@ -311,6 +311,16 @@ impl TokenSession {
         self.bump();
     }
 
+    /// Extend a lease that ran out while its holder was saving it (the holder is about to
+    /// send its refresh): `now_ms + lease_ms`. Returns the new lease end.
+    pub fn renew_lease(&mut self, now_ms: u64) -> Option<u64> {
+        self.state.refresh_lease_until_ms?;
+        let until = now_ms.saturating_add(self.options.lease_ms).max(now_ms.saturating_add(1));
+        self.state.refresh_lease_until_ms = Some(until);
+        self.bump();
+        Some(until)
+    }
+
     /// Free the lease after a refresh that got no answer (connection lost).
     pub fn refresh_lost(&mut self) {
         self.state.refresh_lease_until_ms = None;

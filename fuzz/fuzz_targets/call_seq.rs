@@ -157,7 +157,11 @@ fn check_error(e: &hoopauth::Error, last_token: Option<&String>, s: &TokenSessio
 /// Step call `i` with `event` and check the step it answers.
 fn advance(slots: &mut [Slot], i: usize, w: &mut World, event: Event, random: u64) {
     let from_persist = matches!(slots[i].step, Step::Persist(_));
+    let ev_name = event.name();
     let step = slots[i].call.step(&mut w.s, &mut w.l, event, w.now, random);
+    if std::env::var_os("HOOPAUTH_FUZZ_TRACE").is_some() {
+        eprintln!("call {i} at {}: {ev_name} -> {step:?} lease={:?} rt={:?}", w.now, w.s.stored().refresh_lease_until_ms, w.s.token_set().and_then(|t| t.refresh_token.as_ref()).map(|t| t.expose().to_owned()));
+    }
     match &step {
         Step::Send(req) => {
             slots[i].api_sends += 1;
