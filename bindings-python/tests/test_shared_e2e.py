@@ -410,3 +410,31 @@ def test_a_timed_out_call_releases_its_slot_for_every_client(emu: Any, redis_url
         assert a.stats.failures == 1 and a.stats.calls == 1
     finally:
         emu.control(latency_ms=0)
+
+
+def test_tokens_loaded_while_redis_is_down_are_kept_and_written_later(emu: Any, redis_server: Any, redis_url: str) -> None:
+    loc = LOCS[11]
+    config = make_config(emu)
+    c = h.Client(config, shared=RedisStore(redis_url), limits=h.Limits(max=10, interval_ms=1000))
+    code = authorize(emu, config, loc)
+    elsewhere = seed_tokens(emu, loc)  # tokens obtained just before the store went away
+    redis_server.stop()
+    try:
+        with pytest.raises(h.StoreUnavailableError):
+            c.exchange_code(code)  # the store's clock is read first: nothing is sent, the code is not spent
+        with pytest.raises(h.StoreUnavailableError):
+            c.load_tokens(elsewhere, loc)
+        assert c.is_unsaved(loc) and c.token_set(loc) == elsewhere  # kept in memory
+    finally:
+        redis_server.start()
+    assert c.get("/contacts/", **contacts(loc)).status_code == 200  # written first, then used
+    assert not c.is_unsaved(loc)
+    assert RedisStore(redis_url).read(loc)[1] is not None
+    assert c.exchange_code(code).location_id == loc  # the code was still good
+
+
+def seed_tokens(emu: Any, loc: str) -> h.TokenSet:
+    """A token set from the emulator's flow, exchanged by a plain (in-memory) client."""
+    config = make_config(emu)
+    with h.Client(config) as plain:
+        return plain.exchange_code(authorize(emu, config, loc))

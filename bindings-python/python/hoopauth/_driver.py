@@ -379,7 +379,15 @@ class _DriverBase:
         tokens stay in memory, unsaved. Returns whether a record was written."""
         pool, lock = self.pool, self._lock
         for attempt in range(_MAX_ATTEMPTS):
-            rev, data, now = yield _READ
+            try:
+                rev, data, now = yield _READ
+            except BaseException:
+                if put is not None:  # the store is away: keep the tokens here, unsaved
+                    with lock:
+                        put()
+                        pool.end_save(resource, False)
+                    self._wake(resource)
+                raise
             with lock:
                 self._load_record(resource, data)
                 if put is not None:
