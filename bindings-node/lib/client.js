@@ -823,6 +823,7 @@ function makeClient(ctx) {
           if (ok) { release(snapshot.call); return step; }
           release(st.call);
           Object.assign(st, snapshot);
+          await lostRacePause(attempt);
         }
         throw new HoopAuthError('store_unavailable',
           `store_unavailable: too much contention on the shared record of \`${String(resourceId).slice(0, 64)}\`: ${MAX_ATTEMPTS} writes lost in a row`);
@@ -852,6 +853,7 @@ function makeClient(ctx) {
                 return;
               }
               release(copy);
+              await lostRacePause(attempt);
             }
           } finally {
             lock.give();
@@ -890,6 +892,7 @@ function makeClient(ctx) {
             throw asStoreError(e, 'compare-and-set');
           }
           if (ok) return true;
+          await lostRacePause(attempt);
         }
         throw new HoopAuthError('store_unavailable',
           `store_unavailable: too much contention on the shared record of \`${String(resourceId).slice(0, 64)}\`: ${MAX_ATTEMPTS} writes lost in a row`);
@@ -1082,6 +1085,13 @@ function stepError(step) {
 
 /** Coordinated mode: writes lost in a row before a step gives up (store_unavailable). */
 const MAX_ATTEMPTS = 16;
+
+/** After a lost compare-and-set: a random pause of up to 1, 2, 4 … 32 ms (this call's own
+ *  timer), so processes racing for one record do not collide again in step. */
+function lostRacePause(attempt) {
+  const ms = Math.random() * Math.min(32, 1 << attempt);
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
 
 function fnv1a(text) {
   let h = 0x811c9dc5;

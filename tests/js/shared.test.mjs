@@ -342,8 +342,10 @@ describe('clients sharing a redis-server', { skip: SKIP, concurrency: false }, (
   test('Redis stopped for 3 s mid-run: store_unavailable fast, every later call succeeds, no token set lost', async () => {
     await withEmulator(['--max', '10', '--interval-ms', '1000', '--token-ttl-secs', '4', '--refresh-grace-ms', '0'], async (emu) => {
       const prefix = `down-${process.pid}:`;
-      const a = newClient(emu, new h.RedisStore(redis(), { prefix }));
-      const b = newClient(emu, new h.RedisStore(redis(), { prefix }));
+      const ra = redis();
+      const rb = redis();
+      const a = newClient(emu, new h.RedisStore(ra, { prefix }));
+      const b = newClient(emu, new h.RedisStore(rb, { prefix }));
       await install(a, emu, 'loc_1');
       assert.equal((await contacts(b, 'loc_1')).status, 200);
       await sleep(1000);
@@ -360,7 +362,8 @@ describe('clients sharing a redis-server', { skip: SKIP, concurrency: false }, (
         await sleep(100);
       }
       server = await startRedis(port, dir);
-      await sleep(300); // the clients reconnect
+      await ready(ra); // the clients reconnect (ioredis retries every 100 ms)
+      await ready(rb);
       assert.ok(down.length >= 10);
       assert.ok(down.every((d) => d.kind === 'store_unavailable'), JSON.stringify(down.slice(0, 5)));
       assert.ok(down.every((d) => d.ms < 1500), `fast: ${Math.max(...down.map((d) => d.ms))} ms`);

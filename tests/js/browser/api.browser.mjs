@@ -125,7 +125,11 @@ test('pacing and classification with fetch Headers', () => {
   limiter.answered(a.sendId, 0);
   const b = limiter.acquire(1);
   assert.equal(b.allow, true);
-  assert.equal(limiter.acquire(2).waitMs, 1000, 'in flight: the whole interval');
+  // The max-th most recent mark decides; b, in flight, is the most recent: a (answered at 0) frees at 1000.
+  assert.equal(limiter.acquire(2).waitMs, 998, 'a decides while b is in flight');
+  const one = new h.RateLimiter({ max: 1, intervalMs: 1000, marginMs: 0 });
+  assert.equal(one.acquire(0).allow, true);
+  assert.equal(one.acquire(500).waitMs, 1000, 'in flight: the whole interval from now');
   limiter.answered(b.sendId, 1);
   const d = limiter.acquire(2);
   assert.equal(d.allow, false);
