@@ -20,7 +20,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any, Callable, Dict, Generator, Optional, Sequence, Tuple, Union
 
-from ._hoopauth import Call, Config, Limits, Pool, Step, TokenSet, parse_token_response
+from ._hoopauth import Call, Config, Limits, Pool, Step, TokenSet
 from ._store import MemoryTokenStore
 
 __all__ = ["DriverStats", "now_ms"]
@@ -322,16 +322,19 @@ class _DriverBase:
         pool = self.pool
         kind = event[0]
         if kind == "response" and st.refresh_fp is not None and _fingerprint(pool, resource) != st.refresh_fp:
-            if _is_invalid_grant(event[1], event[2], event[3], now):
-                # The refresh token this call sent was refused, but the store already holds
-                # newer tokens (another process refreshed meanwhile): adopt them — the
-                # refusal is moot. The stale call ends here (its local release is undone by
-                # loading the record again) and the request starts again as a new call.
-                pool.abort(st.call, resource, now)
-                self._load_record(resource, data)
-                st.call = st.make()
-                st.adopted += 1
-                kind, event = "start", ("start",)
+            # The answer to this call's refresh came back, but the store's tokens are no longer
+            # the ones it refreshed: another process refreshed meanwhile (this call's lease ran
+            # out). Its tokens are at least as new as any answer to the spent refresh token —
+            # an invalid_grant (past the grace), or the same pair, or an older one than a
+            # second rotation since — so the answer is moot: adopt the store's tokens. The
+            # stale call ends here (its local release is undone by loading the record again)
+            # and the request starts again as a new call. (The rule belongs in the core: a
+            # call that remembered the refresh token it sent could ignore the answer itself.)
+            pool.abort(st.call, resource, now)
+            self._load_record(resource, data)
+            st.call = st.make()
+            st.adopted += 1
+            kind, event = "start", ("start",)
         call = st.call
         if kind == "start":
             step = pool.start(call, resource, now, _rand())
@@ -462,20 +465,6 @@ def _fingerprint(pool: Pool, resource: str) -> Optional[bytes]:
     if ts is None or ts.refresh_token is None:
         return None
     return hashlib.sha256(ts.refresh_token.encode()).digest()
-
-
-def _is_invalid_grant(status: int, headers: Any, body: bytes, now: int) -> bool:
-    if status < 400:
-        return False
-    from ._errors import InvalidGrantError
-
-    try:
-        parse_token_response(status, body, now, headers)
-    except InvalidGrantError:
-        return True
-    except Exception:
-        return False
-    return False
 
 
 def _contention(resource: str) -> Exception:
