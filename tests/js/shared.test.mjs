@@ -284,6 +284,53 @@ describe('stores', () => {
   });
 });
 
+/** A MemorySharedStore behind an asynchronous boundary (each operation settles after `ms`), as a network store. */
+class SlowStore {
+  constructor(ms) { this.inner = new h.MemorySharedStore(); this.ms = ms; }
+  async read(id) { await sleep(this.ms); return this.inner.read(id); }
+  async cas(id, rev, data) { await sleep(this.ms); return this.inner.cas(id, rev, data); }
+  async nowMs() { return this.inner.nowMs(); }
+}
+
+describe('clients sharing an in-process store', () => {
+  test("poll hand-off (workerd's mode) over an asynchronous store: two clients, 40 calls, 0 x 429", async () => {
+    await withEmulator(['--max', '10', '--interval-ms', '1000'], async (emu) => {
+      const store = new SlowStore(1);
+      const a = newClient(emu, store, { handoff: 'poll', keys: undefined });
+      const b = newClient(emu, store, { handoff: 'poll', keys: undefined });
+      await install(a, emu, 'loc_1');
+      await emu.reset();
+      const rs = await Promise.all(Array.from({ length: 40 }, (_, i) => contacts(i % 2 ? a : b, 'loc_1')));
+      assert.ok(rs.every((r) => r.status === 200));
+      const st = await emu.stats();
+      assert.equal(st.totals.rate_limited, 0);
+      assert.ok(st.max_in_interval <= 10, `max ${st.max_in_interval}`);
+      assert.equal(a.handoff, 'poll');
+      // Plain-text records without keys: the core's JSON.
+      assert.equal(JSON.parse(store.inner.read('loc_1').data).format, 1);
+    });
+  });
+
+  test('a call cancelled during its fetch rejects with the reason; the next calls are not held up', async () => {
+    await withEmulator(['--max', '2', '--interval-ms', '1000', '--latency-ms', '400'], async (emu) => {
+      const store = new h.MemorySharedStore();
+      const a = newClient(emu, store, { limits: { max: 2, intervalMs: 1000 } });
+      const b = newClient(emu, store, { limits: { max: 2, intervalMs: 1000 } });
+      await install(a, emu, 'loc_1');
+      await sleep(1100);
+      const ac = new AbortController();
+      const p = a.request('loc_1', { path: '/contacts/', query: { locationId: 'loc_1' }, signal: ac.signal });
+      await sleep(100);
+      ac.abort(new Error('user went away'));
+      const e = await p.then(() => null, (err) => err);
+      assert.equal(e && e.message, 'user went away');
+      const t0 = Date.now();
+      assert.equal((await contacts(b, 'loc_1')).status, 200);
+      assert.ok(Date.now() - t0 < 1500, `not held by the cancelled call: ${Date.now() - t0} ms`);
+    });
+  });
+});
+
 // ---- clients sharing Redis ----------------------------------------------------------------
 
 describe('clients sharing a redis-server', { skip: SKIP, concurrency: false }, () => {
