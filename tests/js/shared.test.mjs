@@ -95,6 +95,12 @@ async function install(client, emu, locationId) {
 
 const contacts = (client, loc) => client.request(loc, { path: '/contacts/', query: { locationId: loc } });
 
+// Exported by the Python binding (Pool.export_shared, nonce bytes 0..23): the core's format 1.
+const PYTHON_RECORDS = {
+  plain: "{\"format\":1,\"session\":{\"format\":1,\"version\":1,\"credential\":{\"type\":\"oauth\",\"tokens\":{\"access_token\":\"py-at\",\"token_type\":null,\"expires_in\":86399,\"expires_at_ms\":1700086399000,\"refresh_token\":\"py-rt\",\"scopes\":[],\"user_type\":\"Location\",\"location_id\":\"loc_1\",\"company_id\":null,\"approved_locations\":null,\"plan_id\":null,\"is_bulk_installation\":null,\"user_id\":null}},\"bad\":false,\"refresh_lease_until_ms\":null,\"reauthorize\":false},\"limiter\":{\"limits\":{\"max\":100,\"interval_ms\":10000,\"margin_ms\":50,\"daily_max\":200000,\"answer_timeout_ms\":60000},\"marks\":[],\"in_flight\":[],\"next_id\":0,\"blocked_until\":0,\"evicted_latest\":null,\"day_start\":null,\"day_count\":0,\"day_exhausted\":false,\"last_now\":0}}",
+  sealed: "hs1.AAECAwQFBgcICQoLDA0ODxAREhMUFRYXPdGQzXhSSalGTklUFyJegAfXkVcslBv9WJVJKWE0d92bJ9EpyqdXARmIiA_ANq56hn19MS5muiNeC8lzkue5KYYp5MGoGdCDkuwLlUyyKyw-HBcvdDyIsuYLjMnSWsisr5zfwDPNNsLeixSma7JBTlAI1dO8ogy8yJS1ShDXT86JE5Z_1j4p8NxJ9UV4dpYb20l4WT-6oZRtBOY3cC0LC7bbT6Wexueyqzc5MzTu0Zy3Vgz1NsI_z-EkXaxarjpru5gZXe8poMi_uHVRJhVAMnkxm1BKtiu_t3lqoPXlyw1RogFa1pgOEAlfYoi39IqPtnO6tPH-i3_SwogNXfoa8v3BQ8nI4kYg6UwJE7kwuAN2iXuYfjrfp5hyaM5GELU4bLKULOxg0Z87qdbh7ZHsKsVqmH0QJFf4srGBFijHFzA5-lvbcBgJYe6K2BgKiAh7yGhA9Kk7gpKAek_2R2eHQ0l5A9B2-ufR-oXUCB57xmfk-Iz8ejwT85dv--MVAAKraP9q6-R3-gtGSAau_C6TXxC0JSfTZ5NH64S0O86QyErxXUT6EoEyRpe231J5OYEXV0mWtHzt5KLgbAfgEcePq2UQUenqxS_kl9ZXB6PWZ86UpsqwfcqjR0K42obcmLT3rb7C2WWRIGdeLvYF2TtWq7B1xtBb81_kRaxOhU27Py12AjG_DEQulYrud6K5SrFVW1UAVX4krR2dlVjBtNzjRJ09uRsgUo3wvkXPnKZM_3Flv69gRlwBh0HUkbT0UDoV70UpYmyeqVzrrW0sF_gm4nYl1Ju0ZxuBlUKpb5CyKjc7d9Gqdi8xZXKLL1lCikpoC3Zk-HVdzoZ8kBIk0faBsfNwIdIok2pPYZDZ6U376nhqAz0nzeQWvJD7ZqEUOiXb20-FCzic3kberkPbpY-eaVIFmhKGh877",
+};
+
 // ---- natives --------------------------------------------------------------------------------
 
 describe('native coordinated-mode surface', () => {
@@ -171,6 +177,19 @@ describe('native coordinated-mode surface', () => {
     assert.equal(kind(() => new h.Client({ app, shared: {} })), 'invalid_config');
     assert.equal(kind(() => new h.RedisStore({})), 'invalid_config');
     assert.equal(new h.Client({ app, shared: s }).shared, s);
+  });
+
+  test('records the Python binding exported (fixtures: plain and sealed with key 0x2a…) load here', () => {
+    const app = new native.App({ clientId: '65f1c0ffee-x', clientSecret: 's' });
+    for (const [name, rec] of Object.entries(PYTHON_RECORDS)) {
+      const pool = new native.Pool(app, null, null);
+      if (name === 'sealed') pool.setKeys([KEY]);
+      pool.loadShared('loc_1', rec);
+      assert.ok(pool.hasSession('loc_1'), name);
+      const stored = JSON.parse(pool.storedJson('loc_1'));
+      assert.equal(stored.credential.tokens.access_token, 'py-at', name);
+      assert.equal(stored.credential.tokens.expires_at_ms, 1700086399000, name);
+    }
   });
 
   test('a record written by Python loads in JS, and a JS record loads in Python (one format: the core\'s)', async (t) => {
