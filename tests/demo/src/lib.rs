@@ -3,6 +3,15 @@
 //! with the core's [`Pool`] / [`Call`] loop over blocking HTTP (`ureq`), with tokens that
 //! expire mid-run. The driver only does I/O, time, randomness and storage: every protocol
 //! decision (pacing, refresh, retries) comes from the core.
+//!
+//! [`verdict`] holds the demo's pass/fail rules (used by this driver for its own run and by
+//! [`runner`] for every driver); [`runner`] runs any driver command against a fresh emulator.
+
+pub mod runner;
+pub mod verdict;
+
+pub use verdict::ideal_ms;
+use verdict::{judge, DriverLine, Evidence, Plan, Stats};
 
 use hoopauth::{
     generate_state, parse_callback, parse_token_response, ApiRequest, AuthorizationParams, Call, CallOptions, Config,
@@ -28,6 +37,10 @@ pub struct Options {
     pub workers_per_location: usize,
     /// The session's refresh leeway (refresh this long before expiry).
     pub refresh_leeway_ms: u64,
+    /// The limits to pace by until the first answer's `X-RateLimit-*` headers arrive
+    /// (`None`: the core's defaults, the platform's 100 per 10 s).
+    pub max: Option<u32>,
+    pub interval_ms: Option<u64>,
     /// Port in the redirect URI (nothing needs to listen there).
     pub redirect_port: u16,
     /// Print progress to stderr.
@@ -44,6 +57,8 @@ impl Options {
             locations: vec!["loc_1".into(), "loc_2".into(), "loc_3".into()],
             workers_per_location: 2,
             refresh_leeway_ms: 1000,
+            max: None,
+            interval_ms: None,
             redirect_port: 8719,
             verbose: false,
         }
@@ -63,10 +78,8 @@ pub struct LocationReport {
     pub persists: u64,
     /// `expires_in` of the first token set, in ms.
     pub token_ttl_ms: u64,
-    /// From the exchange's send time to the end of this location's last call.
-    pub span_ms: u64,
     /// How many times the token's refresh point (expiry − leeway) could have been crossed
-    /// in `span_ms`: the most refreshes a correct client may make.
+    /// in the run: the most refreshes a correct client may make ([`Plan::refresh_bound`]).
     pub expiries_crossed: u64,
     pub emu_requests: u64,
     pub emu_rate_limited: u64,
@@ -102,6 +115,34 @@ impl Report {
         self.problems.is_empty()
     }
 
+    fn by_location(&self, f: impl Fn(&LocationReport) -> u64) -> BTreeMap<String, u64> {
+        self.locations.iter().map(|(k, v)| (k.clone(), f(v))).collect()
+    }
+
+    fn failures(&self) -> BTreeMap<String, u64> {
+        let mut all = BTreeMap::new();
+        for l in self.locations.values() {
+            for (k, n) in &l.failures {
+                *all.entry(k.clone()).or_default() += *n as u64;
+            }
+        }
+        all
+    }
+
+    /// What this driver says about its run, as the verdict reads it (the same fields as
+    /// [`Report::to_json`]).
+    pub fn driver_line(&self) -> DriverLine {
+        DriverLine {
+            calls: Some(self.calls as u64),
+            ok: Some(self.ok as u64),
+            failed: Some(self.failed as u64),
+            failures: self.failures(),
+            wall_ms: Some(self.wall_ms),
+            refresh_sends: Some(self.by_location(|l| l.refresh_sends)),
+            persists: Some(self.by_location(|l| l.persists)),
+        }
+    }
+
     /// One JSON line (no secrets).
     pub fn to_json(&self) -> String {
         let by = |f: &dyn Fn(&LocationReport) -> u64| -> Value {
@@ -112,6 +153,9 @@ impl Report {
             "calls": self.calls,
             "ok": self.ok,
             "failed": self.failed,
+            "failures": self.failures(),
+            "refresh_sends_by_location": by(&|l| l.refresh_sends),
+            "persists_by_location": by(&|l| l.persists),
             "rate_limited": self.rate_limited,
             "invalid_grants": self.invalid_grants,
             "refreshes": self.refreshes,
@@ -173,14 +217,6 @@ impl Report {
         }
         s
     }
-}
-
-/// `(ceil(n / max) − 1) · interval`: the least time `n` calls to one resource need.
-pub fn ideal_ms(n: u64, max: u64, interval_ms: u64) -> u64 {
-    if n == 0 || max == 0 {
-        return 0;
-    }
-    (n.div_ceil(max) - 1) * interval_ms
 }
 
 // ---- clock, randomness ---------------------------------------------------------------
@@ -374,15 +410,14 @@ impl Shared<'_> {
     }
 }
 
-/// Authorization page → callback → code exchange for one location. Returns the token
-/// set's resource id and the exchange's send time.
+/// Authorization page → callback → code exchange for one location: the token set.
 fn authorize(
     config: &Config,
     http: &Http,
     clock: &Clock,
     rng: &mut Rng,
     location: &str,
-) -> Result<(hoopauth::TokenSet, u64), String> {
+) -> Result<hoopauth::TokenSet, String> {
     let mut state_bytes = [0u8; 32];
     if std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut state_bytes)).is_err() {
         state_bytes.copy_from_slice(&rng.bytes(32));
@@ -409,11 +444,12 @@ fn authorize(
     let sent_at = clock.now_ms();
     let resp = http.send(&req)?;
     let tokens = parse_token_response(resp.status, &resp.headers, &resp.body, sent_at).map_err(|e| e.to_string())?;
-    Ok((tokens, sent_at))
+    Ok(tokens)
 }
 
-fn counter(stats: &Value, resource: &str, name: &str) -> u64 {
-    stats.pointer(&format!("/resources/{resource}/{name}")).and_then(Value::as_u64).unwrap_or(0)
+/// `GET {base_url}/_emulator/stats`.
+pub fn emulator_stats(base_url: &str) -> Result<Value, String> {
+    Http::new().get_json(&format!("{}/_emulator/stats", base_url.trim_end_matches('/')))
 }
 
 /// Run the whole journey. `Err` only when the run could not be made at all; a run that
@@ -435,12 +471,18 @@ pub fn run(opts: &Options) -> Result<Report, String> {
     })
     .map_err(|e| e.to_string())?;
     let session_options = SessionOptions { refresh_leeway_ms: opts.refresh_leeway_ms, ..Default::default() };
-    let mut pool = Pool::new(config.clone(), session_options, Limits::default());
+    let defaults = Limits::default();
+    let limits = Limits {
+        max: opts.max.unwrap_or(defaults.max),
+        interval_ms: opts.interval_ms.unwrap_or(defaults.interval_ms),
+        ..defaults
+    };
+    let mut pool = Pool::new(config.clone(), session_options, limits);
     let mut store = HashMap::new();
     let mut rng = Rng::new(0);
-    let mut issued: HashMap<String, (u64, u64)> = HashMap::new(); // resource → (sent_at, ttl_ms)
+    let mut issued: HashMap<String, u64> = HashMap::new(); // resource → the token's life (ms)
     for loc in &opts.locations {
-        let (tokens, sent_at) = authorize(&config, &http, &clock, &mut rng, loc).map_err(|e| format!("{loc}: {e}"))?;
+        let tokens = authorize(&config, &http, &clock, &mut rng, loc).map_err(|e| format!("{loc}: {e}"))?;
         let ttl_ms = tokens.expires_in.unwrap_or(0).saturating_mul(1000);
         let resource = pool.load_tokens(None, tokens).map_err(|e| e.to_string())?;
         if &resource != loc {
@@ -449,7 +491,7 @@ pub fn run(opts: &Options) -> Result<Report, String> {
         if let Some(json) = pool.stored_json(&resource) {
             store.insert(resource.clone(), json);
         }
-        issued.insert(resource, (sent_at, ttl_ms));
+        issued.insert(resource, ttl_ms);
     }
     if opts.verbose {
         eprintln!("authorized {} locations in {} ms", opts.locations.len(), started.elapsed().as_millis());
@@ -460,12 +502,11 @@ pub fn run(opts: &Options) -> Result<Report, String> {
     let per_loc: Vec<usize> = (0..n_loc).map(|i| opts.calls / n_loc + usize::from(i < opts.calls % n_loc)).collect();
     let next: Vec<AtomicUsize> = (0..n_loc).map(|_| AtomicUsize::new(0)).collect();
     let results: Mutex<HashMap<String, LocationReport>> = Mutex::new(HashMap::new());
-    let last_end: Mutex<HashMap<String, u64>> = Mutex::new(HashMap::new());
     let workers = opts.workers_per_location.max(1);
     std::thread::scope(|scope| {
         for (i, loc) in opts.locations.iter().enumerate() {
             for w in 0..workers {
-                let (shared, next, per_loc, results, last_end) = (&shared, &next, &per_loc, &results, &last_end);
+                let (shared, next, per_loc, results) = (&shared, &next, &per_loc, &results);
                 scope.spawn(move || {
                     let mut rng = Rng::new((i * 1000 + w + 1) as u64);
                     let mut mine = LocationReport::default();
@@ -482,10 +523,6 @@ pub fn run(opts: &Options) -> Result<Report, String> {
                             mine.failed += 1;
                             *mine.failures.entry(r.failure.unwrap_or_default()).or_default() += 1;
                         }
-                        let end = shared.clock.now_ms();
-                        let mut le = lock(last_end);
-                        let e = le.entry(loc.clone()).or_default();
-                        *e = (*e).max(end);
                     }
                     let mut res = lock(results);
                     let agg = res.entry(loc.clone()).or_default();
@@ -507,32 +544,37 @@ pub fn run(opts: &Options) -> Result<Report, String> {
     let pool = shared.pool.into_inner().unwrap_or_else(|e| e.into_inner());
     let learned = opts.locations.iter().find_map(|l| pool.limiters().get(l)).map(|l| l.limits()).unwrap_or_default();
     let (max, interval_ms) = (u64::from(learned.max), learned.interval_ms);
-    let stats = http.get_json(&format!("{}/_emulator/stats", opts.base_url))?;
-    let totals = |name: &str| stats.pointer(&format!("/totals/{name}")).and_then(Value::as_u64).unwrap_or(0);
+    let stats = Stats::from_json(&http.get_json(&format!("{}/_emulator/stats", opts.base_url))?);
 
     let mut report = Report {
         max,
         interval_ms,
         refresh_leeway_ms: opts.refresh_leeway_ms,
         wall_ms,
-        rate_limited: totals("rate_limited"),
-        invalid_grants: totals("invalid_grants"),
-        refreshes: totals("refreshes"),
+        rate_limited: stats.totals.rate_limited,
+        invalid_grants: stats.totals.invalid_grants,
+        refreshes: stats.totals.refreshes,
         ..Default::default()
     };
+    let plan = Plan {
+        calls: opts.calls,
+        locations: opts.locations.clone(),
+        max,
+        interval_ms,
+        token_ttl_ms: issued.values().copied().max().unwrap_or(0),
+        refresh_leeway_ms: opts.refresh_leeway_ms,
+    };
+    let bound = plan.refresh_bound(wall_ms).unwrap_or(0);
     let mut results = results.into_inner().unwrap_or_else(|e| e.into_inner());
-    let last_end = last_end.into_inner().unwrap_or_else(|e| e.into_inner());
     for (i, loc) in opts.locations.iter().enumerate() {
         let mut l = results.remove(loc).unwrap_or_default();
-        let (sent_at, ttl_ms) = issued.get(loc).copied().unwrap_or((0, 0));
-        l.token_ttl_ms = ttl_ms;
-        l.span_ms = last_end.get(loc).copied().unwrap_or(sent_at).saturating_sub(sent_at);
-        let life = ttl_ms.saturating_sub(opts.refresh_leeway_ms);
-        l.expiries_crossed = l.span_ms.checked_div(life).unwrap_or(u64::MAX);
-        l.emu_requests = counter(&stats, loc, "requests");
-        l.emu_rate_limited = counter(&stats, loc, "rate_limited");
-        l.emu_refreshes = counter(&stats, loc, "refreshes");
-        l.emu_invalid_grants = counter(&stats, loc, "invalid_grants");
+        let emu = stats.resource(loc);
+        l.token_ttl_ms = issued.get(loc).copied().unwrap_or(0);
+        l.expiries_crossed = bound;
+        l.emu_requests = emu.requests;
+        l.emu_rate_limited = emu.rate_limited;
+        l.emu_refreshes = emu.refreshes;
+        l.emu_invalid_grants = emu.invalid_grants;
         l.ideal_ms = ideal_ms(per_loc.get(i).copied().unwrap_or(0) as u64, max, interval_ms);
         report.calls += l.calls;
         report.ok += l.ok;
@@ -541,43 +583,8 @@ pub fn run(opts: &Options) -> Result<Report, String> {
         report.locations.insert(loc.clone(), l);
     }
 
-    check(&mut report, opts.calls);
+    // The same verdict the runner gives every driver.
+    let evidence = Evidence { exit_failure: None, line: Some(report.driver_line()), measured_wall_ms: wall_ms, stats };
+    report.problems = judge("rust", &plan, &evidence).problems;
     Ok(report)
-}
-
-/// Fill `report.problems`: wrong call count, any 429, any refused grant, a failed call, more
-/// refreshes than expiries crossed (a repeated refresh), driver and emulator disagreeing.
-pub fn check(report: &mut Report, asked: usize) {
-    let p = &mut report.problems;
-    if report.calls != asked {
-        p.push(format!("{} calls made, {} asked", report.calls, asked));
-    }
-    if report.rate_limited > 0 {
-        p.push(format!("{} requests answered 429", report.rate_limited));
-    }
-    if report.invalid_grants > 0 {
-        p.push(format!("{} grants refused (invalid_grant)", report.invalid_grants));
-    }
-    for (loc, l) in &report.locations {
-        if l.failed > 0 {
-            p.push(format!("{loc}: {} calls failed: {:?}", l.failed, l.failures));
-        }
-        if l.token_ttl_ms <= report.refresh_leeway_ms {
-            p.push(format!("{loc}: refresh leeway >= token life: every call would refresh"));
-        } else if l.emu_refreshes > l.expiries_crossed {
-            p.push(format!(
-                "{loc}: {} refreshes for {} expiries crossed (a refresh is repeated)",
-                l.emu_refreshes, l.expiries_crossed
-            ));
-        }
-        if l.emu_refreshes != l.refresh_sends || l.persists != l.refresh_sends {
-            p.push(format!(
-                "{loc}: refreshes disagree: emulator {}, sent {}, persisted {}",
-                l.emu_refreshes, l.refresh_sends, l.persists
-            ));
-        }
-        if l.emu_requests < l.ok as u64 {
-            p.push(format!("{loc}: emulator saw {} requests for {} successful calls", l.emu_requests, l.ok));
-        }
-    }
 }

@@ -2,7 +2,10 @@
 //! short-lived tokens: no 429, no refused grant, no repeated refresh, every call done —
 //! and the checks do fail when the platform is overrun.
 
-use hoopauth_demo::{check, ideal_ms, run, LocationReport, Options, Report};
+use hoopauth_demo::runner::{read_rows, run_driver, RunnerOptions};
+use hoopauth_demo::verdict::Plan;
+use hoopauth_demo::{run, Options, Report};
+use std::time::Duration;
 use hoopauth_emulator::{start, EmulatorConfig, Running};
 
 fn emulator(rt: &tokio::runtime::Runtime, max: u64, interval_ms: u64, ttl_secs: u64) -> Running {
@@ -75,44 +78,69 @@ fn two_drivers_sharing_an_app_overrun_the_limit_and_the_report_says_so() {
 }
 
 #[test]
-fn check_flags_repeated_refreshes_and_disagreements() {
-    let mut r = Report { calls: 3, ok: 3, refresh_leeway_ms: 1000, ..Default::default() };
-    let l = LocationReport {
-        calls: 3,
-        ok: 3,
-        token_ttl_ms: 8000,
-        expiries_crossed: 1,
-        emu_refreshes: 2,
-        refresh_sends: 2,
-        persists: 2,
-        emu_requests: 3,
-        ..Default::default()
+fn the_runner_judges_a_driver_process_against_its_own_emulator() {
+    // The Rust driver as an external driver: the runner starts the emulator, appends the
+    // contract's arguments, reads the JSON line and the emulator's counters.
+    let plan = Plan {
+        calls: 60,
+        locations: vec!["loc_1".into(), "loc_2".into()],
+        max: 10,
+        interval_ms: 500,
+        token_ttl_ms: 1000,
+        refresh_leeway_ms: 400,
     };
-    r.locations.insert("loc_1".into(), l.clone());
-    check(&mut r, 3);
-    assert_eq!(r.problems.len(), 1, "{:?}", r.problems);
-    assert!(r.problems[0].contains("repeated"));
-
-    let mut r2 = Report { calls: 3, ok: 3, refresh_leeway_ms: 1000, ..Default::default() };
-    r2.locations.insert("loc_1".into(), LocationReport { emu_refreshes: 1, ..l.clone() });
-    check(&mut r2, 3);
-    assert!(r2.problems.iter().any(|p| p.contains("disagree")), "{:?}", r2.problems);
-
-    let mut ok = Report { calls: 3, ok: 3, refresh_leeway_ms: 1000, ..Default::default() };
-    ok.locations.insert("loc_1".into(), LocationReport { expiries_crossed: 2, ..l });
-    check(&mut ok, 3);
-    assert!(ok.passed(), "{:?}", ok.problems);
-
-    let mut bad = Report { calls: 3, ok: 3, rate_limited: 1, invalid_grants: 1, ..Default::default() };
-    check(&mut bad, 4);
-    assert_eq!(bad.problems.len(), 3, "{:?}", bad.problems);
+    let opts = RunnerOptions {
+        name: "rust".into(),
+        plan: plan.clone(),
+        command: vec![env!("CARGO_BIN_EXE_hoopauth-demo").into()],
+        timeout: Duration::from_secs(120),
+        rows: None,
+    };
+    let v = run_driver(&opts).unwrap_or_else(|e| unreachable!("{e}"));
+    assert!(v.passed(), "{:?}", v.problems);
+    assert_eq!((v.ok, v.calls, v.rate_limited, v.invalid_grants), (60, 60, 0, 0));
+    assert_eq!(v.ideal_ms, 1000, "30 calls per location at 10 per 500 ms");
+    assert!(v.refreshes.iter().all(|(_, n)| *n >= 1 && *n <= v.max_refreshes), "{:?}", v.refreshes);
 }
 
 #[test]
-fn ideal_time_is_whole_windows_after_the_first() {
-    assert_eq!(ideal_ms(0, 100, 10_000), 0);
-    assert_eq!(ideal_ms(100, 100, 10_000), 0);
-    assert_eq!(ideal_ms(101, 100, 10_000), 10_000);
-    assert_eq!(ideal_ms(334, 100, 10_000), 30_000);
-    assert_eq!(ideal_ms(50, 20, 1000), 2000);
+fn the_runner_fails_a_driver_that_does_nothing() {
+    let dir = std::env::temp_dir().join(format!("hoopauth-demo-runner-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    let rows = dir.join("rows.jsonl");
+    let _ = std::fs::remove_file(&rows);
+    let mut plan = Plan::short();
+    plan.calls = 3;
+    let base = RunnerOptions {
+        name: "idle".into(),
+        plan,
+        command: vec!["sh".into(), "-c".into(), r#"echo '{"calls": 3, "ok": 3, "wall_ms": 5}'"#.into(), "sh".into()],
+        timeout: Duration::from_secs(60),
+        rows: Some(rows.clone()),
+    };
+    // Says it made its calls, but the emulator answered none.
+    let v = run_driver(&base).unwrap_or_else(|e| unreachable!("{e}"));
+    assert_eq!(v.problems, vec!["0 of 3 calls answered 200".to_owned()]);
+    // Exits 3 and prints nothing; a missing program; a driver that outlives its timeout.
+    let quiet = RunnerOptions { name: "quiet".into(), command: vec!["sh".into(), "-c".into(), "exit 3".into()], ..base.clone() };
+    let v = run_driver(&quiet).unwrap_or_else(|e| unreachable!("{e}"));
+    assert!(v.problems.iter().any(|p| p == "driver exited 3"), "{:?}", v.problems);
+    assert!(v.problems.iter().any(|p| p.contains("no JSON line")), "{:?}", v.problems);
+    let missing = RunnerOptions { name: "missing".into(), command: vec!["/nonexistent/driver".into()], ..base.clone() };
+    let v = run_driver(&missing).unwrap_or_else(|e| unreachable!("{e}"));
+    assert!(v.problems.iter().any(|p| p.contains("could not start")), "{:?}", v.problems);
+    let slow = RunnerOptions {
+        name: "slow".into(),
+        command: vec!["sh".into(), "-c".into(), "exec sleep 30".into(), "sh".into()],
+        timeout: Duration::from_secs(1),
+        ..base
+    };
+    let v = run_driver(&slow).unwrap_or_else(|e| unreachable!("{e}"));
+    assert!(v.problems.iter().any(|p| p.contains("timed out after 1 s")), "{:?}", v.problems);
+    // Every run appended its row.
+    let rows = read_rows(&rows).unwrap_or_default();
+    let names: Vec<&str> = rows.iter().map(|r| r.driver.as_str()).collect();
+    assert_eq!(names, ["idle", "quiet", "missing", "slow"]);
+    assert!(rows.iter().all(|r| !r.passed()));
+    let _ = std::fs::remove_dir_all(&dir);
 }
