@@ -9,7 +9,8 @@
 #   scripts/demo.sh [--short] [--rust-only] [--calls N]
 #
 # --short: 150 calls, limits 20/1 s, 2 s tokens (CI). Default: 1,000 calls over loc_1..3,
-# the platform's 100 per 10 s, 8 s tokens refreshed 1 s early (three refreshes per location).
+# the platform's 100 per 10 s, 8 s tokens refreshed 1 s early (four refreshes per location
+# in the 30 s the limits take).
 #
 # Driver contract: args `--base-url URL --client-id ID --client-secret S --calls N
 # --locations a,b,c --max N --interval-ms MS --refresh-leeway-ms MS` (the last three: the
@@ -31,7 +32,7 @@ while [ $# -gt 0 ]; do
     --rust-only) rust_only=1 ;;
     --calls) calls="$2"; shift ;;
     --calls=*) calls="${1#*=}" ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "unknown flag $1" >&2; exit 2 ;;
   esac
   shift

@@ -30,7 +30,7 @@ pub struct Plan {
 
 impl Plan {
     /// `make demo`: 1,000 calls over three locations, the platform's 100 per 10 s, 8 s tokens
-    /// refreshed 1 s early (three refreshes per location).
+    /// refreshed 1 s early (four refreshes per location in the 30 s the limits take).
     pub fn full() -> Self {
         Plan {
             calls: 1000,
@@ -129,8 +129,9 @@ pub struct DriverLine {
     pub calls: Option<u64>,
     /// Calls that succeeded, as the driver counted them.
     pub ok: Option<u64>,
-    /// Calls that failed, and why (error kind → count) when the driver says.
+    /// Calls that failed.
     pub failed: Option<u64>,
+    /// Why they failed (error kind → count), when the driver says (`failures`).
     pub failures: BTreeMap<String, u64>,
     /// The run's time from before the first authorization to the last answer
     /// (`wall_ms`, or `wall_time_s` in seconds).
