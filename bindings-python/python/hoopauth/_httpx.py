@@ -246,12 +246,20 @@ class Client(_DriverBase):
                 self._in_flight.release()
 
     # -- coordinated mode -----------------------------------------------------------------
-    def _io(self, txn: _Txn, resource: str) -> Any:
+    def _io(self, txn: _Txn, resource: str, wait_s: Optional[float] = None) -> Any:
         """Run a store transaction (see ``_DriverBase._call_txn``) against the shared store.
         This process's transactions on one resource take turns (a lock per resource), so
-        only other processes race for the record."""
-        with self._txn_lock(resource):
+        only other processes race for the record. ``wait_s``: how long to wait for the turn
+        (``TimeoutError`` past it; default: as long as it takes — each store operation is
+        bounded by the store's own timeouts)."""
+        lock = self._txn_lock(resource)
+        if not lock.acquire(timeout=-1 if wait_s is None else max(wait_s, 0.0)):
+            txn.close()
+            raise TimeoutError("hoopauth: the shared store's turn did not come in time")
+        try:
             return self._io_locked(txn, resource)
+        finally:
+            lock.release()
 
     def _txn_lock(self, resource: str) -> threading.Lock:
         with self._lock:
@@ -285,18 +293,23 @@ class Client(_DriverBase):
             except StopIteration as stop:
                 return stop.value
 
-    def _step(self, st: _SharedCall, resource: str, event: _Event) -> Step:
-        step, _now = self._io(self._call_txn(st, resource, event), resource)
-        return step  # type: ignore[no-any-return]
-
     def _run_shared(self, st: _SharedCall, resource: str, timeout: Any = None) -> httpx.Response:
         deadline = _deadline(timeout)
         gens = self._gen
+
+        def step_(event: _Event) -> Step:
+            wait_s = None if deadline is None else deadline - time.monotonic()
+            try:
+                step, _now = self._io(self._call_txn(st, resource, event), resource, wait_s)
+            except TimeoutError:
+                raise _timed_out(timeout) from None
+            return step  # type: ignore[no-any-return]
+
         holding = False
         try:
             holding = self._acquire_slot(deadline, timeout)
             gen = gens.get(resource, 0)
-            step = self._step(st, resource, ("start",))
+            step = step_(("start",))
             last: Optional[httpx.Response] = None
             while True:
                 kind = step.kind
@@ -309,11 +322,11 @@ class Client(_DriverBase):
                         with self._lock:
                             self.stats.transport_errors += 1
                         gen = gens.get(resource, 0)
-                        step = self._step(st, resource, ("transport_error",))
+                        step = step_(("transport_error",))
                         self._wake(resource)
                         continue
                     gen = gens.get(resource, 0)
-                    step = self._step(st, resource, ("response", resp.status_code, resp.headers, resp.content))
+                    step = step_(("response", resp.status_code, resp.headers, resp.content))
                     self._wake(resource)
                     if kind == "send":
                         last = resp
@@ -322,7 +335,7 @@ class Client(_DriverBase):
                 elif kind == "persist":
                     # The transaction's write saved it: go on.
                     gen = gens.get(resource, 0)
-                    step = self._step(st, resource, ("resume",))
+                    step = step_(("resume",))
                     self._wake(resource)
                 elif kind == "wait":
                     if holding:
@@ -331,7 +344,7 @@ class Client(_DriverBase):
                     self._sleep(resource, gen, step.wait_ms or 0, step.reason, deadline, timeout)
                     holding = self._acquire_slot(deadline, timeout)
                     gen = gens.get(resource, 0)
-                    step = self._step(st, resource, ("resume",))
+                    step = step_(("resume",))
                 elif kind == "done":
                     self._account(st.call, False)
                     assert last is not None
@@ -344,7 +357,7 @@ class Client(_DriverBase):
                 if not st.call.is_finished:
                     # A timeout or an interruption: release what the call holds for every process.
                     try:
-                        self._io(self._abort_txn(st, resource), resource)
+                        self._io(self._abort_txn(st, resource), resource, 0.05)
                         self._account(st.call, True)
                     except Exception:  # the store is gone too: released below, here at least
                         pass
@@ -809,7 +822,7 @@ class AsyncClient(_DriverBase):
                 if not st.call.is_finished:
                     # A timeout or a cancellation: release what the call holds for every process.
                     try:
-                        await self._io(self._abort_txn(st, resource), resource)
+                        await asyncio.wait_for(self._io(self._abort_txn(st, resource), resource), 2.0)
                         self._account(st.call, True)
                     except Exception:  # the store is gone too: released below, here at least
                         pass
