@@ -822,7 +822,10 @@ class AsyncClient(_DriverBase):
                 if not st.call.is_finished:
                     # A timeout or a cancellation: release what the call holds for every process.
                     try:
-                        await asyncio.wait_for(self._io(self._abort_txn(st, resource), resource), 2.0)
+                        turn = self._txn_locks.get(resource)
+                        if turn is not None and turn.locked():  # busy: do not wait for the turn
+                            raise TimeoutError
+                        await asyncio.wait_for(self._io(self._abort_txn(st, resource), resource), 1.0)
                         self._account(st.call, True)
                     except Exception:  # the store is gone too: released below, here at least
                         pass
