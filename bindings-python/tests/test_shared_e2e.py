@@ -484,9 +484,10 @@ def test_a_slow_store_does_not_stretch_a_call_past_its_timeout(emu: Any, redis_u
     threads = [threading.Thread(target=one) for _ in range(4)]
     for th in threads:
         th.start()
+    time.sleep(0.7)
+    store.slow = False  # the others have given up by now
     for th in threads:
         th.join()
-    store.slow = False
     assert kinds.count("timeout") >= 3, kinds
     # One call is inside the slow read (bounded by the store: 1 s here); the others give up
     # at their own timeout instead of queueing behind it (4 x 1 s).
