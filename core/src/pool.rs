@@ -173,14 +173,29 @@ impl Pool {
         }
         let mut options = self.session_options;
         options.lease_ms = options.lease_ms.min(SHARED_LEASE_MS);
+        let missing = record.is_none();
         let incoming = match rec.session {
             Some(stored) => TokenSession::from_stored(self.config.clone(), options, stored)?,
             None => TokenSession::new(self.config.clone(), options),
         };
         let keep_local = self.sessions.get(resource).is_some_and(|local| {
-            local.is_unsaved() && expiry(local) >= expiry(&incoming) && local.access_token().is_some()
+            local.access_token().is_some()
+                && ((local.is_unsaved() && expiry(local) >= expiry(&incoming)) || missing)
         });
-        if !keep_local {
+        if keep_local {
+            if missing {
+                // The store lost the record (a Redis restarted without persistence, an
+                // expired key): this process's copy is written back by the next step, tokens
+                // and pacing both, rather than forgotten. (`forget` writes an empty record.)
+                if let Some(local) = self.sessions.get_mut(resource) {
+                    if !local.stored().persist_pending {
+                        local.save_failed();
+                    }
+                }
+                self.loaded.insert(resource.to_owned(), (u64::MAX, u64::MAX));
+                return Ok(());
+            }
+        } else {
             self.sessions.insert(resource.to_owned(), incoming);
         }
         let limiter = match &rec.limiter {

@@ -760,3 +760,25 @@ fn a_lost_race_steps_again_on_the_winner_state() {
     b.load_shared("loc_1", store.data.as_deref()).unwrap();
     assert!(matches!(b.step(&mut cb, "loc_1", Event::Start, T0 + 1, 0), Step::Wait { reason: WaitReason::InFlight, .. }));
 }
+
+#[test]
+fn a_lost_record_is_written_back_not_forgotten() {
+    let mut p = Platform::new(100, 10_000, 86_399_000);
+    let mut store = SharedStore::default();
+    let mut pools = fleet(1, 300_000, &mut store, &mut p);
+    let pl = &mut pools[0];
+    pl.load_shared("loc_1", store.data.as_deref()).unwrap();
+    let mut c = get_call();
+    assert!(matches!(pl.step(&mut c, "loc_1", Event::Start, T0, 0), Step::Send(_)));
+    // The store restarts empty: the process keeps its tokens and its pacing, and writes them back.
+    pl.load_shared("loc_1", None).unwrap();
+    assert!(pl.has_session("loc_1"));
+    let mut d = get_call();
+    assert!(matches!(pl.step(&mut d, "loc_1", Event::Start, T0 + 1, 0), Step::Persist(_)));
+    let rec = pl.export_shared("loc_1", &[0u8; 24]).unwrap().expect("written back");
+    assert!(rec.contains("at-1") && rec.contains("\"in_flight\":[[0,"), "{rec}");
+    assert!(matches!(pl.step(&mut d, "loc_1", Event::Resume, T0 + 1, 0), Step::Send(_)), "saved by that write");
+    // An empty record (forget) is not a lost one: the tokens go.
+    pl.load_shared("loc_1", Some("{\"format\":1}")).unwrap();
+    assert!(!pl.has_session("loc_1"));
+}
