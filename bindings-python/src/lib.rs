@@ -1115,7 +1115,7 @@ struct PySessionAction {
 impl PySessionAction {
     #[getter]
     fn action(&self) -> &'static str {
-        self.inner.name()
+        self.inner.as_str()
     }
     /// The token to send (for `use`).
     #[getter]
@@ -1267,7 +1267,7 @@ impl PyTokenSession {
     }
     /// The stored form as JSON (holds the tokens).
     fn to_json(&self) -> String {
-        self.inner.to_json()
+        self.inner.stored_json()
     }
     fn __repr__(&self) -> String {
         let s = self.inner.stored();
@@ -1409,7 +1409,7 @@ struct PyStep {
 impl PyStep {
     #[getter]
     fn kind(&self) -> &'static str {
-        self.inner.name()
+        self.inner.as_str()
     }
     #[getter]
     fn is_final(&self) -> bool {
@@ -1469,9 +1469,9 @@ impl PyStep {
             }
             core::Step::Done(r) => format!("Step(kind='done', status={})", r.status),
             core::Step::Fail(e) | core::Step::Reauthorize(e) => {
-                format!("Step(kind='{}', error='{}')", self.inner.name(), e.kind().as_str())
+                format!("Step(kind='{}', error='{}')", self.inner.as_str(), e.kind().as_str())
             }
-            _ => format!("Step(kind='{}')", self.inner.name()),
+            _ => format!("Step(kind='{}')", self.inner.as_str()),
         }
     }
 }

@@ -333,8 +333,13 @@ pub enum Step {
 }
 
 impl Step {
-    /// The step's snake_case name (`send`, `send_refresh`, `persist`, `wait`, `done`, `reauthorize`, `fail`).
+    /// Old name of [`Step::as_str`].
+    #[deprecated(note = "use as_str")]
     pub fn name(&self) -> &'static str {
+        self.as_str()
+    }
+    /// The step's snake_case name (`send`, `send_refresh`, `persist`, `wait`, `done`, `reauthorize`, `fail`).
+    pub fn as_str(&self) -> &'static str {
         match self {
             Step::Send(_) => "send",
             Step::SendRefresh(_) => "send_refresh",
@@ -371,8 +376,13 @@ pub enum Event {
 }
 
 impl Event {
-    /// The event's snake_case name.
+    /// Old name of [`Event::as_str`].
+    #[deprecated(note = "use as_str")]
     pub fn name(&self) -> &'static str {
+        self.as_str()
+    }
+    /// The event's snake_case name.
+    pub fn as_str(&self) -> &'static str {
         match self {
             Event::Start => "start",
             Event::Resume => "resume",
@@ -621,7 +631,7 @@ impl Call {
             (phase, ev) => {
                 // A misfit event ends the call; release what it holds, as an abort does.
                 self.abort(session, limiter, now);
-                let name = ev.name();
+                let name = ev.as_str();
                 Step::Fail(Error::argument(format!("event `{name}` does not fit the call's state ({phase:?})")))
             }
         }

@@ -93,7 +93,7 @@ impl Pool {
 
     /// The stored JSON of `resource`, if it has a session.
     pub fn stored_json(&self, resource: &str) -> Option<String> {
-        self.sessions.get(resource).map(TokenSession::to_json)
+        self.sessions.get(resource).map(TokenSession::stored_json)
     }
 
     /// The stored form of `resource`'s session, if it has one.

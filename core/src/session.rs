@@ -52,8 +52,13 @@ pub enum Action {
 }
 
 impl Action {
-    /// The action's snake_case name (`use`, `refresh`, `wait`, `reauthorize`, `save`).
+    /// Old name of [`Action::as_str`].
+    #[deprecated(note = "use as_str")]
     pub fn name(&self) -> &'static str {
+        self.as_str()
+    }
+    /// The action's snake_case name (`use`, `refresh`, `wait`, `reauthorize`, `save`).
+    pub fn as_str(&self) -> &'static str {
         match self {
             Action::Use { .. } => "use",
             Action::Refresh { .. } => "refresh",
@@ -149,8 +154,14 @@ impl TokenSession {
     }
 
     /// The stored form as JSON (holds tokens: keep it as secret as the tokens).
-    pub fn to_json(&self) -> String {
+    pub fn stored_json(&self) -> String {
         serde_json::to_string(&self.state).unwrap_or_default()
+    }
+
+    /// Old name of [`TokenSession::stored_json`].
+    #[deprecated(note = "use stored_json")]
+    pub fn to_json(&self) -> String {
+        self.stored_json()
     }
 
     /// The change counter ([`StoredSession::version`]).

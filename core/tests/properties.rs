@@ -184,7 +184,7 @@ proptest! {
         let mut now = 1_767_225_600_000u64;
         let mut s = TokenSession::new(cfg(), options);
         s.load(tokens(0, 120, now, true));
-        let mut twin = TokenSession::from_json(cfg(), options, &s.to_json()).unwrap();
+        let mut twin = TokenSession::from_json(cfg(), options, &s.stored_json()).unwrap();
         let mut lease_until: Option<u64> = None;
         let mut n = 1;
         for op in ops {
@@ -235,7 +235,7 @@ proptest! {
                     lease_until = None;
                 }
                 SessOp::Roundtrip => {
-                    twin = TokenSession::from_json(cfg(), options, &twin.to_json()).unwrap();
+                    twin = TokenSession::from_json(cfg(), options, &twin.stored_json()).unwrap();
                 }
             }
             prop_assert_eq!(s.stored(), twin.stored());

@@ -155,7 +155,7 @@ fn check_stored(json: &str) {
     let options = SessionOptions::default();
     match TokenSession::from_json(config(), options, json) {
         Ok(mut s) => {
-            let again = TokenSession::from_json(config(), options, &s.to_json()).expect("to_json output is read back");
+            let again = TokenSession::from_json(config(), options, &s.stored_json()).expect("to_json output is read back");
             assert_eq!(again.version(), s.version());
             for t in [0, NOW, u64::MAX] {
                 if let Err(e) = s.acquire(t) {

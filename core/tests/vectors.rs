@@ -304,7 +304,7 @@ fn run_session(input: &Value) -> Result<std::result::Result<(), String>> {
                 session.api_response(status.unwrap(), body.as_bytes(), s(step, "access_token").unwrap());
             }
             "roundtrip" => {
-                let json = session.to_json();
+                let json = session.stored_json();
                 session = TokenSession::from_json(cfg.clone(), options, &json)?;
             }
             other => return Ok(Err(format!("unknown step op {other}"))),
