@@ -291,6 +291,7 @@ function makeClient(ctx) {
     #shared = null;
     #records = new Map();
     #txnLocks = new Map();
+    #pendingAborts = new Map(); // resourceId → calls that ended while the store was down
 
     constructor(options) {
       const o = options || {};
@@ -727,7 +728,7 @@ function makeClient(ctx) {
       const ok = await this.#shared.cas(resourceId, rev, record);
       if (ok) {
         this.#stats.storeWrites++;
-        this.#records.set(resourceId, record);
+        this.#keep(resourceId, record);
         this.#pool.sharedWritten(resourceId);
       } else {
         this.#stats.lostRaces++;
@@ -735,21 +736,42 @@ function makeClient(ctx) {
       return ok;
     }
 
-    /** Load the record read from the store. A record the store lost (restarted without
-     *  persistence, expired) is not taken as "no tokens": this process's last copy is loaded
-     *  and its tokens marked unsaved, so the next write puts them (and the window) back. */
+    /** Load the record read from the store. A store that lost records (restarted without
+     *  persistence, expired) must not cost the tokens: when it has no record, this process's
+     *  copy is loaded and marked unsaved, so the next write puts the tokens (and the window)
+     *  back; when it holds older tokens than this process saw (another process wrote an older
+     *  copy back), the newer tokens are kept over the store's window and written back.
+     *  `forget` writes an empty record instead of deleting, so forgotten stays forgotten. */
     #loadRecord(resourceId, data) {
       const pool = this.#pool;
+      const kept = this.#records.get(resourceId);
       if (data == null) {
-        const kept = this.#records.get(resourceId);
-        if (kept != null) {
-          w(() => pool.loadShared(resourceId, kept));
-          if (pool.hasSession(resourceId)) pool.endSave(resourceId, false);
+        w(() => pool.loadShared(resourceId, kept != null ? kept.data : null));
+        if (kept != null && pool.hasSession(resourceId)) pool.endSave(resourceId, false);
+        return;
+      }
+      if (kept != null && kept.data !== data && kept.expiry > 0) {
+        w(() => pool.loadShared(resourceId, data));
+        const e = expiryOf(pool.storedJson(resourceId));
+        if (e > 0 && e < kept.expiry) {
+          w(() => pool.loadShared(resourceId, kept.data));
+          const newer = pool.storedJson(resourceId);
+          w(() => pool.loadShared(resourceId, data));
+          if (newer != null) {
+            w(() => pool.loadStored(resourceId, newer));
+            pool.endSave(resourceId, false);
+          }
           return;
         }
+      } else {
+        w(() => pool.loadShared(resourceId, data));
       }
-      w(() => pool.loadShared(resourceId, data));
-      if (data != null) this.#records.set(resourceId, data);
+      this.#keep(resourceId, data);
+    }
+
+    /** Remember `record` (as stored) with the expiry of the tokens now loaded. */
+    #keep(resourceId, record) {
+      this.#records.set(resourceId, { data: record, expiry: expiryOf(this.#pool.storedJson(resourceId)) });
     }
 
     /** A short digest of the resource's refresh token (to tell whether the tokens changed). */
@@ -793,9 +815,10 @@ function makeClient(ctx) {
             throw asStoreError(e, 'read');
           }
           const snapshot = { call: st.call.copy(), fp: st.fp };
-          let step, record;
+          let step, record, pending;
           try {
             this.#loadRecord(resourceId, rec.data);
+            pending = this.#applyPending(resourceId, rec.nowMs);
             step = this.#feed(st, resourceId, event, rec.nowMs, rec.data);
             record = w(() => pool.exportShared(resourceId, randomBytes(24)));
           } catch (e) {
@@ -803,7 +826,7 @@ function makeClient(ctx) {
             Object.assign(st, snapshot);
             throw e instanceof HoopAuthError ? e : asStoreError(e, 'load');
           }
-          if (record == null) { release(snapshot.call); return step; }
+          if (record == null) { release(snapshot.call); this.#clearPending(resourceId, pending); return step; }
           let ok;
           try {
             ok = await this.#cas(resourceId, rec.rev, record);
@@ -820,7 +843,7 @@ function makeClient(ctx) {
             Object.assign(st, snapshot);
             throw asStoreError(e, 'compare-and-set');
           }
-          if (ok) { release(snapshot.call); return step; }
+          if (ok) { release(snapshot.call); this.#clearPending(resourceId, pending); return step; }
           release(st.call);
           Object.assign(st, snapshot);
           await lostRacePause(attempt);
@@ -843,11 +866,13 @@ function makeClient(ctx) {
             for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
               const rec = await this.#read(resourceId);
               this.#loadRecord(resourceId, rec.data);
+              const pending = this.#applyPending(resourceId, rec.nowMs);
               const copy = st.call.copy();
               pool.abort(copy, resourceId, rec.nowMs);
               const record = w(() => pool.exportShared(resourceId, randomBytes(24)));
               const ok = record == null || await this.#cas(resourceId, rec.rev, record);
               if (ok) {
+                this.#clearPending(resourceId, pending);
                 release(st.call);
                 st.call = copy;
                 return;
@@ -858,9 +883,33 @@ function makeClient(ctx) {
           } finally {
             lock.give();
           }
-        } catch { /* the store went away: end the call here only */ }
+        } catch { /* the store went away: end the call here, and in the store by the next write */ }
       }
+      // What the call holds in the store (a send's slot, the refresh lease) is released by the
+      // next transaction on this resource that gets through (see #applyPending).
+      let list = this.#pendingAborts.get(resourceId);
+      if (!list) this.#pendingAborts.set(resourceId, (list = []));
+      if (list.length < 256) list.push(st.call.copy());
       try { pool.abort(st.call, resourceId, this.#now()); } catch { /* never hide the first error */ }
+    }
+
+    /** Calls that ended while the store was unreachable: release what they hold in the
+     *  record just loaded (copies: a lost race applies them again on the winner's state). */
+    #applyPending(resourceId, now) {
+      const list = this.#pendingAborts.get(resourceId);
+      if (!list) return null;
+      for (const call of list) {
+        const c = call.copy();
+        try { this.#pool.abort(c, resourceId, now); } finally { release(c); }
+      }
+      return list;
+    }
+
+    /** The pending releases were written: forget them. */
+    #clearPending(resourceId, list) {
+      if (list == null || this.#pendingAborts.get(resourceId) !== list) return;
+      this.#pendingAborts.delete(resourceId);
+      for (const c of list) release(c);
     }
 
     /**
@@ -881,9 +930,10 @@ function makeClient(ctx) {
             throw asStoreError(e, 'read');
           }
           this.#loadRecord(resourceId, rec.data);
+          const pending = this.#applyPending(resourceId, rec.nowMs);
           if (put != null) w(put);
           const record = w(() => pool.exportShared(resourceId, randomBytes(24)));
-          if (record == null) return false;
+          if (record == null) { this.#clearPending(resourceId, pending); return false; }
           let ok;
           try {
             ok = await this.#cas(resourceId, rec.rev, record);
@@ -891,7 +941,7 @@ function makeClient(ctx) {
             try { pool.endSave(resourceId, false); } catch { /* removed */ }
             throw asStoreError(e, 'compare-and-set');
           }
-          if (ok) return true;
+          if (ok) { this.#clearPending(resourceId, pending); return true; }
           await lostRacePause(attempt);
         }
         throw new HoopAuthError('store_unavailable',
@@ -1091,6 +1141,13 @@ const MAX_ATTEMPTS = 16;
 function lostRacePause(attempt) {
   const ms = Math.random() * Math.min(32, 1 << attempt);
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** The access token's expiry (Unix ms) in a stored session's JSON; 0 when none. */
+function expiryOf(stored) {
+  if (stored == null) return 0;
+  const m = /"expires_at_ms":(\d+)/.exec(stored);
+  return m ? Number(m[1]) : 0;
 }
 
 function fnv1a(text) {
