@@ -343,6 +343,9 @@ def test_async_store_is_used_across_clients(emulator: Any) -> None:
             self.sets += 1
             self.data[rid] = stored
 
+        async def delete(self, rid: str) -> None:
+            self.data.pop(rid, None)
+
     store = Store()
 
     async def main() -> None:

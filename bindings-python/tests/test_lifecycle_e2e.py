@@ -86,6 +86,9 @@ class AsyncFlakyStore:
             await asyncio.sleep(60)
         self.data[resource_id] = stored
 
+    async def delete(self, resource_id: str) -> None:
+        self.data.pop(resource_id, None)
+
 
 def assert_newest_stored(stored: Optional[str], client: Any, loc: str) -> None:
     ts = client.token_set(loc)

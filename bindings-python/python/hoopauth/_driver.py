@@ -12,6 +12,7 @@ raise (the store's ``set``, a send): error trackers capture frame locals.
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import os
 import random
@@ -19,13 +20,28 @@ import threading
 import time
 from dataclasses import asdict, dataclass
 from typing import Any, Callable, Dict, Generator, Optional, Sequence, Tuple, Union
+from urllib.parse import urlsplit
 
 from ._hoopauth import Call, Config, Limits, Pool, Step, TokenSet
-from ._store import MemoryTokenStore
+from ._store import AnyTokenStore, MemoryTokenStore
 
 __all__ = ["DriverStats", "now_ms"]
 
 _rng = random.Random()
+
+#: The ``hoopauth`` logger: every event of a call at DEBUG (nothing above DEBUG on the hot
+#: path). Messages and arguments carry only ids, names, statuses and timings — never a
+#: token, a secret, a code or a stored session.
+log = logging.getLogger("hoopauth")
+_DEBUG = logging.DEBUG
+
+#: A driver event: a small dict with ``event`` (its name) and ``resource``, plus per event:
+#: ``call_start`` (method, path), ``wait`` (reason, ms), ``send`` / ``refresh_sent`` (method,
+#: path), ``answer`` / ``refresh_answered`` (status, ms), ``persist`` / ``persist_saved`` /
+#: ``persist_failed``, ``call_done`` (status, ms), ``call_failed`` (kind, ms), ``abort``,
+#: ``store_lost_race`` (attempt).
+Event = Dict[str, Any]
+EventHook = Callable[[Event], None]
 
 
 def now_ms() -> int:
@@ -112,18 +128,19 @@ class _DriverBase:
         self,
         config: Config,
         *,
-        store: Any = None,
+        store: Optional[AnyTokenStore] = None,
         limits: Optional[Limits] = None,
         refresh_leeway_ms: Optional[int] = None,
         lease_ms: Optional[int] = None,
         call_options: Optional[Dict[str, int]] = None,
         shared: Any = None,
         keys: Optional[Sequence[bytes]] = None,
+        on_event: Optional[EventHook] = None,
     ) -> None:
         if not isinstance(config, Config):
             raise TypeError("config must be a hoopauth.Config")
         self.config = config
-        self.pool = Pool(config, limits=limits, refresh_leeway_ms=refresh_leeway_ms, lease_ms=lease_ms)
+        self.pool: Pool = Pool(config, limits=limits, refresh_leeway_ms=refresh_leeway_ms, lease_ms=lease_ms)
         if shared is not None and store is not None:
             raise _invalid("give either store= (one process) or shared= (coordinated mode), not both")
         if keys is not None and shared is None:
@@ -139,11 +156,12 @@ class _DriverBase:
         # sealed when keys are set), to write back what a store lost (a restart without
         # persistence, an expired key) instead of forgetting the tokens and the window.
         self._records: Dict[str, str] = {}
-        self.store = store if store is not None else MemoryTokenStore()
+        #: The token store (one process): ``get``/``set``/``delete`` per resource.
+        self.store: Any = store if store is not None else MemoryTokenStore()
         # This process's own clock (tests shift it to play a host whose clock is off); in
         # coordinated mode every shared decision uses the store's clock instead.
         self._now: Callable[[], int] = now_ms
-        self.stats = DriverStats()
+        self.stats: DriverStats = DriverStats()
         self._call_options: Dict[str, Any] = dict(call_options or {})
         Call("GET", "/", **self._call_options)  # bad options fail here, not on the first call
         # Guards the pool (native state): held only around a step, never during I/O.
@@ -151,6 +169,143 @@ class _DriverBase:
         # Per-resource wake-up counter, bumped whenever something a waiting call may be
         # waiting for happens (an answer, a transport error, a save, an abort).
         self._gen: Dict[str, int] = {}
+        if on_event is not None and not callable(on_event):
+            raise TypeError("on_event must be callable")
+        self._on_event = on_event
+
+    # -- events ---------------------------------------------------------------------------
+    def _watched(self) -> bool:
+        """Whether anyone listens (an ``on_event`` hook or the logger at DEBUG)."""
+        return self._on_event is not None or log.isEnabledFor(_DEBUG)
+
+    def _emit(self, event: str, resource: str, **fields: Any) -> None:
+        """Report one event (only ids, names, statuses and timings: never a secret)."""
+        if log.isEnabledFor(_DEBUG):
+            log.debug(
+                "hoopauth %s resource=%s%s",
+                event,
+                resource[:64],
+                "".join(f" {k}={v}" for k, v in fields.items()),
+            )
+        hook = self._on_event
+        if hook is not None:
+            ev: Event = {"event": event, "resource": resource}
+            ev.update(fields)
+            try:
+                hook(ev)
+            except Exception:  # a broken hook must not break calls
+                log.debug("hoopauth on_event hook raised", exc_info=True)
+
+    # -- the call loop --------------------------------------------------------------------
+    def _call_loop(self, call: Call, resource: str, st: "Optional[_SharedCall]" = None) -> "_Loop":
+        """The one call loop, sans-IO: steps the core's call state machine and yields what
+        the driver must do — ``(_LOAD,)`` (load the store's tokens for the resource if none
+        are held), ``(_SLOT,)`` (take an in-flight slot), ``(_SEND, step)`` (send ``step.request``; answer: the
+        response, or ``None`` after a transport error), ``(_SET, step)`` (save ``step.stored`` to the store;
+        answer: ``None`` or the store's exception), ``(_WAIT, ms, reason, gen)`` (give the
+        slot back, sleep — woken early for ``_WAKE_EARLY`` reasons when the resource's wake
+        counter moves past ``gen`` — and take a slot again), ``(_STEP, event)`` (coordinated
+        mode: run the store transaction of one step; answer: the step). Returns the last
+        API response. :class:`Client` and :class:`AsyncClient` each drive it with their own
+        I/O; aborting an unfinished call stays with them (it is I/O in coordinated mode)."""
+        pool, lock, gens, stats = self.pool, self._lock, self._gen, self.stats
+        watched = self._watched()
+        t0 = now_ms() if watched else 0
+        if watched:
+            self._emit("call_start", resource, method=call.method, path=call.path)
+        if st is None:
+            yield _LOAD_OP
+        yield _SLOT_OP
+        gen = gens.get(resource, 0)
+        if st is not None:
+            step: Step = yield (_STEP, ("start",))
+        else:
+            with lock:
+                step = pool.start(call, resource, now_ms(), _rand())
+        last: Any = None
+        while True:
+            kind = step.kind
+            if kind == "send" or kind == "send_refresh":
+                if watched:
+                    req = step.request
+                    assert req is not None
+                    self._emit("send" if kind == "send" else "refresh_sent", resource, method=req.method, path=urlsplit(req.url).path)
+                    sent = now_ms()
+                resp = yield (_SEND, step)
+                gen = gens.get(resource, 0)
+                if resp is None:  # a transport error
+                    if watched:
+                        self._emit("transport_error", resource, ms=now_ms() - sent)
+                    if st is not None:
+                        with lock:
+                            stats.transport_errors += 1
+                        step = yield (_STEP, ("transport_error",))
+                    else:
+                        with lock:
+                            stats.transport_errors += 1
+                            step = pool.transport_error(call, resource, now_ms(), _rand())
+                    self._wake(resource)
+                    continue
+                # Report the answer at once: the core frees its rate-limit slot now.
+                if st is not None:
+                    step = yield (_STEP, ("response", resp.status_code, resp.headers, resp.content))
+                else:
+                    with lock:
+                        step = pool.response(call, resource, resp.status_code, resp.headers, resp.content, now_ms(), _rand())
+                self._wake(resource)
+                if watched:
+                    self._emit("answer" if kind == "send" else "refresh_answered", resource, status=resp.status_code, ms=now_ms() - sent)
+                if kind == "send":
+                    last = resp
+                    if resp.status_code == 429:
+                        stats.rate_limited += 1
+            elif kind == "persist":
+                if watched:
+                    self._emit("persist", resource)
+                if st is None:
+                    # step.stored goes straight to the store: no local holds the tokens.
+                    exc = yield (_SET, step)
+                    if exc is not None:
+                        with lock:
+                            step = pool.persist_failed(call, resource, now_ms(), _rand())
+                        self._wake(resource)
+                        self._account(call, True)
+                        if watched:
+                            self._emit("persist_failed", resource, error=type(exc).__name__)
+                        raise step.error() from exc  # type: ignore[misc]
+                # (coordinated mode: the transaction's write saved it.)
+                if watched:
+                    self._emit("persist_saved", resource)
+                gen = gens.get(resource, 0)
+                if st is not None:
+                    step = yield (_STEP, ("resume",))
+                else:
+                    with lock:
+                        step = pool.resume(call, resource, now_ms(), _rand())
+                self._wake(resource)
+            elif kind == "wait":
+                wait_ms = step.wait_ms or 0
+                if watched:
+                    self._emit("wait", resource, reason=step.reason, ms=wait_ms)
+                yield (_WAIT, wait_ms, step.reason, gen)
+                gen = gens.get(resource, 0)
+                if st is not None:
+                    step = yield (_STEP, ("resume",))
+                else:
+                    with lock:
+                        step = pool.resume(call, resource, now_ms(), _rand())
+            elif kind == "done":
+                self._account(st.call if st is not None else call, False)
+                if watched:
+                    self._emit("call_done", resource, status=getattr(last, "status_code", None), ms=now_ms() - t0)
+                assert last is not None
+                return last
+            else:
+                self._account(st.call if st is not None else call, True)
+                err = step.error()
+                if watched:
+                    self._emit("call_failed", resource, kind=getattr(err, "kind", type(err).__name__), ms=now_ms() - t0)
+                raise err  # type: ignore[misc]
 
     def _new_call(
         self, method: str, path: str, params: Any, json: Any, options: Dict[str, int]
@@ -164,6 +319,8 @@ class _DriverBase:
         unsaved for the next call) and its rate-limit slot. Idempotent."""
         if call.is_finished:
             return
+        if self._watched():
+            self._emit("abort", resource)
         with self._lock:
             self.pool.abort(call, resource, self._now())
         self._account(call, True)
@@ -235,10 +392,18 @@ class _DriverBase:
         with self._lock:
             return self.pool.token_set(resource_id)
 
-    def forget(self, resource_id: str) -> bool:
-        """Drop a resource's session from memory (e.g. after an UNINSTALL webhook)."""
+    def _forget_local(self, resource_id: str) -> bool:
+        """Drop a resource's session from memory."""
         with self._lock:
             return self.pool.remove(resource_id)
+
+    def _store_delete(self, resource_id: str) -> Any:
+        """The token store's ``delete`` (a store without one keeps the record: a warning)."""
+        delete = getattr(self.store, "delete", None)
+        if delete is None:
+            log.warning("hoopauth: the token store has no delete(): forget() left its record in place")
+            return None
+        return delete(resource_id)
 
     # -- coordinated mode -----------------------------------------------------------------
     # Every step of a call is a transaction on the shared store (notes: FLEET.md): read the
@@ -295,6 +460,8 @@ class _DriverBase:
             st.call, st.refresh_fp = snapshot
             with lock:
                 self.stats.lost_races += 1
+            if self._watched():
+                self._emit("store_lost_race", resource, attempt=attempt + 1)
             yield _backoff(attempt)
         self._abort(st.call, resource)
         raise _contention(resource)
@@ -373,6 +540,8 @@ class _DriverBase:
             st.call = snapshot
             with lock:
                 self.stats.lost_races += 1
+            if self._watched():
+                self._emit("store_lost_race", resource, attempt=attempt + 1)
             yield _backoff(attempt)
         raise _contention(resource)
 
@@ -414,6 +583,8 @@ class _DriverBase:
                 return True
             with lock:
                 self.stats.lost_races += 1
+            if self._watched():
+                self._emit("store_lost_race", resource, attempt=attempt + 1)
             yield _backoff(attempt)
         raise _contention(resource)
 
@@ -437,6 +608,12 @@ _MAX_ATTEMPTS = 16
 _READ = "read"
 _Event = Tuple[Any, ...]
 _Txn = Generator[Union[str, Tuple[int, str], float], Any, Any]
+
+# The call loop's intents (see ``_DriverBase._call_loop``).
+_LOAD, _SLOT, _SEND, _SET, _WAIT, _STEP = range(6)
+_LOAD_OP = (_LOAD,)
+_SLOT_OP = (_SLOT,)
+_Loop = Generator[Tuple[Any, ...], Any, Any]
 
 
 def _backoff(attempt: int) -> float:

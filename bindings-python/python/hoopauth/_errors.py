@@ -10,7 +10,7 @@ contain secrets.
 
 from __future__ import annotations
 
-from typing import Dict, Optional, Type
+from typing import Any, Callable, Dict, Optional, Tuple, Type
 
 __all__ = [
     "HoopAuthError",
@@ -79,7 +79,7 @@ class HoopAuthError(Exception):
             f"status={self.status!r}, retry_after_ms={self.retry_after_ms!r})"
         )
 
-    def __reduce__(self):  # type: ignore[no-untyped-def]
+    def __reduce__(self) -> Tuple[Callable[..., "HoopAuthError"], Tuple[Any, ...]]:
         return (_rebuild, (self.kind, self.message, self.status, self.retry_after_ms, self.reauthorize))
 
 

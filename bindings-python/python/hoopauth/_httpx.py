@@ -16,6 +16,13 @@ import httpx
 
 from ._driver import (
     _READ,
+    _SEND,
+    _SET,
+    _SLOT,
+    _STEP,
+    _WAIT,
+    EventHook,
+    _Loop,
     _count,
     _DriverBase,
     _deadline,
@@ -30,6 +37,7 @@ from ._driver import (
 )
 from ._hoopauth import Call, Callback, Config, Limits, Request, Step, TokenSet, parse_callback, parse_token_response
 from ._pool import cache_socket_lookups
+from ._store import AnyTokenStore, TokenStore
 
 __all__ = ["Client", "AsyncClient"]
 
@@ -95,7 +103,7 @@ class Client(_DriverBase):
         config: Config,
         *,
         http: Optional[httpx.Client] = None,
-        store: Any = None,
+        store: Optional[TokenStore] = None,
         limits: Optional[Limits] = None,
         refresh_leeway_ms: Optional[int] = None,
         lease_ms: Optional[int] = None,
@@ -103,6 +111,7 @@ class Client(_DriverBase):
         max_in_flight: int = 16,
         shared: Any = None,
         keys: Optional[List[bytes]] = None,
+        on_event: Optional[EventHook] = None,
         **call_options: int,
     ) -> None:
         super().__init__(
@@ -114,9 +123,10 @@ class Client(_DriverBase):
             call_options=call_options,
             shared=shared,
             keys=keys,
+            on_event=on_event,
         )
         self._own_http = http is None
-        self.http = http if http is not None else httpx.Client(timeout=_http_timeout(timeout), follow_redirects=False, limits=_pool_limits(max_in_flight))
+        self.http: httpx.Client = http if http is not None else httpx.Client(timeout=_http_timeout(timeout), follow_redirects=False, limits=_pool_limits(max_in_flight))
         # Calls beyond the connection pool wait here, before the core paces them: a send the
         # core allowed goes out at once instead of queueing for a connection (which would
         # shift it past the pacing margin).
@@ -172,78 +182,66 @@ class Client(_DriverBase):
             raise _timed_out(timeout)
 
     def _run(self, call: Call, resource: str, timeout: Any = None) -> httpx.Response:
+        return self._drive(self._call_loop(call, resource), call, None, resource, timeout)
+
+    def _drive(self, loop: _Loop, call: Call, st: Optional[_SharedCall], resource: str, timeout: Any) -> httpx.Response:
+        """Run the call loop (``_DriverBase._call_loop``) with blocking I/O."""
         deadline = _deadline(timeout)
-        pool, lock, gens = self.pool, self._lock, self._gen
         holding = False
         try:
-            self._ensure_loaded(resource)
-            # A call holds a slot while it steps and sends, not while it waits.
-            holding = self._acquire_slot(deadline, timeout)
-            gen = gens.get(resource, 0)
-            with lock:
-                step: Step = pool.start(call, resource, now_ms(), _rand())
-            last: Optional[httpx.Response] = None
+            op = next(loop)
             while True:
-                kind = step.kind
-                if kind == "send" or kind == "send_refresh":
+                tag = op[0]
+                res: Any = None
+                if tag == _SEND:
                     try:
-                        resp = self._send(step.request, deadline)  # type: ignore[arg-type]
+                        res = self._send(op[1].request, deadline)
                     except httpx.TransportError:
                         if deadline is not None and time.monotonic() >= deadline:
                             raise _timed_out(timeout) from None
-                        gen = gens.get(resource, 0)
-                        with lock:
-                            self.stats.transport_errors += 1
-                            step = pool.transport_error(call, resource, now_ms(), _rand())
-                        self._wake(resource)
-                        continue
-                    # Report the answer at once: the core frees its rate-limit slot now.
-                    gen = gens.get(resource, 0)
-                    with lock:
-                        step = pool.response(
-                            call, resource, resp.status_code, resp.headers, resp.content, now_ms(), _rand()
-                        )
-                    self._wake(resource)
-                    if kind == "send":
-                        last = resp
-                        if resp.status_code == 429:
-                            self.stats.rate_limited += 1
-                elif kind == "persist":
+                elif tag == _STEP:
+                    wait_s = None if deadline is None else deadline - time.monotonic()
                     try:
-                        # step.stored goes straight to the store: no local holds the tokens.
-                        self.store.set(resource, step.stored)  # type: ignore[arg-type]
-                    except Exception as exc:
-                        with lock:
-                            step = pool.persist_failed(call, resource, now_ms(), _rand())
-                        self._wake(resource)
-                        self._account(call, True)
-                        raise step.error() from exc  # type: ignore[misc]
-                    gen = gens.get(resource, 0)
-                    with lock:
-                        step = pool.resume(call, resource, now_ms(), _rand())
-                    self._wake(resource)
-                elif kind == "wait":
+                        res, _now = self._io(self._call_txn(st, resource, op[1]), resource, wait_s)  # type: ignore[arg-type]
+                    except TimeoutError:
+                        raise _timed_out(timeout) from None
+                elif tag == _WAIT:
+                    # A call holds a slot while it steps and sends, not while it waits.
                     if holding:
                         self._in_flight.release()
                         holding = False
-                    self._sleep(resource, gen, step.wait_ms or 0, step.reason, deadline, timeout)
+                    self._sleep(resource, op[3], op[1], op[2], deadline, timeout)
                     holding = self._acquire_slot(deadline, timeout)
-                    gen = gens.get(resource, 0)
-                    with lock:
-                        step = pool.resume(call, resource, now_ms(), _rand())
-                elif kind == "done":
-                    self._account(call, False)
-                    assert last is not None
-                    return last
-                else:
-                    self._account(call, True)
-                    raise step.error()  # type: ignore[misc]
+                elif tag == _SET:
+                    try:
+                        # step.stored goes straight to the store: no local holds the tokens.
+                        self.store.set(resource, op[1].stored)
+                    except Exception as exc:
+                        res = exc
+                elif tag == _SLOT:
+                    holding = self._acquire_slot(deadline, timeout)
+                else:  # _LOAD
+                    self._ensure_loaded(resource)
+                op = loop.send(res)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
         finally:
             # Every way out of an unfinished call (timeout, KeyboardInterrupt, a bug) aborts
             # it: no lease, save or rate-limit slot stays held.
-            self._abort(call, resource)
-            if holding:
-                self._in_flight.release()
+            loop.close()
+            try:
+                if st is not None and not st.call.is_finished:
+                    # In coordinated mode, through the store: released for every process.
+                    try:
+                        self._io(self._abort_txn(st, resource), resource, 0.05)
+                        self._account(st.call, True)
+                    except Exception:  # the store is gone too: released below, here at least
+                        pass
+                    self._wake(resource)
+            finally:
+                self._abort(st.call if st is not None else call, resource)
+                if holding:
+                    self._in_flight.release()
 
     # -- coordinated mode -----------------------------------------------------------------
     def _io(self, txn: _Txn, resource: str, wait_s: Optional[float] = None) -> Any:
@@ -294,78 +292,7 @@ class Client(_DriverBase):
                 return stop.value
 
     def _run_shared(self, st: _SharedCall, resource: str, timeout: Any = None) -> httpx.Response:
-        deadline = _deadline(timeout)
-        gens = self._gen
-
-        def step_(event: _Event) -> Step:
-            wait_s = None if deadline is None else deadline - time.monotonic()
-            try:
-                step, _now = self._io(self._call_txn(st, resource, event), resource, wait_s)
-            except TimeoutError:
-                raise _timed_out(timeout) from None
-            return step  # type: ignore[no-any-return]
-
-        holding = False
-        try:
-            holding = self._acquire_slot(deadline, timeout)
-            gen = gens.get(resource, 0)
-            step = step_(("start",))
-            last: Optional[httpx.Response] = None
-            while True:
-                kind = step.kind
-                if kind == "send" or kind == "send_refresh":
-                    try:
-                        resp = self._send(step.request, deadline)  # type: ignore[arg-type]
-                    except httpx.TransportError:
-                        if deadline is not None and time.monotonic() >= deadline:
-                            raise _timed_out(timeout) from None
-                        with self._lock:
-                            self.stats.transport_errors += 1
-                        gen = gens.get(resource, 0)
-                        step = step_(("transport_error",))
-                        self._wake(resource)
-                        continue
-                    gen = gens.get(resource, 0)
-                    step = step_(("response", resp.status_code, resp.headers, resp.content))
-                    self._wake(resource)
-                    if kind == "send":
-                        last = resp
-                        if resp.status_code == 429:
-                            self.stats.rate_limited += 1
-                elif kind == "persist":
-                    # The transaction's write saved it: go on.
-                    gen = gens.get(resource, 0)
-                    step = step_(("resume",))
-                    self._wake(resource)
-                elif kind == "wait":
-                    if holding:
-                        self._in_flight.release()
-                        holding = False
-                    self._sleep(resource, gen, step.wait_ms or 0, step.reason, deadline, timeout)
-                    holding = self._acquire_slot(deadline, timeout)
-                    gen = gens.get(resource, 0)
-                    step = step_(("resume",))
-                elif kind == "done":
-                    self._account(st.call, False)
-                    assert last is not None
-                    return last
-                else:
-                    self._account(st.call, True)
-                    raise step.error()  # type: ignore[misc]
-        finally:
-            try:
-                if not st.call.is_finished:
-                    # A timeout or an interruption: release what the call holds for every process.
-                    try:
-                        self._io(self._abort_txn(st, resource), resource, 0.05)
-                        self._account(st.call, True)
-                    except Exception:  # the store is gone too: released below, here at least
-                        pass
-                    self._wake(resource)
-            finally:
-                self._abort(st.call, resource)
-                if holding:
-                    self._in_flight.release()
+        return self._drive(self._call_loop(st.call, resource, st), st.call, st, resource, timeout)
 
     # -- public API ----------------------------------------------------------------------
     def request(
@@ -491,14 +418,19 @@ class Client(_DriverBase):
         return bool(self._io(self._put_txn(resource, put), resource))
 
     def forget(self, resource_id: str) -> bool:
-        """Drop a resource's session from memory (e.g. after an UNINSTALL webhook). In
+        """Remove a resource's tokens from memory and from the token store (its ``delete``):
+        what to call on an UNINSTALL webhook. Returns whether this process held a session. In
         coordinated mode the shared record loses its tokens for every process (an empty
         record is written rather than the key deleted, so no process writes back its copy)."""
         if self.shared is not None:
             had = self.pool.has_session(resource_id)
             self._put(resource_id, lambda: self.pool.remove(resource_id))
             return had
-        return super().forget(resource_id)
+        had = self._forget_local(resource_id)
+        self._store_delete(resource_id)
+        if self._watched():
+            self._emit("forget", resource_id)
+        return had
 
     def _save(self, resource: str) -> None:
         try:
@@ -583,7 +515,7 @@ class AsyncClient(_DriverBase):
         config: Config,
         *,
         http: Optional[httpx.AsyncClient] = None,
-        store: Any = None,
+        store: Optional[AnyTokenStore] = None,
         limits: Optional[Limits] = None,
         refresh_leeway_ms: Optional[int] = None,
         lease_ms: Optional[int] = None,
@@ -591,6 +523,7 @@ class AsyncClient(_DriverBase):
         max_in_flight: int = 16,
         shared: Any = None,
         keys: Optional[List[bytes]] = None,
+        on_event: Optional[EventHook] = None,
         **call_options: int,
     ) -> None:
         super().__init__(
@@ -602,9 +535,10 @@ class AsyncClient(_DriverBase):
             call_options=call_options,
             shared=shared,
             keys=keys,
+            on_event=on_event,
         )
         self._own_http = http is None
-        self.http = (
+        self.http: httpx.AsyncClient = (
             http
             if http is not None
             else httpx.AsyncClient(timeout=_http_timeout(timeout), follow_redirects=False, limits=_pool_limits(max_in_flight))
@@ -659,75 +593,68 @@ class AsyncClient(_DriverBase):
         self._load_stored(resource, await _maybe_await(self.store.get(resource)))
 
     async def _run(self, call: Call, resource: str) -> httpx.Response:
+        return await self._drive(self._call_loop(call, resource), call, None, resource)
+
+    async def _drive(self, loop: _Loop, call: Call, st: Optional[_SharedCall], resource: str) -> httpx.Response:
+        """Run the call loop (``_DriverBase._call_loop``) with asyncio I/O."""
         if self._in_flight is None:
             self._in_flight = asyncio.Semaphore(self._max_in_flight)
         slots = self._in_flight
-        pool, lock = self.pool, self._lock
         holding = False
         try:
-            await self._ensure_loaded(resource)
-            # A call holds a slot while it steps and sends, not while it waits: a send the core
-            # allowed goes out at once instead of queueing for a pooled connection.
-            await slots.acquire()
-            holding = True
-            with lock:
-                step: Step = pool.start(call, resource, now_ms(), _rand())
-            last: Optional[httpx.Response] = None
+            op = next(loop)
             while True:
-                kind = step.kind
-                if kind == "send" or kind == "send_refresh":
+                tag = op[0]
+                res: Any = None
+                if tag == _SEND:
                     try:
-                        resp = await self._send(step.request)  # type: ignore[arg-type]
+                        res = await self._send(op[1].request)
                     except httpx.TransportError:
-                        with lock:
-                            self.stats.transport_errors += 1
-                            step = pool.transport_error(call, resource, now_ms(), _rand())
-                        self._wake(resource)
-                        continue
-                    # Report the answer at once: the core frees its rate-limit slot now.
-                    with lock:
-                        step = pool.response(
-                            call, resource, resp.status_code, resp.headers, resp.content, now_ms(), _rand()
-                        )
-                    self._wake(resource)
-                    if kind == "send":
-                        last = resp
-                        if resp.status_code == 429:
-                            self.stats.rate_limited += 1
-                elif kind == "persist":
-                    try:
-                        # step.stored goes straight to the store: no local holds the tokens.
-                        await _maybe_await(self.store.set(resource, step.stored))  # type: ignore[arg-type]
-                    except Exception as exc:
-                        with lock:
-                            step = pool.persist_failed(call, resource, now_ms(), _rand())
-                        self._wake(resource)
-                        self._account(call, True)
-                        raise step.error() from exc  # type: ignore[misc]
-                    with lock:
-                        step = pool.resume(call, resource, now_ms(), _rand())
-                    self._wake(resource)
-                elif kind == "wait":
+                        pass
+                elif tag == _STEP:
+                    res = await self._step(st, resource, op[1])  # type: ignore[arg-type]
+                elif tag == _WAIT:
+                    # A call holds a slot while it steps and sends, not while it waits: a send
+                    # the core allowed goes out at once instead of queueing for a connection.
                     slots.release()
                     holding = False
-                    await self._sleep(resource, step.wait_ms or 0, step.reason)
+                    await self._sleep(resource, op[1], op[2])
                     await slots.acquire()
                     holding = True
-                    with lock:
-                        step = pool.resume(call, resource, now_ms(), _rand())
-                elif kind == "done":
-                    self._account(call, False)
-                    assert last is not None
-                    return last
-                else:
-                    self._account(call, True)
-                    raise step.error()  # type: ignore[misc]
+                elif tag == _SET:
+                    try:
+                        # step.stored goes straight to the store: no local holds the tokens.
+                        await _maybe_await(self.store.set(resource, op[1].stored))
+                    except Exception as exc:
+                        res = exc
+                elif tag == _SLOT:
+                    await slots.acquire()
+                    holding = True
+                else:  # _LOAD
+                    await self._ensure_loaded(resource)
+                op = loop.send(res)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
         finally:
             # Every way out of an unfinished call (cancellation, a timeout, a bug) aborts it:
             # no lease, save or rate-limit slot stays held.
-            self._abort(call, resource)
-            if holding:
-                slots.release()
+            loop.close()
+            try:
+                if st is not None and not st.call.is_finished:
+                    # A timeout or a cancellation: release what the call holds for every process.
+                    try:
+                        turn = self._txn_locks.get(resource)
+                        if turn is not None and turn.locked():  # busy: do not wait for the turn
+                            raise TimeoutError
+                        await asyncio.wait_for(self._io(self._abort_txn(st, resource), resource), 1.0)
+                        self._account(st.call, True)
+                    except Exception:  # the store is gone too: released below, here at least
+                        pass
+                    self._wake(resource)
+            finally:
+                self._abort(st.call if st is not None else call, resource)
+                if holding:
+                    slots.release()
 
     # -- coordinated mode -----------------------------------------------------------------
     async def _store_op(self, name: str, *args: Any) -> Any:
@@ -774,66 +701,7 @@ class AsyncClient(_DriverBase):
         return step  # type: ignore[no-any-return]
 
     async def _run_shared(self, st: _SharedCall, resource: str) -> httpx.Response:
-        if self._in_flight is None:
-            self._in_flight = asyncio.Semaphore(self._max_in_flight)
-        slots = self._in_flight
-        holding = False
-        try:
-            await slots.acquire()
-            holding = True
-            step = await self._step(st, resource, ("start",))
-            last: Optional[httpx.Response] = None
-            while True:
-                kind = step.kind
-                if kind == "send" or kind == "send_refresh":
-                    try:
-                        resp = await self._send(step.request)  # type: ignore[arg-type]
-                    except httpx.TransportError:
-                        self.stats.transport_errors += 1
-                        step = await self._step(st, resource, ("transport_error",))
-                        self._wake(resource)
-                        continue
-                    step = await self._step(st, resource, ("response", resp.status_code, resp.headers, resp.content))
-                    self._wake(resource)
-                    if kind == "send":
-                        last = resp
-                        if resp.status_code == 429:
-                            self.stats.rate_limited += 1
-                elif kind == "persist":
-                    # The transaction's write saved it: go on.
-                    step = await self._step(st, resource, ("resume",))
-                    self._wake(resource)
-                elif kind == "wait":
-                    slots.release()
-                    holding = False
-                    await self._sleep(resource, step.wait_ms or 0, step.reason)
-                    await slots.acquire()
-                    holding = True
-                    step = await self._step(st, resource, ("resume",))
-                elif kind == "done":
-                    self._account(st.call, False)
-                    assert last is not None
-                    return last
-                else:
-                    self._account(st.call, True)
-                    raise step.error()  # type: ignore[misc]
-        finally:
-            try:
-                if not st.call.is_finished:
-                    # A timeout or a cancellation: release what the call holds for every process.
-                    try:
-                        turn = self._txn_locks.get(resource)
-                        if turn is not None and turn.locked():  # busy: do not wait for the turn
-                            raise TimeoutError
-                        await asyncio.wait_for(self._io(self._abort_txn(st, resource), resource), 1.0)
-                        self._account(st.call, True)
-                    except Exception:  # the store is gone too: released below, here at least
-                        pass
-                    self._wake(resource)
-            finally:
-                self._abort(st.call, resource)
-                if holding:
-                    slots.release()
+        return await self._drive(self._call_loop(st.call, resource, st), st.call, st, resource)
 
     async def _clock(self) -> int:
         """Now: the shared store's clock in coordinated mode, else this process's."""
@@ -847,13 +715,17 @@ class AsyncClient(_DriverBase):
     async def _put(self, resource: str, put: Any) -> bool:
         return bool(await self._io(self._put_txn(resource, put), resource))
 
-    async def forget(self, resource_id: str) -> bool:  # type: ignore[override]
+    async def forget(self, resource_id: str) -> bool:
         """As :meth:`Client.forget`, awaitable (coordinated mode empties the shared record)."""
         if self.shared is not None:
             had = self.pool.has_session(resource_id)
             await self._put(resource_id, lambda: self.pool.remove(resource_id))
             return had
-        return _DriverBase.forget(self, resource_id)
+        had = self._forget_local(resource_id)
+        await _maybe_await(self._store_delete(resource_id))
+        if self._watched():
+            self._emit("forget", resource_id)
+        return had
 
     async def _run_timed(self, call: Any, resource: str, timeout: Any) -> httpx.Response:
         run = self._run_shared if isinstance(call, _SharedCall) else self._run

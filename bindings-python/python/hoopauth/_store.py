@@ -25,6 +25,10 @@ class TokenStore(Protocol):
 
     def set(self, resource_id: str, stored: str) -> None: ...
 
+    def delete(self, resource_id: str) -> None:
+        """Remove a resource's session (``forget``); a missing one is not an error."""
+        ...
+
 
 @runtime_checkable
 class AsyncTokenStore(Protocol):
@@ -33,6 +37,10 @@ class AsyncTokenStore(Protocol):
     def get(self, resource_id: str) -> Awaitable[Optional[str]]: ...
 
     def set(self, resource_id: str, stored: str) -> Awaitable[None]: ...
+
+    def delete(self, resource_id: str) -> Awaitable[None]:
+        """Remove a resource's session (``forget``); a missing one is not an error."""
+        ...
 
 
 AnyTokenStore = Union[TokenStore, AsyncTokenStore]

@@ -152,7 +152,8 @@ class _RedisBase:
         self.prefix = prefix
         self.timeout = timeout
         self._own = isinstance(url_or_client, str)
-        self.client = _redis_client(url_or_client, timeout, asyncio)
+        #: The redis-py client (``redis.Redis`` or ``redis.asyncio.Redis``).
+        self.client: Any = _redis_client(url_or_client, timeout, asyncio)
         self._read = self.client.register_script(REDIS_READ_SCRIPT)
         self._cas = self.client.register_script(REDIS_CAS_SCRIPT)
         self._unreachable: Tuple[Type[BaseException], ...] = _redis_errors()
@@ -291,9 +292,9 @@ class SqliteStore:
     def __init__(self, path: str, *, prefix: str = "", busy_timeout_ms: int = 2000) -> None:
         if not isinstance(prefix, str):
             raise TypeError("prefix must be a str")
-        self.path = str(path)
+        self.path: str = str(path)
         self.prefix = prefix
-        self.busy_timeout_ms = int(busy_timeout_ms)
+        self.busy_timeout_ms: int = int(busy_timeout_ms)
         self._local = threading.local()
         self._writes = 0
         self._conn()  # create the schema now: a bad path fails here
