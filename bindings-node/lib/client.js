@@ -750,8 +750,9 @@ function makeClient(ctx) {
         if (kept != null && pool.hasSession(resourceId)) pool.endSave(resourceId, false);
         return;
       }
-      if (kept != null && kept.data !== data && kept.expiry > 0) {
-        w(() => pool.loadShared(resourceId, data));
+      w(() => pool.loadShared(resourceId, data));
+      if (kept != null && kept.data === data) return;
+      if (kept != null && kept.expiry > 0) {
         const e = expiryOf(pool.storedJson(resourceId));
         if (e > 0 && e < kept.expiry) {
           w(() => pool.loadShared(resourceId, kept.data));
@@ -763,8 +764,6 @@ function makeClient(ctx) {
           }
           return;
         }
-      } else {
-        w(() => pool.loadShared(resourceId, data));
       }
       this.#keep(resourceId, data);
     }
