@@ -10,7 +10,8 @@ use hoopauth as core;
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyList, PyString, PyTuple};
+use pyo3::IntoPyObjectExt;
+use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyList, PyString};
 use serde_json::Value;
 
 const REDACTED: &str = "[redacted]";
@@ -90,13 +91,6 @@ fn ms_of(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<u64> {
 fn opt_ms(obj: Option<&Bound<'_, PyAny>>, name: &str) -> PyResult<Option<u64>> {
     match obj {
         Some(o) if !o.is_none() => ms_of(o, name).map(Some),
-        _ => Ok(None),
-    }
-}
-
-fn opt_u32(obj: Option<&Bound<'_, PyAny>>, name: &str) -> PyResult<Option<u32>> {
-    match obj {
-        Some(o) if !o.is_none() => uint_of(o, name, u32::MAX as u64, false).map(|v| Some(v as u32)),
         _ => Ok(None),
     }
 }
@@ -258,45 +252,6 @@ fn pairs(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<(String, String)>> {
     Ok(out)
 }
 
-fn pairs_to_py<'py>(py: Python<'py>, pairs: &[(String, String)]) -> PyResult<Bound<'py, PyList>> {
-    let list = PyList::empty(py);
-    for (k, v) in pairs {
-        list.append(PyTuple::new(py, [k.as_str(), v.as_str()])?)?;
-    }
-    Ok(list)
-}
-
-fn value_to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
-    Ok(match v {
-        Value::Null => py.None().into_bound(py),
-        Value::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
-        Value::Number(n) => {
-            if let Some(u) = n.as_u64() {
-                u.into_pyobject(py)?.into_any()
-            } else if let Some(i) = n.as_i64() {
-                i.into_pyobject(py)?.into_any()
-            } else {
-                PyFloat::new(py, n.as_f64().unwrap_or(f64::NAN)).into_any()
-            }
-        }
-        Value::String(s) => PyString::new(py, s).into_any(),
-        Value::Array(items) => {
-            let list = PyList::empty(py);
-            for i in items {
-                list.append(value_to_py(py, i)?)?;
-            }
-            list.into_any()
-        }
-        Value::Object(map) => {
-            let d = PyDict::new(py);
-            for (k, v) in map {
-                d.set_item(k, value_to_py(py, v)?)?;
-            }
-            d.into_any()
-        }
-    })
-}
-
 /// JSON text of a body given as `str` (taken as JSON text) or any JSON-able object.
 fn json_text(obj: &Bound<'_, PyAny>) -> PyResult<String> {
     if let Ok(s) = obj.cast::<PyString>() {
@@ -320,38 +275,134 @@ fn json_text(obj: &Bound<'_, PyAny>) -> PyResult<String> {
     }
 }
 
-fn py_repr_str(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('\'');
-    for c in s.chars() {
-        match c {
-            '\'' => out.push_str("\\'"),
-            '\\' => out.push_str("\\\\"),
-            c if c.is_control() => out.push_str(&c.escape_default().to_string()),
-            c => out.push(c),
-        }
-    }
-    out.push('\'');
-    out
+/// A core value that derives `Serialize`, as Python objects (dicts in field order, lists,
+/// numbers, str, None), through its JSON form.
+macro_rules! to_py {
+    ($py:expr, $v:expr) => {
+        json_loads($py, serde_json::to_string($v))
+    };
 }
 
-fn opt_repr(s: Option<&str>) -> String {
-    s.map(py_repr_str).unwrap_or_else(|| "None".into())
+fn json_loads<'py>(py: Python<'py>, json: serde_json::Result<String>) -> PyResult<Bound<'py, PyAny>> {
+    let json = json.map_err(|e| PyValueError::new_err(e.to_string()))?;
+    py.import("json")?.call_method1("loads", (json,))
+}
+
+/// Keyword options → a core option struct through serde: its own field names and defaults
+/// (`#[serde(default)]`). Each value passes the number rules first: a bool for a bool field;
+/// for a number field a whole number, or any finite number for `*_ms` (fractions dropped);
+/// `None` keeps the default. An unknown name is a `TypeError`, like any unexpected keyword.
+macro_rules! options {
+    ($ty:ty, $kwargs:expr) => {{
+        let defaults = serde_json::to_value(<$ty>::default()).unwrap_or_default();
+        let v = options_value(defaults, $kwargs, |v| serde_json::from_value::<$ty>(v).is_ok())?;
+        serde_json::from_value::<$ty>(v).map_err(|e| invalid_arg(e.to_string()))
+    }};
+}
+
+fn options_value(defaults: Value, kwargs: Option<&Bound<'_, PyDict>>, fits: impl Fn(Value) -> bool) -> PyResult<Value> {
+    let Value::Object(mut map) = defaults else { return Err(PyRuntimeError::new_err("options")) };
+    for (k, v) in kwargs.into_iter().flat_map(|d| d.iter()) {
+        let k: String = k.extract()?;
+        let Some(slot) = map.get(&k) else {
+            return Err(PyTypeError::new_err(format!("unexpected keyword argument '{k}'")));
+        };
+        if v.is_none() {
+            continue;
+        }
+        let new = match slot {
+            Value::Bool(_) => Value::Bool(opt_flag(Some(&v), &k)?.unwrap_or_default()),
+            _ => Value::from(uint_of(&v, &k, u64::MAX, k.ends_with("_ms"))?),
+        };
+        map.insert(k.clone(), new);
+        if !fits(Value::Object(map.clone())) {
+            return Err(invalid_arg(format!("{k} is out of range")));
+        }
+    }
+    Ok(Value::Object(map))
+}
+
+/// A class wrapping one core value (`inner`): a getter per row (`name: type = |value| expr`),
+/// a `__repr__` built from the rows (each shown by Python's `repr`, or by the row's
+/// `[function]`: `secret` prints `[redacted]`, `hidden` leaves the row out), then the
+/// class's own methods.
+macro_rules! record {
+    ($(#[$doc:meta])* $py:ident($core:ty) as $name:literal $(, $opt:ident)*;
+     $($(#[$fdoc:meta])* $f:ident $([$mode:ident])? : $t:ty = |$v:ident| $get:expr;)*
+     $(@impl { $($methods:tt)* })?) => {
+        #[pyclass(name = $name, module = "hoopauth._hoopauth" $(, $opt)*)]
+        $(#[$doc])*
+        struct $py {
+            inner: $core,
+        }
+
+        #[pymethods]
+        impl $py {
+            $($(#[$fdoc])* #[getter] fn $f(&self) -> $t { let $v = &self.inner; $get })*
+            fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+                let _ = py;
+                let mut parts: Vec<String> = Vec::new();
+                $(if let Some(s) = repr_part!(py, stringify!($f).trim_start_matches("r#"), self.$f() $(, $mode)?) {
+                    parts.push(s);
+                })*
+                Ok(format!("{}({})", $name, parts.join(", ")))
+            }
+            $($($methods)*)?
+        }
+    };
+}
+
+macro_rules! repr_part {
+    ($py:ident, $name:expr, $v:expr) => {
+        Some(format!("{}={}", $name, $v.into_bound_py_any($py)?.repr()?))
+    };
+    ($py:ident, $name:expr, $v:expr, $mode:ident) => {
+        $mode($name, $v)
+    };
+}
+
+/// A secret in a `repr`: `[redacted]` when set.
+trait Redact {
+    fn is_set(&self) -> bool;
+}
+impl Redact for &str {
+    fn is_set(&self) -> bool {
+        true
+    }
+}
+impl<T> Redact for Option<T> {
+    fn is_set(&self) -> bool {
+        self.is_some()
+    }
+}
+fn secret(name: &str, v: impl Redact) -> Option<String> {
+    Some(format!("{name}={}", if v.is_set() { REDACTED } else { "None" }))
+}
+fn hidden<T>(_: &str, _: T) -> Option<String> {
+    None
 }
 
 // ---------------------------------------------------------------------------------------
 // Config
 // ---------------------------------------------------------------------------------------
 
-/// A validated app configuration. `repr()` never shows the client secret.
-#[pyclass(name = "Config", module = "hoopauth._hoopauth", frozen)]
-#[derive(Clone)]
-struct PyConfig {
-    inner: core::Config,
+/// The client secret in a `repr`: `[redacted]` or `None`.
+fn client_secret(_: &str, set: bool) -> Option<String> {
+    secret("client_secret", set.then_some(()))
 }
 
-#[pymethods]
-impl PyConfig {
+record! {
+    /// A validated app configuration. `repr()` never shows the client secret.
+    #[derive(Clone)]
+    PyConfig(core::Config) as "Config", frozen;
+    client_id: &str = |c| c.client_id();
+    has_client_secret [client_secret]: bool = |c| c.client_secret().is_some();
+    redirect_uri: Option<&str> = |c| c.redirect_uri();
+    marketplace_base: &str = |c| c.marketplace_base();
+    api_base: &str = |c| c.api_base();
+    api_version: &str = |c| c.api_version();
+    version_id: &str = |c| c.version_id();
+    @impl {
     #[new]
     #[pyo3(signature = (client_id, *, client_secret=None, redirect_uri=None, marketplace=None, api_base=None, api_version=None))]
     fn new(
@@ -373,36 +424,6 @@ impl PyConfig {
         .or_raise()?;
         Ok(PyConfig { inner })
     }
-
-    #[getter]
-    fn client_id(&self) -> &str {
-        self.inner.client_id()
-    }
-    #[getter]
-    fn has_client_secret(&self) -> bool {
-        self.inner.client_secret().is_some()
-    }
-    #[getter]
-    fn redirect_uri(&self) -> Option<&str> {
-        self.inner.redirect_uri()
-    }
-    #[getter]
-    fn marketplace_base(&self) -> &str {
-        self.inner.marketplace_base()
-    }
-    #[getter]
-    fn api_base(&self) -> &str {
-        self.inner.api_base()
-    }
-    #[getter]
-    fn api_version(&self) -> &str {
-        self.inner.api_version()
-    }
-    #[getter]
-    fn version_id(&self) -> &str {
-        self.inner.version_id()
-    }
-
     /// The marketplace URL that asks the user to install the app.
     #[pyo3(signature = (scopes, *, state=None, login_window_open_mode=None, version_id=None))]
     fn authorization_url(
@@ -470,15 +491,6 @@ impl PyConfig {
         let req = api_request_from(method, path, query, json, version)?;
         Ok(PyRequest { inner: self.inner.api_request(&req, access_token).or_raise()? })
     }
-
-    fn __repr__(&self) -> String {
-        format!(
-            "Config(client_id={}, client_secret={}, redirect_uri={}, api_base={})",
-            py_repr_str(self.inner.client_id()),
-            if self.inner.client_secret().is_some() { REDACTED } else { "None" },
-            opt_repr(self.inner.redirect_uri()),
-            py_repr_str(self.inner.api_base()),
-        )
     }
 }
 
@@ -498,69 +510,37 @@ fn api_request_from(
 }
 
 // ---------------------------------------------------------------------------------------
+
+// ---------------------------------------------------------------------------------------
 // Request
 // ---------------------------------------------------------------------------------------
 
-/// An HTTP request for any client to send: `method`, `url`, `headers` (list of pairs),
-/// `body` (bytes). `repr()` hides the Authorization header and the body.
-#[pyclass(name = "Request", module = "hoopauth._hoopauth", frozen)]
-struct PyRequest {
-    inner: core::Request,
+/// The headers in a `repr`, with the Authorization value redacted.
+fn headers_repr(name: &str, headers: Vec<(String, String)>) -> Option<String> {
+    let shown: Vec<String> = headers
+        .iter()
+        .map(|(k, v)| format!("({k:?}, {:?})", if k.eq_ignore_ascii_case("authorization") { REDACTED } else { v }))
+        .collect();
+    Some(format!("{name}=[{}]", shown.join(", ")))
 }
 
-#[pymethods]
-impl PyRequest {
-    #[getter]
-    fn method(&self) -> &'static str {
-        self.inner.method.as_str()
-    }
-    #[getter]
-    fn url(&self) -> &str {
-        &self.inner.url
-    }
-    #[getter]
-    fn headers<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        pairs_to_py(py, &self.inner.headers)
-    }
+record! {
+    /// An HTTP request for any client to send: `method`, `url`, `headers` (list of pairs),
+    /// `body` (bytes). `repr()` hides the Authorization header and the body.
+    PyRequest(core::Request) as "Request", frozen;
+    method: &'static str = |r| r.method.as_str();
+    url: &str = |r| &r.url;
+    headers [headers_repr]: Vec<(String, String)> = |r| r.headers.clone();
     /// The headers as a dict.
-    #[getter]
-    fn headers_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let d = PyDict::new(py);
-        for (k, v) in &self.inner.headers {
-            d.set_item(k, v)?;
-        }
-        Ok(d)
-    }
-    #[getter]
-    fn body<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
-        PyBytes::new(py, &self.inner.body)
-    }
+    headers_dict [hidden]: std::collections::HashMap<String, String> = |r| r.headers.iter().cloned().collect();
+    body [secret]: Option<&[u8]> = |r| Some(&r.body);
     /// The body decoded as UTF-8.
-    #[getter]
-    fn body_text(&self) -> &str {
-        self.inner.body_text()
-    }
+    body_text [hidden]: &str = |r| r.body_text();
+    @impl {
     /// First value of a header (name case-insensitive).
     fn header(&self, name: &str) -> Option<&str> {
         self.inner.header(name)
     }
-    fn __repr__(&self) -> String {
-        let headers: Vec<String> = self
-            .inner
-            .headers
-            .iter()
-            .map(|(k, v)| {
-                let v = if k.eq_ignore_ascii_case("authorization") { REDACTED } else { v.as_str() };
-                format!("({}, {})", py_repr_str(k), py_repr_str(v))
-            })
-            .collect();
-        format!(
-            "Request(method='{}', url={}, headers=[{}], body=<{} bytes redacted>)",
-            self.inner.method.as_str(),
-            py_repr_str(&self.inner.url),
-            headers.join(", "),
-            self.inner.body.len()
-        )
     }
 }
 
@@ -568,140 +548,55 @@ impl PyRequest {
 // Tokens
 // ---------------------------------------------------------------------------------------
 
-/// A parsed token response. The tokens are attributes; `repr()` redacts them.
-#[pyclass(name = "TokenSet", module = "hoopauth._hoopauth", frozen)]
-#[derive(Clone)]
-struct PyTokenSet {
-    inner: core::TokenSet,
-}
-
-#[pymethods]
-impl PyTokenSet {
-    #[getter]
-    fn access_token(&self) -> &str {
-        self.inner.access_token.expose()
-    }
-    #[getter]
-    fn token_type(&self) -> Option<&str> {
-        self.inner.token_type.as_deref()
-    }
-    #[getter]
-    fn expires_in(&self) -> Option<u64> {
-        self.inner.expires_in
-    }
-    #[getter]
-    fn expires_at_ms(&self) -> Option<u64> {
-        self.inner.expires_at_ms
-    }
-    #[getter]
-    fn refresh_token(&self) -> Option<&str> {
-        self.inner.refresh_token.as_ref().map(|s| s.expose())
-    }
-    #[getter]
-    fn scopes(&self) -> Vec<String> {
-        self.inner.scopes.clone()
-    }
-    #[getter]
-    fn user_type(&self) -> Option<&'static str> {
-        self.inner.user_type.map(|u| u.as_str())
-    }
-    #[getter]
-    fn location_id(&self) -> Option<&str> {
-        self.inner.location_id.as_deref()
-    }
-    #[getter]
-    fn company_id(&self) -> Option<&str> {
-        self.inner.company_id.as_deref()
-    }
-    #[getter]
-    fn approved_locations(&self) -> Option<Vec<String>> {
-        self.inner.approved_locations.clone()
-    }
-    #[getter]
-    fn plan_id(&self) -> Option<&str> {
-        self.inner.plan_id.as_deref()
-    }
-    #[getter]
-    fn is_bulk_installation(&self) -> Option<bool> {
-        self.inner.is_bulk_installation
-    }
-    #[getter]
-    fn user_id(&self) -> Option<&str> {
-        self.inner.user_id.as_deref()
-    }
+record! {
+    /// A parsed token response. The tokens are attributes; `repr()` redacts them.
+    #[derive(Clone)]
+    PyTokenSet(core::TokenSet) as "TokenSet", frozen;
+    access_token [secret]: &str = |t| t.access_token.expose();
+    token_type: Option<&str> = |t| t.token_type.as_deref();
+    expires_in [hidden]: Option<u64> = |t| t.expires_in;
+    expires_at_ms: Option<u64> = |t| t.expires_at_ms;
+    refresh_token [secret]: Option<&str> = |t| t.refresh_token.as_ref().map(|s| s.expose());
+    scopes: Vec<String> = |t| t.scopes.clone();
+    user_type: Option<&'static str> = |t| t.user_type.map(|u| u.as_str());
+    location_id: Option<&str> = |t| t.location_id.as_deref();
+    company_id: Option<&str> = |t| t.company_id.as_deref();
+    approved_locations [hidden]: Option<Vec<String>> = |t| t.approved_locations.clone();
+    plan_id [hidden]: Option<&str> = |t| t.plan_id.as_deref();
+    is_bulk_installation [hidden]: Option<bool> = |t| t.is_bulk_installation;
+    user_id [hidden]: Option<&str> = |t| t.user_id.as_deref();
+    /// The location id, else the company id: the resource the tokens act for.
+    resource_id [hidden]: Option<&str> = |t| t.resource_id();
+    @impl {
     /// Fields of the response hoopauth does not know, as sent.
     #[getter]
-    fn extra<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let d = PyDict::new(py);
-        for (k, v) in &self.inner.extra {
-            d.set_item(k, value_to_py(py, v)?)?;
-        }
-        Ok(d)
-    }
-    /// The location id, else the company id: the resource the tokens act for.
-    #[getter]
-    fn resource_id(&self) -> Option<&str> {
-        self.inner.resource_id()
+    fn extra<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_py!(py, &self.inner.extra)
     }
     /// Whether the access token has expired at `now_ms` (no leeway).
     fn is_expired(&self, now_ms: &Bound<'_, PyAny>) -> PyResult<bool> {
         let now_ms = ms_of(now_ms, "now_ms")?;
         Ok(self.inner.expires_at_ms.is_some_and(|at| now_ms >= at))
     }
-
     /// A stable dict form (holds the tokens: keep it as secret as they are).
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let t = &self.inner;
-        let d = PyDict::new(py);
-        d.set_item("access_token", t.access_token.expose())?;
-        d.set_item("token_type", t.token_type.as_deref())?;
-        d.set_item("expires_in", t.expires_in)?;
-        d.set_item("expires_at_ms", t.expires_at_ms)?;
-        d.set_item("refresh_token", t.refresh_token.as_ref().map(|s| s.expose()))?;
-        d.set_item("scopes", t.scopes.clone())?;
-        d.set_item("user_type", t.user_type.map(|u| u.as_str()))?;
-        d.set_item("location_id", t.location_id.as_deref())?;
-        d.set_item("company_id", t.company_id.as_deref())?;
-        d.set_item("approved_locations", t.approved_locations.clone())?;
-        d.set_item("plan_id", t.plan_id.as_deref())?;
-        d.set_item("is_bulk_installation", t.is_bulk_installation)?;
-        d.set_item("user_id", t.user_id.as_deref())?;
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let d = to_py!(py, &self.inner)?;
         d.set_item("extra", self.extra(py)?)?;
         Ok(d)
     }
-
     /// The JSON form (holds the tokens).
     fn to_json(&self) -> PyResult<String> {
         serde_json::to_string(&self.inner).map_err(|_| PyValueError::new_err("token set does not serialise"))
     }
-
     /// Restore from [`TokenSet.to_json`].
     #[staticmethod]
     fn from_json(json: &str) -> PyResult<PyTokenSet> {
-        let inner: core::TokenSet = serde_json::from_str(json)
-            .map_err(|_| to_py_err(core::Error::new(core::ErrorKind::InvalidArgument, "not a token set JSON")))?;
+        let inner = serde_json::from_str(json).map_err(|_| invalid_arg("not a token set JSON"))?;
         Ok(PyTokenSet { inner })
     }
-
     fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
-        match other.cast::<PyTokenSet>() {
-            Ok(o) => o.get().inner == self.inner,
-            Err(_) => false,
-        }
+        other.cast::<PyTokenSet>().is_ok_and(|o| o.get().inner == self.inner)
     }
-
-    fn __repr__(&self) -> String {
-        let t = &self.inner;
-        format!(
-            "TokenSet(access_token={REDACTED}, refresh_token={}, token_type={}, expires_at_ms={}, scopes=[{}], user_type={}, location_id={}, company_id={})",
-            if t.refresh_token.is_some() { REDACTED } else { "None" },
-            opt_repr(t.token_type.as_deref()),
-            t.expires_at_ms.map(|v| v.to_string()).unwrap_or_else(|| "None".into()),
-            t.scopes.iter().map(|s| py_repr_str(s)).collect::<Vec<_>>().join(", "),
-            opt_repr(t.user_type.map(|u| u.as_str())),
-            opt_repr(t.location_id.as_deref()),
-            opt_repr(t.company_id.as_deref()),
-        )
     }
 }
 
@@ -721,29 +616,16 @@ fn parse_token_response(
     Ok(PyTokenSet { inner: core::parse_token_response(status, &headers, &body, now_ms).or_raise()? })
 }
 
+
 // ---------------------------------------------------------------------------------------
 // Authorization callback
 // ---------------------------------------------------------------------------------------
 
-/// The authorization redirect's `code` and `state`. `repr()` hides the code.
-#[pyclass(name = "Callback", module = "hoopauth._hoopauth", frozen)]
-struct PyCallback {
-    inner: core::Callback,
-}
-
-#[pymethods]
-impl PyCallback {
-    #[getter]
-    fn code(&self) -> &str {
-        self.inner.code.expose()
-    }
-    #[getter]
-    fn state(&self) -> Option<&str> {
-        self.inner.state.as_deref()
-    }
-    fn __repr__(&self) -> String {
-        format!("Callback(code={REDACTED}, state={})", opt_repr(self.inner.state.as_deref()))
-    }
+record! {
+    /// The authorization redirect's `code` and `state`. `repr()` hides the code.
+    PyCallback(core::Callback) as "Callback", frozen;
+    code [secret]: &str = |c| c.code.expose();
+    state: Option<&str> = |c| c.state.as_deref();
 }
 
 /// Parse the redirect URL (or its query); check `state` in constant time.
@@ -785,67 +667,27 @@ fn known_scopes() -> Vec<&'static str> {
 // Classification, rate-limit headers, limiter
 // ---------------------------------------------------------------------------------------
 
-/// What an API response means.
-#[pyclass(name = "Classification", module = "hoopauth._hoopauth", frozen)]
-struct PyClassification {
-    inner: core::Classification,
-}
-
-#[pymethods]
-impl PyClassification {
+record! {
+    /// What an API response means.
+    PyClassification(core::Classification) as "Classification", frozen;
     /// `ok`, `unauthorized`, `insufficient_scope`, `token_type_mismatch`, `forbidden`,
     /// `not_found`, `rate_limited`, `server_error`, `client_error`, `unexpected_status`.
-    #[getter]
-    fn kind(&self) -> &'static str {
-        self.inner.kind.as_str()
-    }
-    #[getter]
-    fn status(&self) -> u16 {
-        self.inner.status
-    }
-    #[getter]
-    fn ok(&self) -> bool {
-        self.inner.kind == core::ResponseKind::Ok
-    }
-    #[getter]
-    fn retryable(&self) -> bool {
-        self.inner.retryable
-    }
-    #[getter]
-    fn rate_limit_scope(&self) -> Option<&'static str> {
-        self.inner.rate_limit_scope.map(|s| s.as_str())
-    }
-    #[getter]
-    fn retry_after_ms(&self) -> Option<u64> {
-        self.inner.retry_after_ms
-    }
-    #[getter]
-    fn message(&self) -> Option<&str> {
-        self.inner.message.as_deref()
-    }
+    kind: &'static str = |c| c.kind.as_str();
+    status: u16 = |c| c.status;
+    ok [hidden]: bool = |c| c.kind == core::ResponseKind::Ok;
+    retryable: bool = |c| c.retryable;
+    rate_limit_scope: Option<&'static str> = |c| c.rate_limit_scope.map(|s| s.as_str());
+    retry_after_ms: Option<u64> = |c| c.retry_after_ms;
+    message [hidden]: Option<&str> = |c| c.message.as_deref();
+    @impl {
     /// The exception this response stands for (`None` for `ok`).
     fn error<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        match self.inner.to_error() {
-            Some(e) => Ok(Some(error_value(py, &e, false)?)),
-            None => Ok(None),
-        }
+        self.inner.to_error().map(|e| error_value(py, &e, false)).transpose()
     }
     /// Raise the exception this response stands for; nothing for `ok`.
     fn raise_for_error(&self, py: Python<'_>) -> PyResult<()> {
-        match self.inner.to_error() {
-            Some(e) => Err(to_py_err_with(py, &e, false)),
-            None => Ok(()),
-        }
+        self.inner.to_error().map_or(Ok(()), |e| Err(to_py_err_with(py, &e, false)))
     }
-    fn __repr__(&self) -> String {
-        format!(
-            "Classification(kind='{}', status={}, retryable={}, rate_limit_scope={}, retry_after_ms={})",
-            self.inner.kind.as_str(),
-            self.inner.status,
-            if self.inner.retryable { "True" } else { "False" },
-            opt_repr(self.inner.rate_limit_scope.map(|s| s.as_str())),
-            self.inner.retry_after_ms.map(|v| v.to_string()).unwrap_or_else(|| "None".into()),
-        )
     }
 }
 
@@ -868,54 +710,18 @@ fn classify_response(
     Ok(PyClassification { inner: core::classify_response(status, &headers, &body, now_ms) })
 }
 
-/// The `X-RateLimit-*` headers of a response.
-#[pyclass(name = "RateLimitHeaders", module = "hoopauth._hoopauth", frozen)]
-struct PyRateLimitHeaders {
-    inner: core::RateLimitHeaders,
-}
-
-#[pymethods]
-impl PyRateLimitHeaders {
-    #[getter]
-    fn max(&self) -> Option<u64> {
-        self.inner.max
+record! {
+    /// The `X-RateLimit-*` headers of a response.
+    PyRateLimitHeaders(core::RateLimitHeaders) as "RateLimitHeaders", frozen;
+    max: Option<u64> = |h| h.max;
+    interval_ms: Option<u64> = |h| h.interval_ms;
+    remaining: Option<u64> = |h| h.remaining;
+    daily_limit: Option<u64> = |h| h.daily_limit;
+    daily_remaining: Option<u64> = |h| h.daily_remaining;
+    @impl {
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_py!(py, &self.inner)
     }
-    #[getter]
-    fn interval_ms(&self) -> Option<u64> {
-        self.inner.interval_ms
-    }
-    #[getter]
-    fn remaining(&self) -> Option<u64> {
-        self.inner.remaining
-    }
-    #[getter]
-    fn daily_limit(&self) -> Option<u64> {
-        self.inner.daily_limit
-    }
-    #[getter]
-    fn daily_remaining(&self) -> Option<u64> {
-        self.inner.daily_remaining
-    }
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let d = PyDict::new(py);
-        d.set_item("max", self.inner.max)?;
-        d.set_item("interval_ms", self.inner.interval_ms)?;
-        d.set_item("remaining", self.inner.remaining)?;
-        d.set_item("daily_limit", self.inner.daily_limit)?;
-        d.set_item("daily_remaining", self.inner.daily_remaining)?;
-        Ok(d)
-    }
-    fn __repr__(&self) -> String {
-        let f = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_else(|| "None".into());
-        let h = &self.inner;
-        format!(
-            "RateLimitHeaders(max={}, interval_ms={}, remaining={}, daily_limit={}, daily_remaining={})",
-            f(h.max),
-            f(h.interval_ms),
-            f(h.remaining),
-            f(h.daily_limit),
-            f(h.daily_remaining)
-        )
     }
 }
 
@@ -924,126 +730,61 @@ fn parse_rate_limit_headers(headers: &Bound<'_, PyAny>) -> PyResult<PyRateLimitH
     Ok(PyRateLimitHeaders { inner: core::parse_rate_limit_headers(&pairs(Some(headers))?) })
 }
 
-/// Pacing limits of one resource (defaults: 100 per 10 s, 50 ms margin, 200,000 a day).
-#[pyclass(name = "Limits", module = "hoopauth._hoopauth", frozen)]
-#[derive(Clone)]
-struct PyLimits {
-    inner: core::Limits,
-}
-
-#[pymethods]
-impl PyLimits {
+record! {
+    /// Pacing limits of one resource (defaults: 100 per 10 s, 50 ms margin, 200,000 a day).
+    #[derive(Clone)]
+    PyLimits(core::Limits) as "Limits", frozen;
+    max: u32 = |l| l.max;
+    interval_ms: u64 = |l| l.interval_ms;
+    margin_ms: u64 = |l| l.margin_ms;
+    daily_max: u64 = |l| l.daily_max;
+    answer_timeout_ms: u64 = |l| l.answer_timeout_ms;
+    @impl {
+    /// Keywords: the fields of the core's `Limits` (`max`, `interval_ms`, `margin_ms`,
+    /// `daily_max`, `answer_timeout_ms`).
     #[new]
-    #[pyo3(signature = (*, max=None, interval_ms=None, margin_ms=None, daily_max=None, answer_timeout_ms=None))]
-    fn new(
-        max: Option<&Bound<'_, PyAny>>,
-        interval_ms: Option<&Bound<'_, PyAny>>,
-        margin_ms: Option<&Bound<'_, PyAny>>,
-        daily_max: Option<&Bound<'_, PyAny>>,
-        answer_timeout_ms: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Self> {
-        let d = core::Limits::default();
-        let daily_max = match daily_max {
-            Some(o) if !o.is_none() => Some(uint_of(o, "daily_max", u64::MAX, false)?),
-            _ => None,
-        };
-        let inner = core::Limits {
-            max: opt_u32(max, "max")?.unwrap_or(d.max),
-            interval_ms: opt_ms(interval_ms, "interval_ms")?.unwrap_or(d.interval_ms),
-            margin_ms: opt_ms(margin_ms, "margin_ms")?.unwrap_or(d.margin_ms),
-            daily_max: daily_max.unwrap_or(d.daily_max),
-            answer_timeout_ms: opt_ms(answer_timeout_ms, "answer_timeout_ms")?.unwrap_or(d.answer_timeout_ms),
-        };
+    #[pyo3(signature = (**limits))]
+    fn new(limits: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+        let inner = options!(core::Limits, limits)?;
         if inner.max == 0 || inner.interval_ms == 0 {
-            return Err(to_py_err(core::Error::new(core::ErrorKind::InvalidArgument, "max and interval_ms must be positive")));
+            return Err(invalid_arg("max and interval_ms must be positive"));
         }
         Ok(PyLimits { inner })
-    }
-    #[getter]
-    fn max(&self) -> u32 {
-        self.inner.max
-    }
-    #[getter]
-    fn interval_ms(&self) -> u64 {
-        self.inner.interval_ms
-    }
-    #[getter]
-    fn margin_ms(&self) -> u64 {
-        self.inner.margin_ms
-    }
-    #[getter]
-    fn daily_max(&self) -> u64 {
-        self.inner.daily_max
-    }
-    #[getter]
-    fn answer_timeout_ms(&self) -> u64 {
-        self.inner.answer_timeout_ms
     }
     fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
         other.cast::<PyLimits>().is_ok_and(|o| o.get().inner == self.inner)
     }
-    fn __repr__(&self) -> String {
-        let l = &self.inner;
-        format!(
-            "Limits(max={}, interval_ms={}, margin_ms={}, daily_max={}, answer_timeout_ms={})",
-            l.max, l.interval_ms, l.margin_ms, l.daily_max, l.answer_timeout_ms
-        )
     }
 }
 
-/// A pacing verdict: truthy when the send may go now.
-#[pyclass(name = "Decision", module = "hoopauth._hoopauth", frozen)]
-struct PyDecision {
-    inner: core::Decision,
-}
-
-#[pymethods]
-impl PyDecision {
-    #[getter]
-    fn allowed(&self) -> bool {
-        self.inner.is_allowed()
-    }
-    #[getter]
-    fn wait_ms(&self) -> u64 {
-        match self.inner {
-            core::Decision::Allow { .. } => 0,
-            core::Decision::Wait { wait_ms, .. } => wait_ms,
-        }
-    }
+record! {
+    /// A pacing verdict: truthy when the send may go now.
+    PyDecision(core::Decision) as "Decision", frozen;
+    allowed: bool = |d| d.is_allowed();
+    wait_ms: u64 = |d| match d {
+        core::Decision::Allow { .. } => 0,
+        core::Decision::Wait { wait_ms, .. } => *wait_ms,
+    };
     /// The id of an allowed send (report its answer with `RateLimiter.answered`); `None` when denied.
-    #[getter]
-    fn send_id(&self) -> Option<u64> {
-        match self.inner {
-            core::Decision::Allow { send_id } => Some(send_id),
-            core::Decision::Wait { .. } => None,
-        }
-    }
-    #[getter]
-    fn daily_exhausted(&self) -> bool {
-        matches!(self.inner, core::Decision::Wait { daily_exhausted: true, .. })
-    }
+    send_id: Option<u64> = |d| match d {
+        core::Decision::Allow { send_id } => Some(*send_id),
+        core::Decision::Wait { .. } => None,
+    };
+    daily_exhausted: bool = |d| matches!(d, core::Decision::Wait { daily_exhausted: true, .. });
+    @impl {
     fn __bool__(&self) -> bool {
         self.inner.is_allowed()
     }
-    fn __repr__(&self) -> String {
-        match self.inner {
-            core::Decision::Allow { send_id } => format!("Decision(allowed=True, send_id={send_id})"),
-            core::Decision::Wait { wait_ms, daily_exhausted } => format!(
-                "Decision(allowed=False, wait_ms={wait_ms}, daily_exhausted={})",
-                if daily_exhausted { "True" } else { "False" }
-            ),
-        }
     }
 }
 
-/// The limiter of one resource (exact sliding window, daily budget, server blocks).
-#[pyclass(name = "RateLimiter", module = "hoopauth._hoopauth")]
-struct PyRateLimiter {
-    inner: core::RateLimiter,
-}
-
-#[pymethods]
-impl PyRateLimiter {
+record! {
+    /// The limiter of one resource (exact sliding window, daily budget, server blocks).
+    PyRateLimiter(core::RateLimiter) as "RateLimiter";
+    /// Sends allowed whose answers have not arrived (nor timed out).
+    in_flight: usize = |r| r.in_flight();
+    limits: PyLimits = |r| PyLimits { inner: r.limits() };
+    @impl {
     #[new]
     #[pyo3(signature = (limits=None))]
     fn new(limits: Option<PyRef<'_, PyLimits>>) -> Self {
@@ -1064,11 +805,6 @@ impl PyRateLimiter {
         self.inner.answered(send_id, ms_of(now_ms, "now_ms")?);
         Ok(())
     }
-    /// Sends allowed whose answers have not arrived (nor timed out).
-    #[getter]
-    fn in_flight(&self) -> usize {
-        self.inner.in_flight()
-    }
     /// Feed a response (its status and rate-limit headers).
     #[pyo3(signature = (now_ms, status, headers=None))]
     fn observe(
@@ -1081,12 +817,6 @@ impl PyRateLimiter {
         self.inner.observe(now_ms, status, &pairs(headers)?);
         Ok(())
     }
-    #[getter]
-    fn limits(&self) -> PyLimits {
-        PyLimits { inner: self.inner.limits() }
-    }
-    fn __repr__(&self) -> String {
-        format!("RateLimiter({})", PyLimits { inner: self.inner.limits() }.__repr__())
     }
 }
 
@@ -1094,94 +824,48 @@ impl PyRateLimiter {
 // Session
 // ---------------------------------------------------------------------------------------
 
-fn session_options(
-    refresh_leeway_ms: Option<&Bound<'_, PyAny>>,
-    lease_ms: Option<&Bound<'_, PyAny>>,
-) -> PyResult<core::SessionOptions> {
-    let d = core::SessionOptions::default();
-    Ok(core::SessionOptions {
-        refresh_leeway_ms: opt_ms(refresh_leeway_ms, "refresh_leeway_ms")?.unwrap_or(d.refresh_leeway_ms),
-        lease_ms: opt_ms(lease_ms, "lease_ms")?.unwrap_or(d.lease_ms),
-    })
-}
-
-/// What to do to get a usable token: `action` is `use`, `refresh`, `wait` or `reauthorize`.
-#[pyclass(name = "SessionAction", module = "hoopauth._hoopauth", frozen)]
-struct PySessionAction {
-    inner: core::Action,
-}
-
-#[pymethods]
-impl PySessionAction {
-    #[getter]
-    fn action(&self) -> &'static str {
-        self.inner.as_str()
-    }
+record! {
+    /// What to do to get a usable token: `action` is `use`, `refresh`, `wait` or `reauthorize`.
+    PySessionAction(core::Action) as "SessionAction", frozen;
+    action: &'static str = |a| a.as_str();
     /// The token to send (for `use`).
-    #[getter]
-    fn access_token(&self) -> Option<&str> {
-        match &self.inner {
-            core::Action::Use { access_token } => Some(access_token.expose()),
-            _ => None,
-        }
-    }
+    access_token [secret]: Option<&str> = |a| match a {
+        core::Action::Use { access_token } => Some(access_token.expose()),
+        _ => None,
+    };
     /// The refresh request to send (for `refresh`).
-    #[getter]
-    fn request(&self) -> Option<PyRequest> {
-        match &self.inner {
-            core::Action::Refresh { request } => Some(PyRequest { inner: request.clone() }),
-            _ => None,
-        }
-    }
-    #[getter]
-    fn wait_ms(&self) -> Option<u64> {
-        match &self.inner {
-            core::Action::Wait { wait_ms } => Some(*wait_ms),
-            _ => None,
-        }
-    }
-    fn __repr__(&self) -> String {
-        match &self.inner {
-            core::Action::Use { .. } => format!("SessionAction(action='use', access_token={REDACTED})"),
-            core::Action::Refresh { .. } => "SessionAction(action='refresh')".into(),
-            core::Action::Wait { wait_ms } => format!("SessionAction(action='wait', wait_ms={wait_ms})"),
-            core::Action::Reauthorize => "SessionAction(action='reauthorize')".into(),
-            core::Action::Save => "SessionAction(action='save')".into(),
-        }
-    }
+    request [hidden]: Option<PyRequest> = |a| match a {
+        core::Action::Refresh { request } => Some(PyRequest { inner: request.clone() }),
+        _ => None,
+    };
+    wait_ms: Option<u64> = |a| match a {
+        core::Action::Wait { wait_ms } => Some(*wait_ms),
+        _ => None,
+    };
 }
 
-/// The expiry/refresh state machine of one resource.
-#[pyclass(name = "TokenSession", module = "hoopauth._hoopauth")]
-struct PyTokenSession {
-    inner: core::TokenSession,
-}
-
-#[pymethods]
-impl PyTokenSession {
+record! {
+    /// The expiry/refresh state machine of one resource.
+    PyTokenSession(core::TokenSession) as "TokenSession";
+    /// Whether the session holds tokens its store does not.
+    is_unsaved: bool = |s| s.is_unsaved();
+    token_set [hidden]: Option<PyTokenSet> = |s| s.token_set().map(|t| PyTokenSet { inner: t.clone() });
+    version: u64 = |s| s.version();
+    needs_reauthorization: bool = |s| s.needs_reauthorization();
+    @impl {
+    /// Keywords: the fields of the core's `SessionOptions` (`refresh_leeway_ms`, `lease_ms`).
     #[new]
-    #[pyo3(signature = (config, *, refresh_leeway_ms=None, lease_ms=None))]
-    fn new(
-        config: PyRef<'_, PyConfig>,
-        refresh_leeway_ms: Option<&Bound<'_, PyAny>>,
-        lease_ms: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Self> {
-        Ok(PyTokenSession {
-            inner: core::TokenSession::new(config.inner.clone(), session_options(refresh_leeway_ms, lease_ms)?),
-        })
+    #[pyo3(signature = (config, **options))]
+    fn new(config: PyRef<'_, PyConfig>, options: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+        let options = options!(core::SessionOptions, options)?;
+        Ok(PyTokenSession { inner: core::TokenSession::new(config.inner.clone(), options) })
     }
-    /// Restore from [`TokenSession.to_json`].
+    /// Restore from [`TokenSession.stored_json`].
     #[staticmethod]
-    #[pyo3(signature = (config, stored, *, refresh_leeway_ms=None, lease_ms=None))]
-    fn from_json(
-        config: PyRef<'_, PyConfig>,
-        stored: &str,
-        refresh_leeway_ms: Option<&Bound<'_, PyAny>>,
-        lease_ms: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Self> {
-        let inner =
-            core::TokenSession::from_json(config.inner.clone(), session_options(refresh_leeway_ms, lease_ms)?, stored)
-                .or_raise()?;
+    #[pyo3(signature = (config, stored, **options))]
+    fn from_json(config: PyRef<'_, PyConfig>, stored: &str, options: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+        let options = options!(core::SessionOptions, options)?;
+        let inner = core::TokenSession::from_json(config.inner.clone(), options, stored).or_raise()?;
         Ok(PyTokenSession { inner })
     }
     fn load(&mut self, tokens: PyRef<'_, PyTokenSet>) {
@@ -1191,7 +875,7 @@ impl PyTokenSession {
         self.inner.load_private(core::Secret::new(token)).or_raise()
     }
     /// What to do now: `use`, `refresh`, `wait`, `reauthorize`, or `save` (tokens an earlier
-    /// save failed to store: save `to_json()`, then call `persisted()` or `save_failed()`).
+    /// save failed to store: save `stored_json()`, then call `persisted()` or `save_failed()`).
     fn acquire(&mut self, now_ms: &Bound<'_, PyAny>) -> PyResult<PySessionAction> {
         Ok(PySessionAction { inner: self.inner.acquire(ms_of(now_ms, "now_ms")?).or_raise()? })
     }
@@ -1202,11 +886,6 @@ impl PyTokenSession {
     /// The save failed, timed out or was cancelled: the tokens stay in memory, marked unsaved.
     fn save_failed(&mut self) {
         self.inner.save_failed();
-    }
-    /// Whether the session holds tokens its store does not.
-    #[getter]
-    fn is_unsaved(&self) -> bool {
-        self.inner.is_unsaved()
     }
     /// Start saving unsaved tokens outside a call: the stored JSON to save (then
     /// `persisted()` or `save_failed()`), or `None` when there is nothing to save.
@@ -1253,30 +932,16 @@ impl PyTokenSession {
     fn clear(&mut self) {
         self.inner.clear();
     }
-    #[getter]
-    fn token_set(&self) -> Option<PyTokenSet> {
-        self.inner.token_set().map(|t| PyTokenSet { inner: t.clone() })
-    }
-    #[getter]
-    fn version(&self) -> u64 {
-        self.inner.version()
-    }
-    #[getter]
-    fn needs_reauthorization(&self) -> bool {
-        self.inner.needs_reauthorization()
-    }
     /// The stored form as JSON (holds the tokens).
-    fn to_json(&self) -> String {
+    fn stored_json(&self) -> String {
         self.inner.stored_json()
     }
-    fn __repr__(&self) -> String {
-        let s = self.inner.stored();
-        let cred = match &s.credential {
-            core::Credential::None => "none",
-            core::Credential::Oauth { .. } => "oauth",
-            core::Credential::Private { .. } => "private",
-        };
-        format!("TokenSession(credential='{cred}', version={}, bad={}, reauthorize={})", s.version, s.bad, s.reauthorize)
+    /// Old name of `stored_json` (deprecated).
+    fn to_json(&self, py: Python<'_>) -> PyResult<String> {
+        let msg = "TokenSession.to_json() is deprecated: use stored_json()";
+        PyErr::warn(py, &py.get_type::<pyo3::exceptions::PyDeprecationWarning>(), &std::ffi::CString::new(msg)?, 1)?;
+        Ok(self.inner.stored_json())
+    }
     }
 }
 
@@ -1284,176 +949,80 @@ impl PyTokenSession {
 // Call loop: Pool, Call, Step
 // ---------------------------------------------------------------------------------------
 
-/// One API call, driven by `Pool` steps.
-#[pyclass(name = "Call", module = "hoopauth._hoopauth")]
-struct PyCall {
-    inner: core::Call,
-    options: core::CallOptions,
-}
-
-#[pymethods]
-impl PyCall {
+record! {
+    /// One API call, driven by `Pool` steps (the call and its options).
+    PyCall((core::Call, core::CallOptions)) as "Call";
+    method: &'static str = |c| c.0.request().method.as_str();
+    path: &str = |c| &c.0.request().path;
+    is_finished [hidden]: bool = |c| c.0.is_finished();
+    @impl {
+    /// Keywords besides `query`, `json` and `version`: the fields of the core's `CallOptions`.
     #[new]
-    #[pyo3(signature = (method, path, *, query=None, json=None, version=None, max_auth_retries=None,
-        max_rate_limit_retries=None, max_server_retries=None, max_refresh_attempts=None,
-        backoff_base_ms=None, backoff_max_ms=None, max_wait_ms=None, refresh_poll_ms=None,
-        recheck_ms=None, coordinate_refresh=None))]
-    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (method, path, *, query=None, json=None, version=None, **options))]
     fn new(
         method: &str,
         path: &str,
         query: Option<&Bound<'_, PyAny>>,
         json: Option<&Bound<'_, PyAny>>,
         version: Option<String>,
-        max_auth_retries: Option<&Bound<'_, PyAny>>,
-        max_rate_limit_retries: Option<&Bound<'_, PyAny>>,
-        max_server_retries: Option<&Bound<'_, PyAny>>,
-        max_refresh_attempts: Option<&Bound<'_, PyAny>>,
-        backoff_base_ms: Option<&Bound<'_, PyAny>>,
-        backoff_max_ms: Option<&Bound<'_, PyAny>>,
-        max_wait_ms: Option<&Bound<'_, PyAny>>,
-        refresh_poll_ms: Option<&Bound<'_, PyAny>>,
-        recheck_ms: Option<&Bound<'_, PyAny>>,
-        coordinate_refresh: Option<&Bound<'_, PyAny>>,
+        options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
-        let mut o = core::CallOptions::default();
-        let set32 = |v: Option<&Bound<'_, PyAny>>, name: &str, slot: &mut u32| -> PyResult<()> {
-            if let Some(v) = opt_u32(v, name)? {
-                *slot = v;
-            }
-            Ok(())
-        };
-        set32(max_auth_retries, "max_auth_retries", &mut o.max_auth_retries)?;
-        set32(max_rate_limit_retries, "max_rate_limit_retries", &mut o.max_rate_limit_retries)?;
-        set32(max_server_retries, "max_server_retries", &mut o.max_server_retries)?;
-        set32(max_refresh_attempts, "max_refresh_attempts", &mut o.max_refresh_attempts)?;
-        let set64 = |v: Option<&Bound<'_, PyAny>>, name: &str, slot: &mut u64| -> PyResult<()> {
-            if let Some(v) = opt_ms(v, name)? {
-                *slot = v;
-            }
-            Ok(())
-        };
-        set64(backoff_base_ms, "backoff_base_ms", &mut o.backoff_base_ms)?;
-        set64(backoff_max_ms, "backoff_max_ms", &mut o.backoff_max_ms)?;
-        set64(max_wait_ms, "max_wait_ms", &mut o.max_wait_ms)?;
-        set64(refresh_poll_ms, "refresh_poll_ms", &mut o.refresh_poll_ms)?;
-        set64(recheck_ms, "recheck_ms", &mut o.recheck_ms)?;
-        if let Some(c) = opt_flag(coordinate_refresh, "coordinate_refresh")? {
-            o.coordinate_refresh = c;
-        }
+        let options = options!(core::CallOptions, options)?;
         let req = api_request_from(method, path, query, json, version)?;
-        Ok(PyCall { inner: core::Call::new(req, o), options: o })
+        Ok(PyCall { inner: (core::Call::new(req, options), options) })
     }
     /// The call's options (every `CallOptions` field), as a dict.
     #[getter]
-    fn options<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let o = &self.options;
-        let d = PyDict::new(py);
-        d.set_item("max_auth_retries", o.max_auth_retries)?;
-        d.set_item("max_rate_limit_retries", o.max_rate_limit_retries)?;
-        d.set_item("max_server_retries", o.max_server_retries)?;
-        d.set_item("max_refresh_attempts", o.max_refresh_attempts)?;
-        d.set_item("backoff_base_ms", o.backoff_base_ms)?;
-        d.set_item("backoff_max_ms", o.backoff_max_ms)?;
-        d.set_item("max_wait_ms", o.max_wait_ms)?;
-        d.set_item("refresh_poll_ms", o.refresh_poll_ms)?;
-        d.set_item("recheck_ms", o.recheck_ms)?;
-        d.set_item("coordinate_refresh", o.coordinate_refresh)?;
-        Ok(d)
-    }
-    #[getter]
-    fn method(&self) -> &'static str {
-        self.inner.request().method.as_str()
-    }
-    #[getter]
-    fn path(&self) -> &str {
-        &self.inner.request().path
-    }
-    #[getter]
-    fn is_finished(&self) -> bool {
-        self.inner.is_finished()
+    fn options<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_py!(py, &self.inner.1)
     }
     /// Counters: sends, refreshes, auth_retries, rate_limit_retries, server_retries.
     #[getter]
-    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let s = self.inner.stats();
-        let d = PyDict::new(py);
-        d.set_item("sends", s.sends)?;
-        d.set_item("refreshes", s.refreshes)?;
-        d.set_item("auth_retries", s.auth_retries)?;
-        d.set_item("rate_limit_retries", s.rate_limit_retries)?;
-        d.set_item("server_retries", s.server_retries)?;
-        Ok(d)
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_py!(py, &self.inner.0.stats())
     }
     /// An independent copy of the call in its current state (coordinated mode: a step that
     /// lost the store's compare-and-set is taken again from the copy).
     fn copy(&self) -> PyCall {
-        PyCall { inner: self.inner.clone(), options: self.options }
+        PyCall { inner: self.inner.clone() }
     }
     fn __copy__(&self) -> PyCall {
         self.copy()
     }
-    fn __repr__(&self) -> String {
-        format!("Call(method='{}', path={})", self.method(), py_repr_str(self.path()))
     }
 }
 
-/// What the driver does next. `kind`: `send`, `send_refresh`, `persist`, `wait`, `done`,
-/// `reauthorize`, `fail`.
-#[pyclass(name = "Step", module = "hoopauth._hoopauth", frozen)]
-struct PyStep {
-    inner: core::Step,
-}
-
-#[pymethods]
-impl PyStep {
-    #[getter]
-    fn kind(&self) -> &'static str {
-        self.inner.as_str()
-    }
-    #[getter]
-    fn is_final(&self) -> bool {
-        self.inner.is_final()
-    }
+record! {
+    /// What the driver does next. `kind`: `send`, `send_refresh`, `persist`, `wait`, `done`,
+    /// `reauthorize`, `fail`.
+    PyStep(core::Step) as "Step", frozen;
+    kind: &'static str = |s| s.as_str();
+    is_final [hidden]: bool = |s| s.is_final();
     /// The request to send (`send`, `send_refresh`).
-    #[getter]
-    fn request(&self) -> Option<PyRequest> {
-        match &self.inner {
-            core::Step::Send(r) | core::Step::SendRefresh(r) => Some(PyRequest { inner: r.clone() }),
-            _ => None,
-        }
-    }
+    request [hidden]: Option<PyRequest> = |s| match s {
+        core::Step::Send(r) | core::Step::SendRefresh(r) => Some(PyRequest { inner: r.clone() }),
+        _ => None,
+    };
     /// The session's stored JSON to persist (`persist`).
-    #[getter]
-    fn stored(&self) -> Option<String> {
-        match &self.inner {
-            core::Step::Persist(s) => serde_json::to_string(s).ok(),
-            _ => None,
-        }
-    }
-    #[getter]
-    fn wait_ms(&self) -> Option<u64> {
-        match &self.inner {
-            core::Step::Wait { wait_ms, .. } => Some(*wait_ms),
-            _ => None,
-        }
-    }
+    stored [secret]: Option<String> = |s| match s {
+        core::Step::Persist(s) => serde_json::to_string(s).ok(),
+        _ => None,
+    };
+    wait_ms: Option<u64> = |s| match s {
+        core::Step::Wait { wait_ms, .. } => Some(*wait_ms),
+        _ => None,
+    };
     /// `rate_limit`, `in_flight`, `refresh` or `backoff` (`wait`).
-    #[getter]
-    fn reason(&self) -> Option<&'static str> {
-        match &self.inner {
-            core::Step::Wait { reason, .. } => Some(reason.as_str()),
-            _ => None,
-        }
-    }
+    reason: Option<&'static str> = |s| match s {
+        core::Step::Wait { reason, .. } => Some(reason.as_str()),
+        _ => None,
+    };
     /// The final response's status (`done`).
-    #[getter]
-    fn status(&self) -> Option<u16> {
-        match &self.inner {
-            core::Step::Done(r) => Some(r.status),
-            _ => None,
-        }
-    }
+    status: Option<u16> = |s| match s {
+        core::Step::Done(r) => Some(r.status),
+        _ => None,
+    };
+    @impl {
     /// The exception to raise (`fail`, `reauthorize`).
     fn error<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
         match &self.inner {
@@ -1462,17 +1031,6 @@ impl PyStep {
             _ => Ok(None),
         }
     }
-    fn __repr__(&self) -> String {
-        match &self.inner {
-            core::Step::Wait { wait_ms, reason } => {
-                format!("Step(kind='wait', wait_ms={wait_ms}, reason='{}')", reason.as_str())
-            }
-            core::Step::Done(r) => format!("Step(kind='done', status={})", r.status),
-            core::Step::Fail(e) | core::Step::Reauthorize(e) => {
-                format!("Step(kind='{}', error='{}')", self.inner.as_str(), e.kind().as_str())
-            }
-            _ => format!("Step(kind='{}')", self.inner.as_str()),
-        }
     }
 }
 
@@ -1496,7 +1054,7 @@ impl PyPool {
         // Secrets known before the step (a refresh answer may echo the spent refresh token).
         let mut secrets = Vec::new();
         session_secrets(self.inner.session(resource_id), &mut secrets);
-        let step = self.inner.step(&mut call.inner, resource_id, event, now_ms, random);
+        let step = self.inner.step(&mut call.inner.0, resource_id, event, now_ms, random);
         let step = match step {
             core::Step::Fail(e) => {
                 config_secrets(self.inner.config(), &mut secrets);
@@ -1516,21 +1074,17 @@ impl PyPool {
 
 #[pymethods]
 impl PyPool {
+    /// Keywords besides `limits`: the fields of the core's `SessionOptions`.
     #[new]
-    #[pyo3(signature = (config, *, limits=None, refresh_leeway_ms=None, lease_ms=None))]
+    #[pyo3(signature = (config, *, limits=None, **options))]
     fn new(
         config: PyRef<'_, PyConfig>,
         limits: Option<PyRef<'_, PyLimits>>,
-        refresh_leeway_ms: Option<&Bound<'_, PyAny>>,
-        lease_ms: Option<&Bound<'_, PyAny>>,
+        options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
-        Ok(PyPool {
-            inner: core::Pool::new(
-                config.inner.clone(),
-                session_options(refresh_leeway_ms, lease_ms)?,
-                limits.map(|l| l.inner).unwrap_or_default(),
-            ),
-        })
+        let options = options!(core::SessionOptions, options)?;
+        let limits = limits.map(|l| l.inner).unwrap_or_default();
+        Ok(PyPool { inner: core::Pool::new(config.inner.clone(), options, limits) })
     }
     #[getter]
     fn config(&self) -> PyConfig {
@@ -1649,7 +1203,7 @@ impl PyPool {
     fn abort(&mut self, call: &Bound<'_, PyCall>, resource_id: &str, now_ms: &Bound<'_, PyAny>) -> PyResult<()> {
         let now_ms = ms_of(now_ms, "now_ms")?;
         let mut call = call.try_borrow_mut()?;
-        self.inner.abort(&mut call.inner, resource_id, now_ms);
+        self.inner.abort(&mut call.inner.0, resource_id, now_ms);
         Ok(())
     }
     /// Whether `resource_id` holds tokens its store does not (a save failed).
@@ -1776,38 +1330,22 @@ fn key_from(obj: Option<&Bound<'_, PyAny>>) -> PyResult<core::WebhookKey> {
     }
 }
 
-/// The outcome of a verification: truthy when valid; `reason` is `ok`, `bad_signature`,
-/// `stale` or `duplicate`.
-#[pyclass(name = "Verification", module = "hoopauth._hoopauth", frozen)]
-struct PyVerification {
-    inner: core::Verification,
-}
-
-#[pymethods]
-impl PyVerification {
+record! {
+    /// The outcome of a verification: truthy when valid; `reason` is `ok`, `bad_signature`,
+    /// `stale` or `duplicate`.
+    PyVerification(core::Verification) as "Verification", frozen;
+    valid: bool = |v| v.valid;
+    reason: &'static str = |v| v.reason.as_str();
+    @impl {
     /// The outcome for a delivery whose `webhookId` was seen before (shared duplicate
     /// detection in `hoopauth.shared`).
     #[staticmethod]
     fn duplicate() -> PyVerification {
         PyVerification { inner: core::Verification { valid: false, reason: core::VerifyReason::Duplicate } }
     }
-    #[getter]
-    fn valid(&self) -> bool {
-        self.inner.valid
-    }
-    #[getter]
-    fn reason(&self) -> &'static str {
-        self.inner.reason.as_str()
-    }
     fn __bool__(&self) -> bool {
         self.inner.valid
     }
-    fn __repr__(&self) -> String {
-        format!(
-            "Verification(valid={}, reason='{}')",
-            if self.inner.valid { "True" } else { "False" },
-            self.inner.reason.as_str()
-        )
     }
 }
 
@@ -1837,16 +1375,12 @@ fn verify_webhook(
     })
 }
 
-/// A webhook receiver: keys, age limit and a bounded memory of accepted `webhookId`s.
-#[pyclass(name = "WebhookVerifier", module = "hoopauth._hoopauth")]
-struct PyWebhookVerifier {
-    inner: core::WebhookVerifier,
-}
-
-#[pymethods]
-impl PyWebhookVerifier {
-    /// `public_key`: Ed25519 key (default: the platform's); `legacy_rsa_key`: `True` for the
-    /// platform's RSA key, or a PEM, to also accept `x-wh-signature`.
+record! {
+    /// A webhook receiver: keys, age limit and a bounded memory of accepted `webhookId`s.
+    PyWebhookVerifier(core::WebhookVerifier) as "WebhookVerifier";
+    max_age_ms: u64 = |v| v.max_age_ms();
+    seen_len: usize = |v| v.seen_len();
+    @impl {
     #[new]
     #[pyo3(signature = (public_key=None, *, max_age_ms=None, seen_capacity=None, legacy_rsa_key=None))]
     fn new(
@@ -1892,101 +1426,40 @@ impl PyWebhookVerifier {
         let headers = pairs(Some(headers))?;
         Ok(PyVerification { inner: self.inner.verify_headers(&body, &headers, now_ms) })
     }
-    #[getter]
-    fn max_age_ms(&self) -> u64 {
-        self.inner.max_age_ms()
-    }
-    #[getter]
-    fn seen_len(&self) -> usize {
-        self.inner.seen_len()
-    }
     fn clear_seen(&mut self) {
         self.inner.clear_seen();
     }
-    fn __repr__(&self) -> String {
-        format!("WebhookVerifier(max_age_ms={}, seen={})", self.inner.max_age_ms(), self.inner.seen_len())
     }
 }
 
-/// A parsed webhook body: `type` plus the fields of INSTALL / UNINSTALL events; other
-/// events keep the whole body in `body`.
-#[pyclass(name = "WebhookEvent", module = "hoopauth._hoopauth", frozen)]
-struct PyWebhookEvent {
-    value: serde_json::Map<String, Value>,
-    event_type: String,
+fn event_field<'a>(e: &'a serde_json::Map<String, Value>, name: &str) -> Option<&'a str> {
+    e.get(name).and_then(Value::as_str)
 }
 
-impl PyWebhookEvent {
-    fn field(&self, name: &str) -> Option<&str> {
-        self.value.get(name).and_then(Value::as_str)
-    }
-}
-
-#[pymethods]
-impl PyWebhookEvent {
-    #[getter(r#type)]
-    fn event_type(&self) -> &str {
-        &self.event_type
-    }
-    #[getter]
-    fn app_id(&self) -> Option<&str> {
-        self.field("app_id")
-    }
-    #[getter]
-    fn location_id(&self) -> Option<&str> {
-        self.field("location_id")
-    }
-    #[getter]
-    fn company_id(&self) -> Option<&str> {
-        self.field("company_id")
-    }
-    #[getter]
-    fn user_id(&self) -> Option<&str> {
-        self.field("user_id")
-    }
-    #[getter]
-    fn version_id(&self) -> Option<&str> {
-        self.field("version_id")
-    }
-    #[getter]
-    fn install_type(&self) -> Option<&str> {
-        self.field("install_type")
-    }
-    #[getter]
-    fn company_name(&self) -> Option<&str> {
-        self.field("company_name")
-    }
-    #[getter]
-    fn plan_id(&self) -> Option<&str> {
-        self.field("plan_id")
-    }
-    #[getter]
-    fn timestamp(&self) -> Option<&str> {
-        self.field("timestamp")
-    }
-    #[getter]
-    fn webhook_id(&self) -> Option<&str> {
-        self.field("webhook_id")
-    }
+record! {
+    /// A parsed webhook body: `type` plus the fields of INSTALL / UNINSTALL events; other
+    /// events keep the whole body in `body`.
+    PyWebhookEvent((String, serde_json::Map<String, Value>)) as "WebhookEvent", frozen;
+    r#type: &str = |e| &e.0;
+    app_id [hidden]: Option<&str> = |e| event_field(&e.1, "app_id");
+    location_id: Option<&str> = |e| event_field(&e.1, "location_id");
+    company_id: Option<&str> = |e| event_field(&e.1, "company_id");
+    user_id [hidden]: Option<&str> = |e| event_field(&e.1, "user_id");
+    version_id [hidden]: Option<&str> = |e| event_field(&e.1, "version_id");
+    install_type [hidden]: Option<&str> = |e| event_field(&e.1, "install_type");
+    company_name [hidden]: Option<&str> = |e| event_field(&e.1, "company_name");
+    plan_id [hidden]: Option<&str> = |e| event_field(&e.1, "plan_id");
+    timestamp [hidden]: Option<&str> = |e| event_field(&e.1, "timestamp");
+    webhook_id: Option<&str> = |e| event_field(&e.1, "webhook_id");
+    @impl {
     /// The whole body, for events other than INSTALL / UNINSTALL.
     #[getter]
     fn body<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        match self.value.get("body") {
-            Some(v) => Ok(Some(value_to_py(py, v)?)),
-            None => Ok(None),
-        }
+        self.inner.1.get("body").map(|v| to_py!(py, v)).transpose()
     }
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        value_to_py(py, &Value::Object(self.value.clone()))
+        to_py!(py, &self.inner.1)
     }
-    fn __repr__(&self) -> String {
-        format!(
-            "WebhookEvent(type={}, location_id={}, company_id={}, webhook_id={})",
-            py_repr_str(&self.event_type),
-            opt_repr(self.location_id()),
-            opt_repr(self.company_id()),
-            opt_repr(self.webhook_id())
-        )
     }
 }
 
@@ -2000,7 +1473,7 @@ fn parse_webhook_event(body: &Bound<'_, PyAny>) -> PyResult<PyWebhookEvent> {
         Ok(Value::Object(m)) => m,
         _ => return Err(to_py_err(core::Error::new(core::ErrorKind::MalformedResponse, "webhook event"))),
     };
-    Ok(PyWebhookEvent { value, event_type })
+    Ok(PyWebhookEvent { inner: (event_type, value) })
 }
 
 // ---------------------------------------------------------------------------------------
