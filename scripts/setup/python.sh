@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Python binding: a venv at $ROOT/.venv with maturin, pytest, httpx, redis, mypy and the
-# benchmark peers; then the extension built into it (idempotent: installs only what is missing).
+# Python binding: a venv at $ROOT/.venv with maturin, pytest, httpx, redis, mypy, pyright,
+# fastapi/uvicorn (the README quickstart's test) and the benchmark peers; then the extension
+# built into it (idempotent: installs only what is missing).
 . "$(dirname "$0")/../lib.sh"
 cd "$ROOT"
 have python3 || { echo "python3 not found" >&2; exit 1; }
@@ -12,7 +13,9 @@ PY="$VENV/bin/python"
 export VIRTUAL_ENV="$VENV"
 export PATH="$VENV/bin:$PATH"
 # package==version (or bare name) → import/dist check; install only the missing ones.
-want=(maturin==1.16.0 pytest httpx sniffio mypy oauthlib authlib requests redis)
+# pyright: PyPI's wrapper fetches its npm package on first run (cached in ~/.cache after).
+# fastapi + uvicorn: the README's quickstart runs as written in the tests.
+want=(maturin==1.16.0 pytest httpx sniffio mypy oauthlib authlib requests redis pyright fastapi uvicorn)
 missing=()
 for spec in "${want[@]}"; do
   name="${spec%%==*}"; ver="${spec#*==}"; [ "$ver" = "$spec" ] && ver=""

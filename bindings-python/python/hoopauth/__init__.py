@@ -88,6 +88,8 @@ from ._hoopauth import (
 from ._hoopauth import generate_state as _generate_state
 from ._driver import DriverStats, now_ms
 from ._store import AsyncTokenStore, MemoryTokenStore, TokenStore
+from ._env import config_from_env, webhook_verifier_from_env
+from ._driver import Event, EventHook
 from . import shared  # coordinated mode: RedisStore, AsyncRedisStore, SqliteStore (redis imported on use)
 
 if TYPE_CHECKING:  # the drivers need httpx: imported on first use
@@ -142,6 +144,10 @@ __all__ = [
     "AsyncTokenStore",
     "MemoryTokenStore",
     "DriverStats",
+    "Event",
+    "EventHook",
+    "config_from_env",
+    "webhook_verifier_from_env",
     "shared",
     "DEFAULT_API_BASE",
     "DEFAULT_API_VERSION",

@@ -1,9 +1,12 @@
 """What the sync and async httpx drivers share: the pool, the store, the counters.
 
-The drivers are short loops around the core's call state machine (``Pool.start`` /
-``resume`` / ``response`` / ``transport_error`` / ``persist_failed``, and ``abort`` on every
-path that leaves a call unfinished): the core decides pacing, refresh, retry, saving and
-errors; the loops only send, sleep, persist and raise.
+The call loop is written once, sans-IO: :meth:`_DriverBase._call_loop` steps the core's call
+state machine (``Pool.start`` / ``resume`` / ``response`` / ``transport_error`` /
+``persist_failed``) and yields I/O intents (send, save, sleep, take a slot, load from the
+store, run a store transaction); :class:`hoopauth.Client` and :class:`hoopauth.AsyncClient`
+each drive it with their own I/O and ``abort`` every call they leave unfinished. The core
+decides pacing, refresh, retry, saving and errors; the drivers only send, sleep, persist and
+raise. Events go to the ``hoopauth`` logger (DEBUG) and an optional ``on_event`` hook.
 
 Secrets: the loops never bind a token or a stored session to a local across a call that can
 raise (the store's ``set``, a send): error trackers capture frame locals.

@@ -27,7 +27,6 @@ from ._driver import (
     _DriverBase,
     _deadline,
     _Event,
-    _rand,
     _resource,
     _seconds,
     _SharedCall,
