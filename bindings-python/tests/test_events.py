@@ -136,3 +136,44 @@ def test_a_broken_hook_does_not_break_calls(short_emu: Any) -> None:
     with h.Client(config, on_event=hook) as client:
         client.exchange_code(authorize(short_emu, config, "loc_3"))
         assert client.get("/contacts/", **contacts("loc_3")).status_code == 200
+
+
+def test_coordinated_mode_reports_a_lost_race(short_emu: Any, tmp_path: Any) -> None:
+    from hoopauth.shared import SqliteStore
+
+    class Racy(SqliteStore):
+        """Loses the next compare-and-set once (as if another process wrote first)."""
+
+        lose_next = False
+
+        def cas(self, resource: str, rev: int, data: str) -> bool:
+            if self.lose_next:
+                self.lose_next = False
+                return False
+            return super().cas(resource, rev, data)
+
+    short_emu.reset()
+    config = make_config(short_emu)
+    events: List[Dict[str, Any]] = []
+    store = Racy(str(tmp_path / "shared.db"))
+    with h.Client(config, shared=store, on_event=events.append) as client:
+        tokens = client.exchange_code(authorize(short_emu, config, "loc_1"))
+        store.lose_next = True
+        assert client.get("/contacts/", **contacts("loc_1")).status_code == 200
+        assert client.stats.lost_races == 1
+    names = _names(events)
+    assert names[0] == "call_start" and names[-1] == "call_done", names
+    assert "store_lost_race" in names and "send" in names and "answer" in names, names
+    for e in events:
+        for s in (tokens.access_token, tokens.refresh_token, short_emu.client_secret):
+            assert s not in repr(e)
+
+
+def test_config_from_env() -> None:
+    c = h.config_from_env({"HOOPAUTH_CLIENT_ID": "cid", "HOOPAUTH_API_BASE": "http://127.0.0.1:5", "HOOPAUTH_MARKETPLACE": ""})
+    assert c.client_id == "cid" and c.api_base.startswith("http://127.0.0.1:5")
+    assert c.marketplace_base == h.Config("cid").marketplace_base and not c.has_client_secret
+    with pytest.raises(h.InvalidConfigError):
+        h.config_from_env({})
+    v = h.webhook_verifier_from_env({})
+    assert isinstance(v, h.WebhookVerifier)
