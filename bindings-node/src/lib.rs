@@ -874,7 +874,7 @@ impl TokenSession {
     pub fn acquire(&mut self, env: Env, now_ms: Num) -> napi::Result<SessionAction> {
         let now = ms(now_ms.0, "nowMs").or_throw(&env)?;
         let a = self.inner.acquire(now).or_throw(&env)?;
-        let mut out = SessionAction { action: a.name().to_owned(), access_token: None, request: None, wait_ms: None };
+        let mut out = SessionAction { action: a.as_str().to_owned(), access_token: None, request: None, wait_ms: None };
         match a {
             core::Action::Use { access_token } => out.access_token = Some(access_token.expose().to_owned()),
             core::Action::Refresh { request } => out.request = Some(request_out(request)),
@@ -916,7 +916,7 @@ impl TokenSession {
 
     #[napi]
     pub fn to_stored(&self) -> String {
-        self.inner.to_json()
+        self.inner.stored_json()
     }
 
     #[napi(getter)]
@@ -1178,7 +1178,7 @@ impl Pool {
             _ => return Err(throw(&env, arg_error(EVENT_TYPES))),
         };
         let step = self.inner.step(&mut call.inner, &resource_id, ev, now, random);
-        let mut out = Step::named(step.name());
+        let mut out = Step::named(step.as_str());
         match step {
             core::Step::Send(r) | core::Step::SendRefresh(r) => out.request = Some(request_out(r)),
             core::Step::Persist(stored) => out.stored = Some(serde_json::to_string(&stored).unwrap_or_default()),

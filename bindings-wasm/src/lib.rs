@@ -359,7 +359,7 @@ impl TokenSession {
         let now = required_ms(&now_ms, "nowMs")?;
         let action = self.inner.acquire(now).map_err(|e| js_error(&e))?;
         let o = Object::new();
-        set(&o, "action", &JsValue::from_str(action.name()));
+        set(&o, "action", &JsValue::from_str(action.as_str()));
         match &action {
             core::Action::Use { access_token } => set(&o, "accessToken", &JsValue::from_str(access_token.expose())),
             core::Action::Refresh { request } => set(&o, "request", &request_to_js(request)),
@@ -407,7 +407,7 @@ impl TokenSession {
 
     #[wasm_bindgen(js_name = toStored)]
     pub fn to_stored(&self) -> String {
-        self.inner.to_json()
+        self.inner.stored_json()
     }
 
     #[wasm_bindgen(getter)]
@@ -787,7 +787,7 @@ struct ErrorOut {
 
 fn step_to_js(step: &core::Step) -> Result<JsValue, JsValue> {
     let mut out =
-        StepOut { step: step.name(), request: None, stored: None, wait_ms: None, reason: None, error: None };
+        StepOut { step: step.as_str(), request: None, stored: None, wait_ms: None, reason: None, error: None };
     match step {
         core::Step::Send(req) | core::Step::SendRefresh(req) => out.request = Some(request_out(req)),
         core::Step::Persist(stored) => {
