@@ -111,7 +111,8 @@ def test_async_hook_and_forget(short_emu: Any) -> None:
 
     asyncio.run(main())
     names = _names(events)
-    assert names[:3] == ["call_start", "send", "answer"] and "forget" in names, names
+    assert names[0] == "saved" and names[1:4] == ["call_start", "send", "answer"] and "forget" in names, names
+    assert names[names.index("forget") + 1 :] == ["call_start", "call_failed"], names
 
 
 def test_sync_forget_deletes_from_the_store(short_emu: Any) -> None:

@@ -41,8 +41,10 @@ _DEBUG = logging.DEBUG
 #: A driver event: a small dict with ``event`` (its name) and ``resource``, plus per event:
 #: ``call_start`` (method, path), ``wait`` (reason, ms), ``send`` / ``refresh_sent`` (method,
 #: path), ``answer`` / ``refresh_answered`` (status, ms), ``persist`` / ``persist_saved`` /
-#: ``persist_failed``, ``call_done`` (status, ms), ``call_failed`` (kind, ms), ``abort``,
-#: ``store_lost_race`` (attempt).
+#: ``persist_failed`` (error: the exception's class name), ``call_done`` (status, ms),
+#: ``call_failed`` (kind, ms), ``transport_error`` (ms), ``abort``, ``store_lost_race``
+#: (attempt); outside calls: ``saved`` / ``save_failed`` (``load_tokens``, ``flush``) and
+#: ``forget``.
 Event = Dict[str, Any]
 EventHook = Callable[[Event], None]
 
@@ -366,6 +368,8 @@ class _DriverBase:
         with self._lock:
             self.pool.end_save(resource, False)
         self._wake(resource)
+        if self._watched():
+            self._emit("save_failed", resource, error=type(exc).__name__)
         return StoreError(
             f"the token store failed to save resource `{resource[:64]}` ({type(exc).__name__}); "
             "the tokens are kept in memory and saved by the next call or flush()",

@@ -95,6 +95,10 @@ class Client(_DriverBase):
     >>> tokens = client.exchange_code(code)          # doctest: +SKIP
     >>> client.get("/contacts/", location_id=tokens.location_id,
     ...            params={"locationId": tokens.location_id})  # doctest: +SKIP
+
+    ``store``: where each resource's tokens are kept (:class:`hoopauth.TokenStore`; default
+    in memory). ``on_event``: called with each event of the calls (a small dict, see
+    :data:`hoopauth.Event`); the ``hoopauth`` logger gets the same events at DEBUG.
     """
 
     def __init__(
@@ -439,6 +443,8 @@ class Client(_DriverBase):
         except BaseException:  # interrupted: kept in memory, unsaved
             self._end_save(resource, False)
             raise
+        if self._watched():
+            self._emit("saved", resource)
 
     def flush(self) -> List[str]:
         """Save every resource whose tokens the store does not hold (an earlier save failed
@@ -464,8 +470,12 @@ class Client(_DriverBase):
                 self.store.set(resource, self._stored(resource))
                 ok = True
                 saved.append(resource)
+                if self._watched():
+                    self._emit("saved", resource)
             except Exception as exc:
                 failure = failure or exc
+                if self._watched():
+                    self._emit("save_failed", resource, error=type(exc).__name__)
             finally:
                 self._end_save(resource, ok)
         if failure is not None:
@@ -506,7 +516,8 @@ class AsyncClient(_DriverBase):
     """asyncio driver over ``httpx.AsyncClient``. Many tasks may share it: when a token
     expires, one task refreshes and the others wait for it (exactly one refresh).
 
-    The store may be synchronous or asynchronous (``get``/``set`` returning awaitables).
+    The store may be synchronous or asynchronous (``get``/``set``/``delete`` returning
+    awaitables). ``on_event`` and the ``hoopauth`` logger: as for :class:`Client`.
     """
 
     def __init__(
@@ -848,6 +859,8 @@ class AsyncClient(_DriverBase):
         except BaseException:  # cancelled: kept in memory, unsaved
             self._end_save(resource, False)
             raise
+        if self._watched():
+            self._emit("saved", resource)
 
     async def flush(self) -> List[str]:
         """As :meth:`Client.flush`, awaitable. Cancelled midway, the resource being saved
@@ -872,8 +885,12 @@ class AsyncClient(_DriverBase):
                 await _maybe_await(self.store.set(resource, self._stored(resource)))
                 ok = True
                 saved.append(resource)
+                if self._watched():
+                    self._emit("saved", resource)
             except Exception as exc:
                 failure = failure or exc
+                if self._watched():
+                    self._emit("save_failed", resource, error=type(exc).__name__)
             finally:
                 self._end_save(resource, ok)
         if failure is not None:
