@@ -322,6 +322,32 @@ fn options_value(defaults: Value, kwargs: Option<&Bound<'_, PyDict>>, fits: impl
     Ok(Value::Object(map))
 }
 
+/// Keyword strings → a core struct that derives `Deserialize` with defaults (no `Serialize`
+/// to read its fields from), on top of the positional values in `base`; `None` keeps the
+/// default. An unknown name is a `TypeError`: serde ignores a name it does not know, and
+/// every field refuses the number 0.
+macro_rules! text_options {
+    ($ty:ty, $base:expr, $kwargs:expr) => {{
+        let known = |k: &str| serde_json::from_value::<$ty>(serde_json::json!({ k: 0 })).is_err();
+        let v = text_options($base, $kwargs, known)?;
+        serde_json::from_value::<$ty>(v).map_err(|e| invalid_arg(e.to_string()))
+    }};
+}
+
+fn text_options(base: Value, kwargs: Option<&Bound<'_, PyDict>>, known: impl Fn(&str) -> bool) -> PyResult<Value> {
+    let Value::Object(mut map) = base else { return Err(PyRuntimeError::new_err("options")) };
+    for (k, v) in kwargs.into_iter().flat_map(|d| d.iter()) {
+        let k: String = k.extract()?;
+        if map.contains_key(&k) || !known(&k) {
+            return Err(PyTypeError::new_err(format!("unexpected keyword argument '{k}'")));
+        }
+        if !v.is_none() {
+            map.insert(k, Value::String(v.extract()?));
+        }
+    }
+    Ok(Value::Object(map))
+}
+
 /// A class wrapping one core value (`inner`): a getter per row (`name: type = |value| expr`),
 /// a `__repr__` built from the rows (each shown by Python's `repr`, or by the row's
 /// `[function]`: `secret` prints `[redacted]`, `hidden` leaves the row out), then the
@@ -403,94 +429,76 @@ record! {
     api_version: &str = |c| c.api_version();
     version_id: &str = |c| c.version_id();
     @impl {
-    #[new]
-    #[pyo3(signature = (client_id, *, client_secret=None, redirect_uri=None, marketplace=None, api_base=None, api_version=None))]
-    fn new(
-        client_id: String,
-        client_secret: Option<String>,
-        redirect_uri: Option<String>,
-        marketplace: Option<String>,
-        api_base: Option<String>,
-        api_version: Option<String>,
-    ) -> PyResult<Self> {
-        let inner = core::Config::new(core::ConfigOptions {
-            client_id,
-            client_secret: client_secret.map(core::Secret::new),
-            redirect_uri,
-            marketplace,
-            api_base,
-            api_version,
-        })
-        .or_raise()?;
-        Ok(PyConfig { inner })
-    }
-    /// The marketplace URL that asks the user to install the app.
-    #[pyo3(signature = (scopes, *, state=None, login_window_open_mode=None, version_id=None))]
-    fn authorization_url(
-        &self,
-        scopes: Vec<String>,
-        state: Option<String>,
-        login_window_open_mode: Option<String>,
-        version_id: Option<String>,
-    ) -> PyResult<String> {
-        self.inner
-            .authorization_url(&core::AuthorizationParams { scopes, state, login_window_open_mode, version_id })
-            .or_raise()
-    }
+        /// Keywords: the fields of the core's `ConfigOptions` (`client_secret`, `redirect_uri`,
+        /// `marketplace`, `api_base`, `api_version`).
+        #[new]
+        #[pyo3(signature = (client_id, **options))]
+        fn new(client_id: String, options: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+            let options = text_options!(core::ConfigOptions, serde_json::json!({ "client_id": client_id }), options)?;
+            Ok(PyConfig { inner: core::Config::new(options).or_raise()? })
+        }
+        /// The marketplace URL that asks the user to install the app.
+        /// Keywords: the fields of the core's `AuthorizationParams` (`state`,
+        /// `login_window_open_mode`, `version_id`).
+        #[pyo3(signature = (scopes, **params))]
+        fn authorization_url(&self, scopes: Vec<String>, params: Option<&Bound<'_, PyDict>>) -> PyResult<String> {
+            let params = text_options!(core::AuthorizationParams, serde_json::json!({ "scopes": scopes }), params)?;
+            self.inner.authorization_url(&params).or_raise()
+        }
 
-    /// A token-endpoint request for `grant` (`authorization_code`, `refresh_token`, `client_credentials`).
-    #[pyo3(signature = (grant, *, code=None, refresh_token=None, user_type=None))]
-    fn token_request(
-        &self,
-        grant: &str,
-        code: Option<&str>,
-        refresh_token: Option<&str>,
-        user_type: Option<&str>,
-    ) -> PyResult<PyRequest> {
-        let grant = core::Grant::from_parts(grant, code, refresh_token).or_raise()?;
-        let user_type = user_type.map(core::UserType::parse).transpose().or_raise()?;
-        Ok(PyRequest { inner: self.inner.token_request(&grant, user_type).or_raise()? })
-    }
+        /// A token-endpoint request for `grant` (`authorization_code`, `refresh_token`, `client_credentials`).
+        #[pyo3(signature = (grant, *, code=None, refresh_token=None, user_type=None))]
+        fn token_request(
+            &self,
+            grant: &str,
+            code: Option<&str>,
+            refresh_token: Option<&str>,
+            user_type: Option<&str>,
+        ) -> PyResult<PyRequest> {
+            let grant = core::Grant::from_parts(grant, code, refresh_token).or_raise()?;
+            let user_type = user_type.map(core::UserType::parse).transpose().or_raise()?;
+            Ok(PyRequest { inner: self.inner.token_request(&grant, user_type).or_raise()? })
+        }
 
-    /// The request that exchanges an authorization code for tokens.
-    #[pyo3(signature = (code, *, user_type=None))]
-    fn exchange_code_request(&self, code: &str, user_type: Option<&str>) -> PyResult<PyRequest> {
-        self.token_request("authorization_code", Some(code), None, user_type)
-    }
+        /// The request that exchanges an authorization code for tokens.
+        #[pyo3(signature = (code, *, user_type=None))]
+        fn exchange_code_request(&self, code: &str, user_type: Option<&str>) -> PyResult<PyRequest> {
+            self.token_request("authorization_code", Some(code), None, user_type)
+        }
 
-    /// The request that spends a refresh token for a new token pair.
-    #[pyo3(signature = (refresh_token, *, user_type=None))]
-    fn refresh_request(&self, refresh_token: &str, user_type: Option<&str>) -> PyResult<PyRequest> {
-        self.token_request("refresh_token", None, Some(refresh_token), user_type)
-    }
+        /// The request that spends a refresh token for a new token pair.
+        #[pyo3(signature = (refresh_token, *, user_type=None))]
+        fn refresh_request(&self, refresh_token: &str, user_type: Option<&str>) -> PyResult<PyRequest> {
+            self.token_request("refresh_token", None, Some(refresh_token), user_type)
+        }
 
-    /// The request for a location token from an agency (company) token.
-    fn location_token_request(
-        &self,
-        agency_access_token: &str,
-        company_id: &str,
-        location_id: &str,
-    ) -> PyResult<PyRequest> {
-        Ok(PyRequest {
-            inner: self.inner.location_token_request(agency_access_token, company_id, location_id).or_raise()?,
-        })
-    }
+        /// The request for a location token from an agency (company) token.
+        fn location_token_request(
+            &self,
+            agency_access_token: &str,
+            company_id: &str,
+            location_id: &str,
+        ) -> PyResult<PyRequest> {
+            Ok(PyRequest {
+                inner: self.inner.location_token_request(agency_access_token, company_id, location_id).or_raise()?,
+            })
+        }
 
-    /// An API request with the bearer token and the platform's headers. `json` is a JSON
-    /// text (`str`) or any object `json.dumps` accepts.
-    #[pyo3(signature = (method, path, access_token, *, query=None, json=None, version=None))]
-    fn api_request(
-        &self,
-        method: &str,
-        path: &str,
-        access_token: &str,
-        query: Option<&Bound<'_, PyAny>>,
-        json: Option<&Bound<'_, PyAny>>,
-        version: Option<String>,
-    ) -> PyResult<PyRequest> {
-        let req = api_request_from(method, path, query, json, version)?;
-        Ok(PyRequest { inner: self.inner.api_request(&req, access_token).or_raise()? })
-    }
+        /// An API request with the bearer token and the platform's headers. `json` is a JSON
+        /// text (`str`) or any object `json.dumps` accepts.
+        #[pyo3(signature = (method, path, access_token, *, query=None, json=None, version=None))]
+        fn api_request(
+            &self,
+            method: &str,
+            path: &str,
+            access_token: &str,
+            query: Option<&Bound<'_, PyAny>>,
+            json: Option<&Bound<'_, PyAny>>,
+            version: Option<String>,
+        ) -> PyResult<PyRequest> {
+            let req = api_request_from(method, path, query, json, version)?;
+            Ok(PyRequest { inner: self.inner.api_request(&req, access_token).or_raise()? })
+        }
     }
 }
 
@@ -537,10 +545,10 @@ record! {
     /// The body decoded as UTF-8.
     body_text [hidden]: &str = |r| r.body_text();
     @impl {
-    /// First value of a header (name case-insensitive).
-    fn header(&self, name: &str) -> Option<&str> {
-        self.inner.header(name)
-    }
+        /// First value of a header (name case-insensitive).
+        fn header(&self, name: &str) -> Option<&str> {
+            self.inner.header(name)
+        }
     }
 }
 
@@ -568,35 +576,35 @@ record! {
     /// The location id, else the company id: the resource the tokens act for.
     resource_id [hidden]: Option<&str> = |t| t.resource_id();
     @impl {
-    /// Fields of the response hoopauth does not know, as sent.
-    #[getter]
-    fn extra<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_py!(py, &self.inner.extra)
-    }
-    /// Whether the access token has expired at `now_ms` (no leeway).
-    fn is_expired(&self, now_ms: &Bound<'_, PyAny>) -> PyResult<bool> {
-        let now_ms = ms_of(now_ms, "now_ms")?;
-        Ok(self.inner.expires_at_ms.is_some_and(|at| now_ms >= at))
-    }
-    /// A stable dict form (holds the tokens: keep it as secret as they are).
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let d = to_py!(py, &self.inner)?;
-        d.set_item("extra", self.extra(py)?)?;
-        Ok(d)
-    }
-    /// The JSON form (holds the tokens).
-    fn to_json(&self) -> PyResult<String> {
-        serde_json::to_string(&self.inner).map_err(|_| PyValueError::new_err("token set does not serialise"))
-    }
-    /// Restore from [`TokenSet.to_json`].
-    #[staticmethod]
-    fn from_json(json: &str) -> PyResult<PyTokenSet> {
-        let inner = serde_json::from_str(json).map_err(|_| invalid_arg("not a token set JSON"))?;
-        Ok(PyTokenSet { inner })
-    }
-    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
-        other.cast::<PyTokenSet>().is_ok_and(|o| o.get().inner == self.inner)
-    }
+        /// Fields of the response hoopauth does not know, as sent.
+        #[getter]
+        fn extra<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+            to_py!(py, &self.inner.extra)
+        }
+        /// Whether the access token has expired at `now_ms` (no leeway).
+        fn is_expired(&self, now_ms: &Bound<'_, PyAny>) -> PyResult<bool> {
+            let now_ms = ms_of(now_ms, "now_ms")?;
+            Ok(self.inner.expires_at_ms.is_some_and(|at| now_ms >= at))
+        }
+        /// A stable dict form (holds the tokens: keep it as secret as they are).
+        fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+            let d = to_py!(py, &self.inner)?;
+            d.set_item("extra", self.extra(py)?)?;
+            Ok(d)
+        }
+        /// The JSON form (holds the tokens).
+        fn to_json(&self) -> PyResult<String> {
+            serde_json::to_string(&self.inner).map_err(|_| PyValueError::new_err("token set does not serialise"))
+        }
+        /// Restore from [`TokenSet.to_json`].
+        #[staticmethod]
+        fn from_json(json: &str) -> PyResult<PyTokenSet> {
+            let inner = serde_json::from_str(json).map_err(|_| invalid_arg("not a token set JSON"))?;
+            Ok(PyTokenSet { inner })
+        }
+        fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
+            other.cast::<PyTokenSet>().is_ok_and(|o| o.get().inner == self.inner)
+        }
     }
 }
 
@@ -680,14 +688,14 @@ record! {
     retry_after_ms: Option<u64> = |c| c.retry_after_ms;
     message [hidden]: Option<&str> = |c| c.message.as_deref();
     @impl {
-    /// The exception this response stands for (`None` for `ok`).
-    fn error<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        self.inner.to_error().map(|e| error_value(py, &e, false)).transpose()
-    }
-    /// Raise the exception this response stands for; nothing for `ok`.
-    fn raise_for_error(&self, py: Python<'_>) -> PyResult<()> {
-        self.inner.to_error().map_or(Ok(()), |e| Err(to_py_err_with(py, &e, false)))
-    }
+        /// The exception this response stands for (`None` for `ok`).
+        fn error<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+            self.inner.to_error().map(|e| error_value(py, &e, false)).transpose()
+        }
+        /// Raise the exception this response stands for; nothing for `ok`.
+        fn raise_for_error(&self, py: Python<'_>) -> PyResult<()> {
+            self.inner.to_error().map_or(Ok(()), |e| Err(to_py_err_with(py, &e, false)))
+        }
     }
 }
 
@@ -719,9 +727,9 @@ record! {
     daily_limit: Option<u64> = |h| h.daily_limit;
     daily_remaining: Option<u64> = |h| h.daily_remaining;
     @impl {
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_py!(py, &self.inner)
-    }
+        fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+            to_py!(py, &self.inner)
+        }
     }
 }
 
@@ -740,20 +748,20 @@ record! {
     daily_max: u64 = |l| l.daily_max;
     answer_timeout_ms: u64 = |l| l.answer_timeout_ms;
     @impl {
-    /// Keywords: the fields of the core's `Limits` (`max`, `interval_ms`, `margin_ms`,
-    /// `daily_max`, `answer_timeout_ms`).
-    #[new]
-    #[pyo3(signature = (**limits))]
-    fn new(limits: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
-        let inner = options!(core::Limits, limits)?;
-        if inner.max == 0 || inner.interval_ms == 0 {
-            return Err(invalid_arg("max and interval_ms must be positive"));
+        /// Keywords: the fields of the core's `Limits` (`max`, `interval_ms`, `margin_ms`,
+        /// `daily_max`, `answer_timeout_ms`).
+        #[new]
+        #[pyo3(signature = (**limits))]
+        fn new(limits: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+            let inner = options!(core::Limits, limits)?;
+            if inner.max == 0 || inner.interval_ms == 0 {
+                return Err(invalid_arg("max and interval_ms must be positive"));
+            }
+            Ok(PyLimits { inner })
         }
-        Ok(PyLimits { inner })
-    }
-    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
-        other.cast::<PyLimits>().is_ok_and(|o| o.get().inner == self.inner)
-    }
+        fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
+            other.cast::<PyLimits>().is_ok_and(|o| o.get().inner == self.inner)
+        }
     }
 }
 
@@ -772,9 +780,9 @@ record! {
     };
     daily_exhausted: bool = |d| matches!(d, core::Decision::Wait { daily_exhausted: true, .. });
     @impl {
-    fn __bool__(&self) -> bool {
-        self.inner.is_allowed()
-    }
+        fn __bool__(&self) -> bool {
+            self.inner.is_allowed()
+        }
     }
 }
 
@@ -785,38 +793,38 @@ record! {
     in_flight: usize = |r| r.in_flight();
     limits: PyLimits = |r| PyLimits { inner: r.limits() };
     @impl {
-    #[new]
-    #[pyo3(signature = (limits=None))]
-    fn new(limits: Option<PyRef<'_, PyLimits>>) -> Self {
-        PyRateLimiter { inner: core::RateLimiter::new(limits.map(|l| l.inner).unwrap_or_default()) }
-    }
-    /// Ask to send at `now_ms`; an allowed send is counted.
-    fn acquire(&mut self, now_ms: &Bound<'_, PyAny>) -> PyResult<PyDecision> {
-        Ok(PyDecision { inner: self.inner.acquire(ms_of(now_ms, "now_ms")?) })
-    }
-    /// What `acquire` would answer, without counting.
-    fn check(&mut self, now_ms: &Bound<'_, PyAny>) -> PyResult<PyDecision> {
-        Ok(PyDecision { inner: self.inner.check(ms_of(now_ms, "now_ms")?) })
-    }
-    /// The answer (or transport error) of the allowed send `send_id` arrived at `now_ms`:
-    /// its slot counts from then (a send holds its slot until its answer).
-    fn answered(&mut self, send_id: &Bound<'_, PyAny>, now_ms: &Bound<'_, PyAny>) -> PyResult<()> {
-        let send_id = uint_of(send_id, "send_id", u64::MAX, false)?;
-        self.inner.answered(send_id, ms_of(now_ms, "now_ms")?);
-        Ok(())
-    }
-    /// Feed a response (its status and rate-limit headers).
-    #[pyo3(signature = (now_ms, status, headers=None))]
-    fn observe(
-        &mut self,
-        now_ms: &Bound<'_, PyAny>,
-        status: &Bound<'_, PyAny>,
-        headers: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<()> {
-        let (now_ms, status) = (ms_of(now_ms, "now_ms")?, status_of(status)?);
-        self.inner.observe(now_ms, status, &pairs(headers)?);
-        Ok(())
-    }
+        #[new]
+        #[pyo3(signature = (limits=None))]
+        fn new(limits: Option<PyRef<'_, PyLimits>>) -> Self {
+            PyRateLimiter { inner: core::RateLimiter::new(limits.map(|l| l.inner).unwrap_or_default()) }
+        }
+        /// Ask to send at `now_ms`; an allowed send is counted.
+        fn acquire(&mut self, now_ms: &Bound<'_, PyAny>) -> PyResult<PyDecision> {
+            Ok(PyDecision { inner: self.inner.acquire(ms_of(now_ms, "now_ms")?) })
+        }
+        /// What `acquire` would answer, without counting.
+        fn check(&mut self, now_ms: &Bound<'_, PyAny>) -> PyResult<PyDecision> {
+            Ok(PyDecision { inner: self.inner.check(ms_of(now_ms, "now_ms")?) })
+        }
+        /// The answer (or transport error) of the allowed send `send_id` arrived at `now_ms`:
+        /// its slot counts from then (a send holds its slot until its answer).
+        fn answered(&mut self, send_id: &Bound<'_, PyAny>, now_ms: &Bound<'_, PyAny>) -> PyResult<()> {
+            let send_id = uint_of(send_id, "send_id", u64::MAX, false)?;
+            self.inner.answered(send_id, ms_of(now_ms, "now_ms")?);
+            Ok(())
+        }
+        /// Feed a response (its status and rate-limit headers).
+        #[pyo3(signature = (now_ms, status, headers=None))]
+        fn observe(
+            &mut self,
+            now_ms: &Bound<'_, PyAny>,
+            status: &Bound<'_, PyAny>,
+            headers: Option<&Bound<'_, PyAny>>,
+        ) -> PyResult<()> {
+            let (now_ms, status) = (ms_of(now_ms, "now_ms")?, status_of(status)?);
+            self.inner.observe(now_ms, status, &pairs(headers)?);
+            Ok(())
+        }
     }
 }
 
@@ -853,95 +861,95 @@ record! {
     version: u64 = |s| s.version();
     needs_reauthorization: bool = |s| s.needs_reauthorization();
     @impl {
-    /// Keywords: the fields of the core's `SessionOptions` (`refresh_leeway_ms`, `lease_ms`).
-    #[new]
-    #[pyo3(signature = (config, **options))]
-    fn new(config: PyRef<'_, PyConfig>, options: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
-        let options = options!(core::SessionOptions, options)?;
-        Ok(PyTokenSession { inner: core::TokenSession::new(config.inner.clone(), options) })
-    }
-    /// Restore from [`TokenSession.stored_json`].
-    #[staticmethod]
-    #[pyo3(signature = (config, stored, **options))]
-    fn from_json(config: PyRef<'_, PyConfig>, stored: &str, options: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
-        let options = options!(core::SessionOptions, options)?;
-        let inner = core::TokenSession::from_json(config.inner.clone(), options, stored).or_raise()?;
-        Ok(PyTokenSession { inner })
-    }
-    fn load(&mut self, tokens: PyRef<'_, PyTokenSet>) {
-        self.inner.load(tokens.inner.clone());
-    }
-    fn load_private(&mut self, token: &str) -> PyResult<()> {
-        self.inner.load_private(core::Secret::new(token)).or_raise()
-    }
-    /// What to do now: `use`, `refresh`, `wait`, `reauthorize`, or `save` (tokens an earlier
-    /// save failed to store: save `stored_json()`, then call `persisted()` or `save_failed()`).
-    fn acquire(&mut self, now_ms: &Bound<'_, PyAny>) -> PyResult<PySessionAction> {
-        Ok(PySessionAction { inner: self.inner.acquire(ms_of(now_ms, "now_ms")?).or_raise()? })
-    }
-    /// The store now holds the current state (after a refresh, or a `save` action).
-    fn persisted(&mut self) {
-        self.inner.persisted();
-    }
-    /// The save failed, timed out or was cancelled: the tokens stay in memory, marked unsaved.
-    fn save_failed(&mut self) {
-        self.inner.save_failed();
-    }
-    /// Start saving unsaved tokens outside a call: the stored JSON to save (then
-    /// `persisted()` or `save_failed()`), or `None` when there is nothing to save.
-    fn begin_save(&mut self) -> Option<String> {
-        self.inner.begin_save().map(|s| serde_json::to_string(s).unwrap_or_default())
-    }
-    /// Feed the refresh answer (parsed at `sent_at_ms`); returns the new token set.
-    #[pyo3(signature = (status, body, sent_at_ms, headers=None))]
-    fn refresh_response(
-        &mut self,
-        status: &Bound<'_, PyAny>,
-        body: &Bound<'_, PyAny>,
-        sent_at_ms: &Bound<'_, PyAny>,
-        headers: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<PyTokenSet> {
-        let status = status_of(status)?;
-        let sent_at_ms = ms_of(sent_at_ms, "sent_at_ms")?;
-        let body = body_bytes(body)?;
-        let headers = pairs(headers)?;
-        let mut secrets = Vec::new();
-        config_secrets(self.inner.config(), &mut secrets);
-        session_secrets(Some(&self.inner), &mut secrets);
-        match self.inner.refresh_response(status, &headers, &body, sent_at_ms) {
-            Ok(t) => Ok(PyTokenSet { inner: t }),
-            Err(e) => Err(to_py_err(scrub_error(e, &secrets))),
+        /// Keywords: the fields of the core's `SessionOptions` (`refresh_leeway_ms`, `lease_ms`).
+        #[new]
+        #[pyo3(signature = (config, **options))]
+        fn new(config: PyRef<'_, PyConfig>, options: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+            let options = options!(core::SessionOptions, options)?;
+            Ok(PyTokenSession { inner: core::TokenSession::new(config.inner.clone(), options) })
         }
-    }
-    /// The refresh got no answer: free the lease (the same refresh token may be sent again).
-    fn refresh_lost(&mut self) {
-        self.inner.refresh_lost();
-    }
-    /// Feed an API answer obtained with `access_token`; returns the classification kind.
-    #[pyo3(signature = (status, body, access_token))]
-    fn api_response(
-        &mut self,
-        status: &Bound<'_, PyAny>,
-        body: &Bound<'_, PyAny>,
-        access_token: &str,
-    ) -> PyResult<&'static str> {
-        let status = status_of(status)?;
-        let body = body_bytes(body)?;
-        Ok(self.inner.api_response(status, &body, access_token).as_str())
-    }
-    fn clear(&mut self) {
-        self.inner.clear();
-    }
-    /// The stored form as JSON (holds the tokens).
-    fn stored_json(&self) -> String {
-        self.inner.stored_json()
-    }
-    /// Old name of `stored_json` (deprecated).
-    fn to_json(&self, py: Python<'_>) -> PyResult<String> {
-        let msg = "TokenSession.to_json() is deprecated: use stored_json()";
-        PyErr::warn(py, &py.get_type::<pyo3::exceptions::PyDeprecationWarning>(), &std::ffi::CString::new(msg)?, 1)?;
-        Ok(self.inner.stored_json())
-    }
+        /// Restore from [`TokenSession.stored_json`].
+        #[staticmethod]
+        #[pyo3(signature = (config, stored, **options))]
+        fn from_json(config: PyRef<'_, PyConfig>, stored: &str, options: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+            let options = options!(core::SessionOptions, options)?;
+            let inner = core::TokenSession::from_json(config.inner.clone(), options, stored).or_raise()?;
+            Ok(PyTokenSession { inner })
+        }
+        fn load(&mut self, tokens: PyRef<'_, PyTokenSet>) {
+            self.inner.load(tokens.inner.clone());
+        }
+        fn load_private(&mut self, token: &str) -> PyResult<()> {
+            self.inner.load_private(core::Secret::new(token)).or_raise()
+        }
+        /// What to do now: `use`, `refresh`, `wait`, `reauthorize`, or `save` (tokens an earlier
+        /// save failed to store: save `stored_json()`, then call `persisted()` or `save_failed()`).
+        fn acquire(&mut self, now_ms: &Bound<'_, PyAny>) -> PyResult<PySessionAction> {
+            Ok(PySessionAction { inner: self.inner.acquire(ms_of(now_ms, "now_ms")?).or_raise()? })
+        }
+        /// The store now holds the current state (after a refresh, or a `save` action).
+        fn persisted(&mut self) {
+            self.inner.persisted();
+        }
+        /// The save failed, timed out or was cancelled: the tokens stay in memory, marked unsaved.
+        fn save_failed(&mut self) {
+            self.inner.save_failed();
+        }
+        /// Start saving unsaved tokens outside a call: the stored JSON to save (then
+        /// `persisted()` or `save_failed()`), or `None` when there is nothing to save.
+        fn begin_save(&mut self) -> Option<String> {
+            self.inner.begin_save().map(|s| serde_json::to_string(s).unwrap_or_default())
+        }
+        /// Feed the refresh answer (parsed at `sent_at_ms`); returns the new token set.
+        #[pyo3(signature = (status, body, sent_at_ms, headers=None))]
+        fn refresh_response(
+            &mut self,
+            status: &Bound<'_, PyAny>,
+            body: &Bound<'_, PyAny>,
+            sent_at_ms: &Bound<'_, PyAny>,
+            headers: Option<&Bound<'_, PyAny>>,
+        ) -> PyResult<PyTokenSet> {
+            let status = status_of(status)?;
+            let sent_at_ms = ms_of(sent_at_ms, "sent_at_ms")?;
+            let body = body_bytes(body)?;
+            let headers = pairs(headers)?;
+            let mut secrets = Vec::new();
+            config_secrets(self.inner.config(), &mut secrets);
+            session_secrets(Some(&self.inner), &mut secrets);
+            match self.inner.refresh_response(status, &headers, &body, sent_at_ms) {
+                Ok(t) => Ok(PyTokenSet { inner: t }),
+                Err(e) => Err(to_py_err(scrub_error(e, &secrets))),
+            }
+        }
+        /// The refresh got no answer: free the lease (the same refresh token may be sent again).
+        fn refresh_lost(&mut self) {
+            self.inner.refresh_lost();
+        }
+        /// Feed an API answer obtained with `access_token`; returns the classification kind.
+        #[pyo3(signature = (status, body, access_token))]
+        fn api_response(
+            &mut self,
+            status: &Bound<'_, PyAny>,
+            body: &Bound<'_, PyAny>,
+            access_token: &str,
+        ) -> PyResult<&'static str> {
+            let status = status_of(status)?;
+            let body = body_bytes(body)?;
+            Ok(self.inner.api_response(status, &body, access_token).as_str())
+        }
+        fn clear(&mut self) {
+            self.inner.clear();
+        }
+        /// The stored form as JSON (holds the tokens).
+        fn stored_json(&self) -> String {
+            self.inner.stored_json()
+        }
+        /// Old name of `stored_json` (deprecated).
+        fn to_json(&self, py: Python<'_>) -> PyResult<String> {
+            let warning = py.get_type::<pyo3::exceptions::PyDeprecationWarning>();
+            PyErr::warn(py, &warning, c"TokenSession.to_json() is deprecated: use stored_json()", 1)?;
+            Ok(self.inner.stored_json())
+        }
     }
 }
 
@@ -956,39 +964,39 @@ record! {
     path: &str = |c| &c.0.request().path;
     is_finished [hidden]: bool = |c| c.0.is_finished();
     @impl {
-    /// Keywords besides `query`, `json` and `version`: the fields of the core's `CallOptions`.
-    #[new]
-    #[pyo3(signature = (method, path, *, query=None, json=None, version=None, **options))]
-    fn new(
-        method: &str,
-        path: &str,
-        query: Option<&Bound<'_, PyAny>>,
-        json: Option<&Bound<'_, PyAny>>,
-        version: Option<String>,
-        options: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<Self> {
-        let options = options!(core::CallOptions, options)?;
-        let req = api_request_from(method, path, query, json, version)?;
-        Ok(PyCall { inner: (core::Call::new(req, options), options) })
-    }
-    /// The call's options (every `CallOptions` field), as a dict.
-    #[getter]
-    fn options<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_py!(py, &self.inner.1)
-    }
-    /// Counters: sends, refreshes, auth_retries, rate_limit_retries, server_retries.
-    #[getter]
-    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_py!(py, &self.inner.0.stats())
-    }
-    /// An independent copy of the call in its current state (coordinated mode: a step that
-    /// lost the store's compare-and-set is taken again from the copy).
-    fn copy(&self) -> PyCall {
-        PyCall { inner: self.inner.clone() }
-    }
-    fn __copy__(&self) -> PyCall {
-        self.copy()
-    }
+        /// Keywords besides `query`, `json` and `version`: the fields of the core's `CallOptions`.
+        #[new]
+        #[pyo3(signature = (method, path, *, query=None, json=None, version=None, **options))]
+        fn new(
+            method: &str,
+            path: &str,
+            query: Option<&Bound<'_, PyAny>>,
+            json: Option<&Bound<'_, PyAny>>,
+            version: Option<String>,
+            options: Option<&Bound<'_, PyDict>>,
+        ) -> PyResult<Self> {
+            let options = options!(core::CallOptions, options)?;
+            let req = api_request_from(method, path, query, json, version)?;
+            Ok(PyCall { inner: (core::Call::new(req, options), options) })
+        }
+        /// The call's options (every `CallOptions` field), as a dict.
+        #[getter]
+        fn options<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+            to_py!(py, &self.inner.1)
+        }
+        /// Counters: sends, refreshes, auth_retries, rate_limit_retries, server_retries.
+        #[getter]
+        fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+            to_py!(py, &self.inner.0.stats())
+        }
+        /// An independent copy of the call in its current state (coordinated mode: a step that
+        /// lost the store's compare-and-set is taken again from the copy).
+        fn copy(&self) -> PyCall {
+            PyCall { inner: self.inner.clone() }
+        }
+        fn __copy__(&self) -> PyCall {
+            self.copy()
+        }
     }
 }
 
@@ -1023,14 +1031,14 @@ record! {
         _ => None,
     };
     @impl {
-    /// The exception to raise (`fail`, `reauthorize`).
-    fn error<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        match &self.inner {
-            core::Step::Fail(e) => Ok(Some(error_value(py, e, false)?)),
-            core::Step::Reauthorize(e) => Ok(Some(error_value(py, e, true)?)),
-            _ => Ok(None),
+        /// The exception to raise (`fail`, `reauthorize`).
+        fn error<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+            match &self.inner {
+                core::Step::Fail(e) => Ok(Some(error_value(py, e, false)?)),
+                core::Step::Reauthorize(e) => Ok(Some(error_value(py, e, true)?)),
+                _ => Ok(None),
+            }
         }
-    }
     }
 }
 
@@ -1337,15 +1345,15 @@ record! {
     valid: bool = |v| v.valid;
     reason: &'static str = |v| v.reason.as_str();
     @impl {
-    /// The outcome for a delivery whose `webhookId` was seen before (shared duplicate
-    /// detection in `hoopauth.shared`).
-    #[staticmethod]
-    fn duplicate() -> PyVerification {
-        PyVerification { inner: core::Verification { valid: false, reason: core::VerifyReason::Duplicate } }
-    }
-    fn __bool__(&self) -> bool {
-        self.inner.valid
-    }
+        /// The outcome for a delivery whose `webhookId` was seen before (shared duplicate
+        /// detection in `hoopauth.shared`).
+        #[staticmethod]
+        fn duplicate() -> PyVerification {
+            PyVerification { inner: core::Verification { valid: false, reason: core::VerifyReason::Duplicate } }
+        }
+        fn __bool__(&self) -> bool {
+            self.inner.valid
+        }
     }
 }
 
@@ -1381,54 +1389,54 @@ record! {
     max_age_ms: u64 = |v| v.max_age_ms();
     seen_len: usize = |v| v.seen_len();
     @impl {
-    #[new]
-    #[pyo3(signature = (public_key=None, *, max_age_ms=None, seen_capacity=None, legacy_rsa_key=None))]
-    fn new(
-        public_key: Option<&Bound<'_, PyAny>>,
-        max_age_ms: Option<&Bound<'_, PyAny>>,
-        seen_capacity: Option<&Bound<'_, PyAny>>,
-        legacy_rsa_key: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Self> {
-        let max_age_ms = opt_ms(max_age_ms, "max_age_ms")?;
-        let seen_capacity = match seen_capacity {
-            Some(c) if !c.is_none() => Some(uint_of(c, "seen_capacity", u32::MAX as u64, false)? as usize),
-            _ => None,
-        };
-        let key = key_from(public_key)?;
-        let mut v = match seen_capacity {
-            Some(c) => core::WebhookVerifier::with_capacity(key, c),
-            None => core::WebhookVerifier::new(key),
-        };
-        if let Some(m) = max_age_ms {
-            v = v.with_max_age_ms(m);
-        }
-        if let Some(r) = legacy_rsa_key {
-            if r.is_instance_of::<PyBool>() {
-                if r.extract::<bool>()? {
-                    v = v.with_rsa_key(core::RsaWebhookKey::platform().or_raise()?);
-                }
-            } else if !r.is_none() {
-                let pem: String = r.extract()?;
-                v = v.with_rsa_key(core::RsaWebhookKey::parse(&pem).or_raise()?);
+        #[new]
+        #[pyo3(signature = (public_key=None, *, max_age_ms=None, seen_capacity=None, legacy_rsa_key=None))]
+        fn new(
+            public_key: Option<&Bound<'_, PyAny>>,
+            max_age_ms: Option<&Bound<'_, PyAny>>,
+            seen_capacity: Option<&Bound<'_, PyAny>>,
+            legacy_rsa_key: Option<&Bound<'_, PyAny>>,
+        ) -> PyResult<Self> {
+            let max_age_ms = opt_ms(max_age_ms, "max_age_ms")?;
+            let seen_capacity = match seen_capacity {
+                Some(c) if !c.is_none() => Some(uint_of(c, "seen_capacity", u32::MAX as u64, false)? as usize),
+                _ => None,
+            };
+            let key = key_from(public_key)?;
+            let mut v = match seen_capacity {
+                Some(c) => core::WebhookVerifier::with_capacity(key, c),
+                None => core::WebhookVerifier::new(key),
+            };
+            if let Some(m) = max_age_ms {
+                v = v.with_max_age_ms(m);
             }
+            if let Some(r) = legacy_rsa_key {
+                if r.is_instance_of::<PyBool>() {
+                    if r.extract::<bool>()? {
+                        v = v.with_rsa_key(core::RsaWebhookKey::platform().or_raise()?);
+                    }
+                } else if !r.is_none() {
+                    let pem: String = r.extract()?;
+                    v = v.with_rsa_key(core::RsaWebhookKey::parse(&pem).or_raise()?);
+                }
+            }
+            Ok(PyWebhookVerifier { inner: v })
         }
-        Ok(PyWebhookVerifier { inner: v })
-    }
-    /// Verify a delivery from its raw body and its headers (a mapping or pairs).
-    fn verify(
-        &mut self,
-        body: &Bound<'_, PyAny>,
-        headers: &Bound<'_, PyAny>,
-        now_ms: &Bound<'_, PyAny>,
-    ) -> PyResult<PyVerification> {
-        let now_ms = ms_of(now_ms, "now_ms")?;
-        let body = body_bytes(body)?;
-        let headers = pairs(Some(headers))?;
-        Ok(PyVerification { inner: self.inner.verify_headers(&body, &headers, now_ms) })
-    }
-    fn clear_seen(&mut self) {
-        self.inner.clear_seen();
-    }
+        /// Verify a delivery from its raw body and its headers (a mapping or pairs).
+        fn verify(
+            &mut self,
+            body: &Bound<'_, PyAny>,
+            headers: &Bound<'_, PyAny>,
+            now_ms: &Bound<'_, PyAny>,
+        ) -> PyResult<PyVerification> {
+            let now_ms = ms_of(now_ms, "now_ms")?;
+            let body = body_bytes(body)?;
+            let headers = pairs(Some(headers))?;
+            Ok(PyVerification { inner: self.inner.verify_headers(&body, &headers, now_ms) })
+        }
+        fn clear_seen(&mut self) {
+            self.inner.clear_seen();
+        }
     }
 }
 
@@ -1452,14 +1460,14 @@ record! {
     timestamp [hidden]: Option<&str> = |e| event_field(&e.1, "timestamp");
     webhook_id: Option<&str> = |e| event_field(&e.1, "webhook_id");
     @impl {
-    /// The whole body, for events other than INSTALL / UNINSTALL.
-    #[getter]
-    fn body<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        self.inner.1.get("body").map(|v| to_py!(py, v)).transpose()
-    }
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_py!(py, &self.inner.1)
-    }
+        /// The whole body, for events other than INSTALL / UNINSTALL.
+        #[getter]
+        fn body<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+            self.inner.1.get("body").map(|v| to_py!(py, v)).transpose()
+        }
+        fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+            to_py!(py, &self.inner.1)
+        }
     }
 }
 
