@@ -278,7 +278,7 @@ def test_limiter_and_session_objects() -> None:
     assert s.acquire(10_001).action == "wait"
     new = s.refresh_response(200, token_body(access_token="at2", refresh_token="rt2"), 10_000)
     assert new.access_token == "at2"
-    restored = h.TokenSession.from_json(cfg(), s.to_json())
+    restored = h.TokenSession.from_json(cfg(), s.stored_json())
     assert restored.token_set == s.token_set
 
 

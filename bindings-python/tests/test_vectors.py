@@ -209,7 +209,7 @@ def run_session(inp: Dict[str, Any]) -> None:
         elif op == "api_response":
             session.api_response(step["status"], body, step["access_token"])
         elif op == "roundtrip":
-            session = h.TokenSession.from_json(cfg, session.to_json(), **opts)
+            session = h.TokenSession.from_json(cfg, session.stored_json(), **opts)
         else:
             raise AssertionError(f"unknown step op {op}")
 
