@@ -391,7 +391,7 @@ macro_rules! repr_part {
 trait Redact {
     fn is_set(&self) -> bool;
 }
-impl Redact for &str {
+impl<T: ?Sized> Redact for &T {
     fn is_set(&self) -> bool {
         true
     }
@@ -540,8 +540,8 @@ record! {
     url: &str = |r| &r.url;
     headers [headers_repr]: Vec<(String, String)> = |r| r.headers.clone();
     /// The headers as a dict.
-    headers_dict [hidden]: std::collections::HashMap<String, String> = |r| r.headers.iter().cloned().collect();
-    body [secret]: Option<&[u8]> = |r| Some(&r.body);
+    headers_dict [hidden]: std::collections::BTreeMap<String, String> = |r| r.headers.iter().cloned().collect();
+    body [secret]: &[u8] = |r| &r.body;
     /// The body decoded as UTF-8.
     body_text [hidden]: &str = |r| r.body_text();
     @impl {
