@@ -115,33 +115,10 @@ fn opt_flag(obj: Option<&Bound<'_, PyAny>>, name: &str) -> PyResult<Option<bool>
     }
 }
 
-/// Replace every occurrence of a known secret (client secret, tokens) in `text`.
-fn scrub(text: &str, secrets: &[String]) -> Option<String> {
-    let mut out: Option<String> = None;
-    for s in secrets {
-        if s.len() < 4 {
-            continue;
-        }
-        let cur = out.as_deref().unwrap_or(text);
-        if cur.contains(s.as_str()) {
-            out = Some(cur.replace(s.as_str(), REDACTED));
-        }
-    }
-    out
-}
-
-/// The error with known secrets scrubbed from its message (server text copied into it).
+/// The error with known secrets (client secret, tokens) scrubbed from its message: server
+/// text copied into it may echo them (the core's `Error::scrub`).
 fn scrub_error(e: core::Error, secrets: &[String]) -> core::Error {
-    match scrub(e.message(), secrets) {
-        None => e,
-        Some(msg) => {
-            let mut n = core::Error::new(e.kind(), msg).with_retry_after_ms(e.retry_after_ms());
-            if let Some(st) = e.status() {
-                n = n.with_status(st);
-            }
-            n
-        }
-    }
+    e.scrub(&secrets.iter().map(String::as_str).collect::<Vec<_>>())
 }
 
 fn config_secrets(config: &core::Config, out: &mut Vec<String>) {
@@ -1063,228 +1040,207 @@ impl PyPool {
         let mut secrets = Vec::new();
         session_secrets(self.inner.session(resource_id), &mut secrets);
         let step = self.inner.step(&mut call.inner.0, resource_id, event, now_ms, random);
+        let mut scrub = |e| {
+            config_secrets(self.inner.config(), &mut secrets);
+            session_secrets(self.inner.session(resource_id), &mut secrets);
+            scrub_error(e, &secrets)
+        };
         let step = match step {
-            core::Step::Fail(e) => {
-                config_secrets(self.inner.config(), &mut secrets);
-                session_secrets(self.inner.session(resource_id), &mut secrets);
-                core::Step::Fail(scrub_error(e, &secrets))
-            }
-            core::Step::Reauthorize(e) => {
-                config_secrets(self.inner.config(), &mut secrets);
-                session_secrets(self.inner.session(resource_id), &mut secrets);
-                core::Step::Reauthorize(scrub_error(e, &secrets))
-            }
+            core::Step::Fail(e) => core::Step::Fail(scrub(e)),
+            core::Step::Reauthorize(e) => core::Step::Reauthorize(scrub(e)),
             other => other,
         };
         Ok(PyStep { inner: step })
     }
 }
 
-#[pymethods]
-impl PyPool {
-    /// Keywords besides `limits`: the fields of the core's `SessionOptions`.
-    #[new]
-    #[pyo3(signature = (config, *, limits=None, **options))]
-    fn new(
-        config: PyRef<'_, PyConfig>,
-        limits: Option<PyRef<'_, PyLimits>>,
-        options: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<Self> {
-        let options = options!(core::SessionOptions, options)?;
-        let limits = limits.map(|l| l.inner).unwrap_or_default();
-        Ok(PyPool { inner: core::Pool::new(config.inner.clone(), options, limits) })
-    }
-    #[getter]
-    fn config(&self) -> PyConfig {
-        PyConfig { inner: self.inner.config().clone() }
-    }
-    /// Load a token set for `resource_id` (default: the set's location or company). Returns the id.
-    #[pyo3(signature = (tokens, resource_id=None))]
-    fn load_tokens(&mut self, tokens: PyRef<'_, PyTokenSet>, resource_id: Option<&str>) -> PyResult<String> {
-        self.inner.load_tokens(resource_id, tokens.inner.clone()).or_raise()
-    }
-    fn load_private(&mut self, resource_id: &str, token: &str) -> PyResult<()> {
-        self.inner.load_private(resource_id, core::Secret::new(token)).or_raise()
-    }
-    /// Restore `resource_id` from its stored JSON.
-    fn load_stored(&mut self, resource_id: &str, stored: &str) -> PyResult<()> {
-        self.inner.load_stored(resource_id, stored).or_raise()
-    }
-    fn stored_json(&self, resource_id: &str) -> Option<String> {
-        self.inner.stored_json(resource_id)
-    }
-    fn has_session(&self, resource_id: &str) -> bool {
-        self.inner.has_session(resource_id)
-    }
-    fn knows(&self, resource_id: &str) -> bool {
-        self.inner.session(resource_id).is_some()
-    }
-    fn token_set(&self, resource_id: &str) -> Option<PyTokenSet> {
-        self.inner.session(resource_id).and_then(|s| s.token_set()).map(|t| PyTokenSet { inner: t.clone() })
-    }
-    fn needs_reauthorization(&self, resource_id: &str) -> bool {
-        self.inner.session(resource_id).is_some_and(|s| s.needs_reauthorization())
-    }
-    fn remove(&mut self, resource_id: &str) -> bool {
-        self.inner.remove(resource_id)
-    }
-    fn resources(&self) -> Vec<String> {
-        let mut v: Vec<String> = self.inner.resources().map(str::to_owned).collect();
-        v.sort();
-        v
-    }
-    /// The limits in force for `resource_id` (learned from the server's headers), if it has a limiter.
-    fn limits(&self, resource_id: &str) -> Option<PyLimits> {
-        self.inner.limiters().get(resource_id).map(|l| PyLimits { inner: l.limits() })
-    }
+/// `Pool`'s methods, with one generated per event that carries nothing (`name => Event`:
+/// the call, the resource, `now_ms`, `random`).
+macro_rules! pool_methods {
+    ($($(#[$doc:meta])* $m:ident => $event:ident;)* @impl { $($methods:tt)* }) => {
+        #[pymethods]
+        impl PyPool {
+            $($(#[$doc])*
+            fn $m(
+                &mut self,
+                call: &Bound<'_, PyCall>,
+                resource_id: &str,
+                now_ms: &Bound<'_, PyAny>,
+                random: &Bound<'_, PyAny>,
+            ) -> PyResult<PyStep> {
+                self.step_with(call, resource_id, core::Event::$event, now_ms, random)
+            })*
+            $($methods)*
+        }
+    };
+}
 
+pool_methods! {
     /// First step of `call` against `resource_id`.
-    fn start(
-        &mut self,
-        call: &Bound<'_, PyCall>,
-        resource_id: &str,
-        now_ms: &Bound<'_, PyAny>,
-        random: &Bound<'_, PyAny>,
-    ) -> PyResult<PyStep> {
-        self.step_with(call, resource_id, core::Event::Start, now_ms, random)
-    }
+    start => Start;
     /// After a `wait` or a `persist`.
-    fn resume(
-        &mut self,
-        call: &Bound<'_, PyCall>,
-        resource_id: &str,
-        now_ms: &Bound<'_, PyAny>,
-        random: &Bound<'_, PyAny>,
-    ) -> PyResult<PyStep> {
-        self.step_with(call, resource_id, core::Event::Resume, now_ms, random)
-    }
-    /// The answer to the last `send` / `send_refresh` (feed it as soon as it arrives).
-    #[pyo3(signature = (call, resource_id, status, headers, body, now_ms, random))]
-    #[allow(clippy::too_many_arguments)]
-    fn response(
-        &mut self,
-        call: &Bound<'_, PyCall>,
-        resource_id: &str,
-        status: &Bound<'_, PyAny>,
-        headers: &Bound<'_, PyAny>,
-        body: &Bound<'_, PyAny>,
-        now_ms: &Bound<'_, PyAny>,
-        random: &Bound<'_, PyAny>,
-    ) -> PyResult<PyStep> {
-        let resp = core::Response::new(status_of(status)?, pairs(Some(headers))?, body_bytes(body)?.into_owned());
-        self.step_with(call, resource_id, core::Event::Response(resp), now_ms, random)
-    }
+    resume => Resume;
     /// The last `send` / `send_refresh` got no answer (connection lost, timeout).
-    fn transport_error(
-        &mut self,
-        call: &Bound<'_, PyCall>,
-        resource_id: &str,
-        now_ms: &Bound<'_, PyAny>,
-        random: &Bound<'_, PyAny>,
-    ) -> PyResult<PyStep> {
-        self.step_with(call, resource_id, core::Event::TransportError, now_ms, random)
-    }
+    transport_error => TransportError;
     /// The store refused the last `persist` (another process wrote a newer version); call
     /// `load_stored` with the store's record first.
-    fn conflict(
-        &mut self,
-        call: &Bound<'_, PyCall>,
-        resource_id: &str,
-        now_ms: &Bound<'_, PyAny>,
-        random: &Bound<'_, PyAny>,
-    ) -> PyResult<PyStep> {
-        self.step_with(call, resource_id, core::Event::Conflict, now_ms, random)
-    }
+    conflict => Conflict;
     /// The last `persist` failed (the store raised or timed out): the call ends with
     /// `store_error`; the tokens stay in memory, unsaved, and the next call saves them first.
-    fn persist_failed(
-        &mut self,
-        call: &Bound<'_, PyCall>,
-        resource_id: &str,
-        now_ms: &Bound<'_, PyAny>,
-        random: &Bound<'_, PyAny>,
-    ) -> PyResult<PyStep> {
-        self.step_with(call, resource_id, core::Event::PersistFailed, now_ms, random)
-    }
-    /// End `call` early (cancelled, timed out, failed in the driver): releases its refresh
-    /// lease, a save under way (tokens stay unsaved) and its rate-limit slot. Idempotent.
-    fn abort(&mut self, call: &Bound<'_, PyCall>, resource_id: &str, now_ms: &Bound<'_, PyAny>) -> PyResult<()> {
-        let now_ms = ms_of(now_ms, "now_ms")?;
-        let mut call = call.try_borrow_mut()?;
-        self.inner.abort(&mut call.inner.0, resource_id, now_ms);
-        Ok(())
-    }
-    /// Whether `resource_id` holds tokens its store does not (a save failed).
-    fn is_unsaved(&self, resource_id: &str) -> bool {
-        self.inner.is_unsaved(resource_id)
-    }
-    /// Start an explicit save (a flush): the stored JSON to save, then `end_save`; `None`
-    /// when there is nothing to save or a save is under way.
-    fn begin_save(&mut self, resource_id: &str) -> Option<String> {
-        self.inner.begin_save(resource_id)
-    }
-    /// Finish the save begun by `begin_save` (`saved=False` keeps the tokens unsaved).
-    fn end_save(&mut self, resource_id: &str, saved: &Bound<'_, PyAny>) -> PyResult<()> {
-        let saved = opt_flag(Some(saved), "saved")?.ok_or_else(|| invalid_arg("saved must be a bool"))?;
-        self.inner.end_save(resource_id, saved);
-        Ok(())
-    }
-    /// Resources holding tokens their store does not, sorted.
-    fn unsaved_resources(&self) -> Vec<String> {
-        let mut v: Vec<String> = self.inner.unsaved_resources().map(str::to_owned).collect();
-        v.sort();
-        v
-    }
-    /// Coordinated mode: take `resource_id`'s state (token session and limiter) from its
-    /// shared record (`None`: nothing stored yet). Unsaved local tokens newer than the
-    /// record's are kept.
-    #[pyo3(signature = (resource_id, record))]
-    fn load_shared(&mut self, resource_id: &str, record: Option<&str>) -> PyResult<()> {
-        self.inner.load_shared(resource_id, record).or_raise()
-    }
-    /// Coordinated mode: the record to compare-and-set after a step (sealed with `nonce`,
-    /// exactly 24 random bytes, when keys are set), or `None` when nothing others must see
-    /// changed since `load_shared`.
-    fn export_shared(&mut self, resource_id: &str, nonce: &Bound<'_, PyAny>) -> PyResult<Option<String>> {
-        let bytes: &[u8] = match nonce.cast::<PyBytes>() {
-            Ok(b) => b.as_bytes(),
-            Err(_) => return Err(invalid_arg("nonce must be 24 random bytes")),
-        };
-        let nonce: [u8; 24] = bytes.try_into().map_err(|_| invalid_arg("nonce must be exactly 24 bytes"))?;
-        self.inner.export_shared(resource_id, &nonce).or_raise()
-    }
-    /// Coordinated mode: the record exported last was written (its tokens are saved).
-    fn shared_written(&mut self, resource_id: &str) {
-        self.inner.shared_written(resource_id);
-    }
-    /// Seal shared records with these 32-byte keys (the first seals, every one opens);
-    /// `None` or `[]` turns sealing off.
-    #[pyo3(signature = (keys))]
-    fn set_keys(&mut self, keys: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
-        let Some(keys) = keys.filter(|k| !k.is_none()) else {
-            self.inner.set_sealer(None);
-            return Ok(());
-        };
-        if keys.is_instance_of::<PyBytes>() || keys.is_instance_of::<PyString>() {
-            return Err(invalid_arg("keys must be a list of 32-byte keys"));
+    persist_failed => PersistFailed;
+    @impl {
+        /// Keywords besides `limits`: the fields of the core's `SessionOptions`.
+        #[new]
+        #[pyo3(signature = (config, *, limits=None, **options))]
+        fn new(
+            config: PyRef<'_, PyConfig>,
+            limits: Option<PyRef<'_, PyLimits>>,
+            options: Option<&Bound<'_, PyDict>>,
+        ) -> PyResult<Self> {
+            let options = options!(core::SessionOptions, options)?;
+            let limits = limits.map(|l| l.inner).unwrap_or_default();
+            Ok(PyPool { inner: core::Pool::new(config.inner.clone(), options, limits) })
         }
-        let mut raw: Vec<Vec<u8>> = Vec::new();
-        for k in keys.try_iter().map_err(|_| invalid_arg("keys must be a list of 32-byte keys"))? {
-            let k = k?;
-            let b = k.cast::<PyBytes>().map_err(|_| invalid_arg("each key must be bytes (32 of them)"))?;
-            raw.push(b.as_bytes().to_vec());
+        #[getter]
+        fn config(&self) -> PyConfig {
+            PyConfig { inner: self.inner.config().clone() }
         }
-        if raw.is_empty() {
-            self.inner.set_sealer(None);
-            return Ok(());
+        /// Load a token set for `resource_id` (default: the set's location or company). Returns the id.
+        #[pyo3(signature = (tokens, resource_id=None))]
+        fn load_tokens(&mut self, tokens: PyRef<'_, PyTokenSet>, resource_id: Option<&str>) -> PyResult<String> {
+            self.inner.load_tokens(resource_id, tokens.inner.clone()).or_raise()
         }
-        let refs: Vec<&[u8]> = raw.iter().map(Vec::as_slice).collect();
-        let sealer = core::Sealer::new(&refs).or_raise()?;
-        self.inner.set_sealer(Some(sealer));
-        Ok(())
-    }
-    fn __repr__(&self) -> String {
-        format!("Pool(resources={:?})", self.resources())
+        fn load_private(&mut self, resource_id: &str, token: &str) -> PyResult<()> {
+            self.inner.load_private(resource_id, core::Secret::new(token)).or_raise()
+        }
+        /// Restore `resource_id` from its stored JSON.
+        fn load_stored(&mut self, resource_id: &str, stored: &str) -> PyResult<()> {
+            self.inner.load_stored(resource_id, stored).or_raise()
+        }
+        fn stored_json(&self, resource_id: &str) -> Option<String> {
+            self.inner.stored_json(resource_id)
+        }
+        fn has_session(&self, resource_id: &str) -> bool {
+            self.inner.has_session(resource_id)
+        }
+        fn knows(&self, resource_id: &str) -> bool {
+            self.inner.session(resource_id).is_some()
+        }
+        fn token_set(&self, resource_id: &str) -> Option<PyTokenSet> {
+            self.inner.session(resource_id).and_then(|s| s.token_set()).map(|t| PyTokenSet { inner: t.clone() })
+        }
+        fn needs_reauthorization(&self, resource_id: &str) -> bool {
+            self.inner.session(resource_id).is_some_and(|s| s.needs_reauthorization())
+        }
+        fn remove(&mut self, resource_id: &str) -> bool {
+            self.inner.remove(resource_id)
+        }
+        fn resources(&self) -> Vec<String> {
+            let mut v: Vec<String> = self.inner.resources().map(str::to_owned).collect();
+            v.sort();
+            v
+        }
+        /// The limits in force for `resource_id` (learned from the server's headers), if it has a limiter.
+        fn limits(&self, resource_id: &str) -> Option<PyLimits> {
+            self.inner.limiters().get(resource_id).map(|l| PyLimits { inner: l.limits() })
+        }
+
+        /// The answer to the last `send` / `send_refresh` (feed it as soon as it arrives).
+        #[pyo3(signature = (call, resource_id, status, headers, body, now_ms, random))]
+        #[allow(clippy::too_many_arguments)]
+        fn response(
+            &mut self,
+            call: &Bound<'_, PyCall>,
+            resource_id: &str,
+            status: &Bound<'_, PyAny>,
+            headers: &Bound<'_, PyAny>,
+            body: &Bound<'_, PyAny>,
+            now_ms: &Bound<'_, PyAny>,
+            random: &Bound<'_, PyAny>,
+        ) -> PyResult<PyStep> {
+            let resp = core::Response::new(status_of(status)?, pairs(Some(headers))?, body_bytes(body)?.into_owned());
+            self.step_with(call, resource_id, core::Event::Response(resp), now_ms, random)
+        }
+        /// End `call` early (cancelled, timed out, failed in the driver): releases its refresh
+        /// lease, a save under way (tokens stay unsaved) and its rate-limit slot. Idempotent.
+        fn abort(&mut self, call: &Bound<'_, PyCall>, resource_id: &str, now_ms: &Bound<'_, PyAny>) -> PyResult<()> {
+            let now_ms = ms_of(now_ms, "now_ms")?;
+            let mut call = call.try_borrow_mut()?;
+            self.inner.abort(&mut call.inner.0, resource_id, now_ms);
+            Ok(())
+        }
+        /// Whether `resource_id` holds tokens its store does not (a save failed).
+        fn is_unsaved(&self, resource_id: &str) -> bool {
+            self.inner.is_unsaved(resource_id)
+        }
+        /// Start an explicit save (a flush): the stored JSON to save, then `end_save`; `None`
+        /// when there is nothing to save or a save is under way.
+        fn begin_save(&mut self, resource_id: &str) -> Option<String> {
+            self.inner.begin_save(resource_id)
+        }
+        /// Finish the save begun by `begin_save` (`saved=False` keeps the tokens unsaved).
+        fn end_save(&mut self, resource_id: &str, saved: &Bound<'_, PyAny>) -> PyResult<()> {
+            let saved = opt_flag(Some(saved), "saved")?.ok_or_else(|| invalid_arg("saved must be a bool"))?;
+            self.inner.end_save(resource_id, saved);
+            Ok(())
+        }
+        /// Resources holding tokens their store does not, sorted.
+        fn unsaved_resources(&self) -> Vec<String> {
+            let mut v: Vec<String> = self.inner.unsaved_resources().map(str::to_owned).collect();
+            v.sort();
+            v
+        }
+        /// Coordinated mode: take `resource_id`'s state (token session and limiter) from its
+        /// shared record (`None`: nothing stored yet). Unsaved local tokens newer than the
+        /// record's are kept.
+        #[pyo3(signature = (resource_id, record))]
+        fn load_shared(&mut self, resource_id: &str, record: Option<&str>) -> PyResult<()> {
+            self.inner.load_shared(resource_id, record).or_raise()
+        }
+        /// Coordinated mode: the record to compare-and-set after a step (sealed with `nonce`,
+        /// exactly 24 random bytes, when keys are set), or `None` when nothing others must see
+        /// changed since `load_shared`.
+        fn export_shared(&mut self, resource_id: &str, nonce: &Bound<'_, PyAny>) -> PyResult<Option<String>> {
+            let bytes: &[u8] = match nonce.cast::<PyBytes>() {
+                Ok(b) => b.as_bytes(),
+                Err(_) => return Err(invalid_arg("nonce must be 24 random bytes")),
+            };
+            let nonce: [u8; 24] = bytes.try_into().map_err(|_| invalid_arg("nonce must be exactly 24 bytes"))?;
+            self.inner.export_shared(resource_id, &nonce).or_raise()
+        }
+        /// Coordinated mode: the record exported last was written (its tokens are saved).
+        fn shared_written(&mut self, resource_id: &str) {
+            self.inner.shared_written(resource_id);
+        }
+        /// Seal shared records with these 32-byte keys (the first seals, every one opens);
+        /// `None` or `[]` turns sealing off.
+        #[pyo3(signature = (keys))]
+        fn set_keys(&mut self, keys: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+            let Some(keys) = keys.filter(|k| !k.is_none()) else {
+                self.inner.set_sealer(None);
+                return Ok(());
+            };
+            if keys.is_instance_of::<PyBytes>() || keys.is_instance_of::<PyString>() {
+                return Err(invalid_arg("keys must be a list of 32-byte keys"));
+            }
+            let mut raw: Vec<Vec<u8>> = Vec::new();
+            for k in keys.try_iter().map_err(|_| invalid_arg("keys must be a list of 32-byte keys"))? {
+                let k = k?;
+                let b = k.cast::<PyBytes>().map_err(|_| invalid_arg("each key must be bytes (32 of them)"))?;
+                raw.push(b.as_bytes().to_vec());
+            }
+            if raw.is_empty() {
+                self.inner.set_sealer(None);
+                return Ok(());
+            }
+            let refs: Vec<&[u8]> = raw.iter().map(Vec::as_slice).collect();
+            let sealer = core::Sealer::new(&refs).or_raise()?;
+            self.inner.set_sealer(Some(sealer));
+            Ok(())
+        }
+        fn __repr__(&self) -> String {
+            format!("Pool(resources={:?})", self.resources())
+        }
     }
 }
 
