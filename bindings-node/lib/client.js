@@ -695,6 +695,23 @@ function makeClient(ctx) {
     // nothing, except after a step that answered `persist`, whose tokens exist nowhere else:
     // they stay in memory, unsaved, and the next call (or flush) writes them first.
 
+    /** Before a step: the tokens this process holds unsaved (they must survive a lost race). */
+    #base(resourceId) {
+      return this.#pool.isUnsaved(resourceId) ? this.#pool.storedJson(resourceId) : null;
+    }
+
+    /** After a lost race: drop what the lost step did to this process's session (a refresh
+     *  answer half applied would otherwise be kept as "unsaved" over the winner's state), keeping
+     *  only tokens that were unsaved before the step; the next read brings the winner's state. */
+    #rebase(resourceId, base) {
+      const pool = this.#pool;
+      pool.remove(resourceId);
+      if (base != null) {
+        w(() => pool.loadStored(resourceId, base));
+        pool.endSave(resourceId, false);
+      }
+    }
+
     /** The shared store's clock when it tells it (token expiry times then agree across hosts). */
     async #sharedNow() {
       if (typeof this.#shared.nowMs === 'function') {
@@ -814,6 +831,7 @@ function makeClient(ctx) {
             throw asStoreError(e, 'read');
           }
           const snapshot = { call: st.call.copy(), fp: st.fp };
+          const base = this.#base(resourceId);
           let step, record, pending;
           try {
             this.#loadRecord(resourceId, rec.data);
@@ -845,6 +863,7 @@ function makeClient(ctx) {
           if (ok) { release(snapshot.call); this.#clearPending(resourceId, pending); return step; }
           release(st.call);
           Object.assign(st, snapshot);
+          this.#rebase(resourceId, base);
           await lostRacePause(attempt);
         }
         throw new HoopAuthError('store_unavailable',
