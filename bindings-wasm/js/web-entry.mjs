@@ -108,7 +108,7 @@ export { default } from './index.mjs';
 
 writeFileSync(join(dir, 'index.mjs'), index);
 writeFileSync(join(dir, 'workerd.mjs'), workerd);
-writeFileSync(join(dir, 'workerd.d.ts'), "export * from './index';\nexport { default } from './index';\n");
+writeFileSync(join(dir, 'workerd.d.ts'), "export * from './index.js';\nexport { default } from './index.js';\n");
 
 const pkgPath = join(dir, 'package.json');
 const pkg = JSON.parse(readFileSync(pkgPath, 'utf8'));

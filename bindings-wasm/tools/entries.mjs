@@ -13,12 +13,12 @@ const initDts = (sync) => `
 /** Where the .wasm comes from: a URL/path/Response/bytes/compiled module (default: beside this file). */
 export type InitInput = RequestInfo | URL | Response | BufferSource | WebAssembly.Module;
 /** Instantiate the WASM module (${sync ? 'a no-op in Node: it loads on import' : 'required once before any other call'}). */
-export default function init(input?: InitInput | Promise<InitInput>): Promise<typeof import('./api')>;
+export default function init(input?: InitInput | Promise<InitInput>): Promise<typeof import('./api.js')>;
 /** Instantiate from bytes or a compiled module, synchronously (edge runtimes bind .wasm as a module). */
-export function initSync(module?: BufferSource | WebAssembly.Module): typeof import('./api');
+export function initSync(module?: BufferSource | WebAssembly.Module): typeof import('./api.js');
 `;
 const dts = (sync) => `// The public API is tests/js/api.d.ts of hoopauth (shared with the Node addon), copied as api.d.ts.
-export * from './api';
+export * from './api.js';
 ${initDts(sync)}`;
 
 if (mode === 'node') {

@@ -9,6 +9,7 @@ say "tsc --noEmit: example.ts against index.d.ts; index.d.ts assignable to tests
 bindings-node/node_modules/.bin/tsc -p tests/js/types
 say "tsc --noEmit: the addon's generated native.d.ts satisfies bindings-node/lib/native.d.ts (the native contract)"
 bindings-node/node_modules/.bin/tsc -p tests/js/types/tsconfig.native-addon.json
+bash tests/js/types/resolutions/run.sh node  # a consumer of @hoopauth/node under node10, node16, nodenext, bundler
 # The demo journey on the addon, judged by the demo's runner (tests/demo): a fresh emulator,
 # 60 calls at 30 per 1 s; fails on a failed call, any 429, any refused grant, a repeated refresh.
 say "demo (Node): cargo build -p hoopauth-demo"

@@ -18,6 +18,7 @@ say "tsc --noEmit: the WASM package's index.d.ts against tests/js/api.d.ts, nati
 bindings-wasm/node_modules/.bin/tsc -p tests/js/browser/types
 say "tsc --noEmit: the wasm-bindgen declarations (pkg-node, pkg) satisfy bindings-node/lib/native.d.ts (the native contract)"
 bindings-wasm/node_modules/.bin/tsc -p tests/js/types/tsconfig.native-wasm.json
+bash tests/js/types/resolutions/run.sh wasm  # a consumer of @hoopauth/wasm under node10, node16, nodenext, bundler
 if [ -f bindings-node/examples/demo.mjs ]; then
   # The demo journey on WASM in Node, judged by the demo's runner (tests/demo): a fresh
   # emulator, 60 calls at 30 per 1 s; fails on a failed call, any 429, any refused grant, a

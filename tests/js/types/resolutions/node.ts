@@ -1,0 +1,19 @@
+// A consumer of @hoopauth/node as a user writes it: named imports, used.
+import { App, Client, HoopAuthError, parseCallback, WebhookVerifier, type TokenSet } from '@hoopauth/node';
+
+const app = new App({ clientId: 'id', clientSecret: 'secret', redirectUri: 'http://localhost:3000/callback' });
+const client = new Client({ app });
+const url: string = client.authorizationUrl({ scopes: ['contacts.readonly'], state: 's' });
+const cb = parseCallback(url + '&code=c', 's');
+const code: string = cb.code;
+export async function run(): Promise<number> {
+  try {
+    const tokens: TokenSet = await client.exchangeCode(code);
+    const res = await client.request(tokens.locationId ?? '', { method: 'GET', path: '/contacts/' });
+    return res.status;
+  } catch (e) {
+    if (e instanceof HoopAuthError) return e.status ?? 0;
+    throw e;
+  }
+}
+export const verifier = new WebhookVerifier();
