@@ -7,6 +7,6 @@ export const {
   classifyResponse, parseRateLimitHeaders, RateLimiter, TokenSession, verifyWebhook, WebhookVerifier,
   parseWebhookEvent, suggestScope, MemoryTokenStore, Client,
   RedisStore, MemorySharedStore, SharedWebhookVerifier, REDIS_READ_SCRIPT, REDIS_CAS_SCRIPT, SQLITE_SCHEMA,
-  SHARED_TTL_MS, SHARED_LEASE_MS, redisKey, redisWebhookKey,
+  SHARED_TTL_MS, SHARED_LEASE_MS, redisKey, redisWebhookKey, configFromEnv, webhookVerifierFromEnv,
 } = api;
 export default api;

@@ -224,6 +224,8 @@ function createApi(native) {
     SHARED_LEASE_MS: shared.SHARED_LEASE_MS,
     redisKey: shared.redisKey,
     redisWebhookKey: shared.redisWebhookKey,
+    // configuration from the HOOPAUTH_* environment variables (end of this file)
+    ...envHelpers(App, WebhookVerifier),
     // for tests and advanced use: the kinds this JS layer knows, the error converter
     _internal: { KINDS, toHoopAuthError },
   };
@@ -234,3 +236,40 @@ module.exports.createApi = createApi;
 // Usable before a WASM module is instantiated (the web entry's init() errors).
 module.exports.HoopAuthError = HoopAuthError;
 module.exports.HttpRequest = HttpRequest;
+
+// ---- configuration from the environment ------------------------------------------------
+// The variables (and their meaning) are those of the Python package's config_from_env() and
+// webhook_verifier_from_env(): HOOPAUTH_CLIENT_ID, HOOPAUTH_CLIENT_SECRET, HOOPAUTH_REDIRECT_URI,
+// HOOPAUTH_MARKETPLACE, HOOPAUTH_API_BASE, HOOPAUTH_WEBHOOK_KEY; unset or empty: the default.
+// `env`: another object than process.env (a worker's bindings); where there is no
+// process.env (browsers, workers), pass it.
+function envHelpers(App, WebhookVerifier) {
+  const source = (env) => {
+    if (env != null) return env;
+    const p = typeof globalThis.process === 'object' && globalThis.process ? globalThis.process.env : undefined;
+    return p || {};
+  };
+  const get = (env, name) => {
+    const v = env[name];
+    return typeof v === 'string' && v !== '' ? v : undefined;
+  };
+  function configFromEnv(env) {
+    const e = source(env);
+    const clientId = get(e, 'HOOPAUTH_CLIENT_ID');
+    if (clientId === undefined) {
+      throw new HoopAuthError('invalid_config', 'invalid_config: HOOPAUTH_CLIENT_ID is not set');
+    }
+    return new App({
+      clientId,
+      clientSecret: get(e, 'HOOPAUTH_CLIENT_SECRET'),
+      redirectUri: get(e, 'HOOPAUTH_REDIRECT_URI'),
+      marketplace: get(e, 'HOOPAUTH_MARKETPLACE'),
+      apiBase: get(e, 'HOOPAUTH_API_BASE'),
+    });
+  }
+  function webhookVerifierFromEnv(env, options) {
+    const o = options || {};
+    return new WebhookVerifier({ ...o, publicKey: get(source(env), 'HOOPAUTH_WEBHOOK_KEY') ?? o.publicKey });
+  }
+  return { configFromEnv, webhookVerifierFromEnv };
+}

@@ -226,6 +226,15 @@ export function parseWebhookEvent(body: string | Uint8Array): WebhookEvent;
 export function suggestScope(scope: string): string | null;
 export const KNOWN_SCOPES: readonly string[];
 
+/** Environment variables, e.g. `process.env` or a worker's bindings. */
+export type EnvVars = { readonly [name: string]: string | undefined };
+/** An App from HOOPAUTH_CLIENT_ID (required), HOOPAUTH_CLIENT_SECRET, HOOPAUTH_REDIRECT_URI,
+ *  HOOPAUTH_MARKETPLACE and HOOPAUTH_API_BASE (unset or empty: the default), read from `env`
+ *  (default: `process.env`); throws HoopAuthError 'invalid_config' without a client id. */
+export function configFromEnv(env?: EnvVars): App;
+/** A WebhookVerifier for HOOPAUTH_WEBHOOK_KEY (unset or empty: the platform's published key). */
+export function webhookVerifierFromEnv(env?: EnvVars, options?: { maxAgeMs?: number; capacity?: number; legacyRsaKey?: string | boolean }): WebhookVerifier;
+
 // ---- the fetch driver ---------------------------------------------------------------
 
 /** Where token sessions live between calls and processes. Values are `TokenSession.toStored()` strings. */

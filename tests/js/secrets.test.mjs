@@ -191,6 +191,8 @@ const EXPORTS = {
   WebhookVerifier: { make: () => [new h.WebhookVerifier()], methods: { verify: [['{}', {}, 0]] } },
   parseWebhookEvent: { call: [['{"type":"INSTALL","locationId":"l"}'], ['nope']] },
   suggestScope: { call: [['contacts.read']] },
+  configFromEnv: { call: [[{ HOOPAUTH_CLIENT_ID: '65f1c0ffee-lx2k9', HOOPAUTH_CLIENT_SECRET: SECRET, HOOPAUTH_REDIRECT_URI: 'https://a/cb' }], [{ HOOPAUTH_CLIENT_SECRET: SECRET }]] },
+  webhookVerifierFromEnv: { call: [[{ HOOPAUTH_WEBHOOK_KEY: 'not-a-key' }], [{}]] },
   MemoryTokenStore: {
     make: () => {
       const s = new h.MemoryTokenStore();
