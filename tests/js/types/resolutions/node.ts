@@ -1,5 +1,5 @@
 // A consumer of @hoopauth/node as a user writes it: named imports, used.
-import { App, Client, HoopAuthError, parseCallback, WebhookVerifier, type TokenSet } from '@hoopauth/node';
+import { App, Client, HoopAuthError, configFromEnv, parseCallback, WebhookVerifier, webhookVerifierFromEnv, type TokenSet } from '@hoopauth/node';
 
 const app = new App({ clientId: 'id', clientSecret: 'secret', redirectUri: 'http://localhost:3000/callback' });
 const client = new Client({ app });
@@ -17,3 +17,5 @@ export async function run(): Promise<number> {
   }
 }
 export const verifier = new WebhookVerifier();
+export const fromEnv: App = configFromEnv({ HOOPAUTH_CLIENT_ID: 'id', HOOPAUTH_API_BASE: undefined });
+export const envVerifier: WebhookVerifier = webhookVerifierFromEnv({});

@@ -1,5 +1,5 @@
-// A consumer of @hoopauth/wasm as a user writes it: named imports, used.
-import init, { App, Client, HoopAuthError, parseCallback, WebhookVerifier, type TokenSet } from '@hoopauth/wasm';
+// A consumer of @hoopauth/wasm as a user writes it: init, named imports, used.
+import init, { App, Client, HoopAuthError, configFromEnv, parseCallback, WebhookVerifier, webhookVerifierFromEnv, type TokenSet } from '@hoopauth/wasm';
 
 const app = new App({ clientId: 'id', clientSecret: 'secret', redirectUri: 'http://localhost:3000/callback' });
 const client = new Client({ app });
@@ -18,3 +18,5 @@ export async function run(): Promise<number> {
 }
 export const verifier = new WebhookVerifier();
 export const ready: Promise<unknown> = init();
+export const fromEnv: App = configFromEnv({ HOOPAUTH_CLIENT_ID: 'id', HOOPAUTH_API_BASE: undefined });
+export const envVerifier: WebhookVerifier = webhookVerifierFromEnv({});
