@@ -710,7 +710,7 @@ pub fn verify_webhook(env: Env, options: VerifyWebhookOptions) -> napi::Result<V
         body_bytes(&options.body),
         options.signature.as_deref(),
         now,
-        max_age.unwrap_or(core::webhook::DEFAULT_MAX_AGE_MS),
+        max_age.unwrap_or(core::DEFAULT_MAX_AGE_MS),
     )))
 }
 
@@ -949,7 +949,7 @@ impl WebhookVerifier {
                 Some(k) => core::WebhookKey::parse(k)?,
                 None => core::WebhookKey::platform(),
             };
-            let capacity = capacity.map_or(core::webhook::DEFAULT_SEEN_CAPACITY, |c| c as usize);
+            let capacity = capacity.map_or(core::DEFAULT_SEEN_CAPACITY, |c| c as usize);
             let mut v = core::WebhookVerifier::with_capacity(key, capacity);
             match o.legacy_rsa_key {
                 None | Some(Either::B(false)) => {}

@@ -1334,7 +1334,7 @@ fn verify_webhook(
             &body,
             signature,
             now_ms,
-            max_age_ms.unwrap_or(core::webhook::DEFAULT_MAX_AGE_MS),
+            max_age_ms.unwrap_or(core::DEFAULT_MAX_AGE_MS),
         ),
     })
 }

@@ -237,7 +237,7 @@ pub fn verify_webhook(options_value: JsValue) -> Result<JsValue, JsValue> {
     };
     let now = ms_value(&get(&options_value, "nowMs"), "nowMs")?;
     let max_age =
-        ms_value(&get(&options_value, "maxAgeMs"), "maxAgeMs")?.unwrap_or(core::webhook::DEFAULT_MAX_AGE_MS);
+        ms_value(&get(&options_value, "maxAgeMs"), "maxAgeMs")?.unwrap_or(core::DEFAULT_MAX_AGE_MS);
     let v = core::verify_webhook(&key, &body, signature.as_deref(), now, max_age);
     Ok(verification_to_js(&v))
 }
@@ -438,7 +438,7 @@ impl WebhookVerifier {
             None => core::WebhookKey::platform(),
         };
         let capacity = int_value(&get(&options_value, "capacity"), "capacity", 0, u64::from(u32::MAX))?
-            .map_or(core::webhook::DEFAULT_SEEN_CAPACITY, |c| c as usize);
+            .map_or(core::DEFAULT_SEEN_CAPACITY, |c| c as usize);
         let max_age = ms_value(&get(&options_value, "maxAgeMs"), "maxAgeMs")?;
         let mut inner = core::WebhookVerifier::with_capacity(key, capacity);
         let legacy = get(&options_value, "legacyRsaKey");

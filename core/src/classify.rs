@@ -2,7 +2,7 @@
 
 use crate::error::{Error, ErrorKind};
 use crate::http::header;
-pub use crate::headers::{parse_http_date, parse_retry_after};
+use crate::headers::parse_retry_after;
 use crate::headers::parse_rate_limit_headers;
 use serde_json::Value;
 

@@ -7,10 +7,11 @@
 //! webhook verification. No I/O, no clock (every time-dependent call takes `now_ms`,
 //! Unix milliseconds), no randomness (callers supply random bytes), no panics.
 //!
-//! The modules form layers with arrows one way (leaves such as [`error`] and [`http`] at the
-//! bottom, [`call`] and [`pool`] at the top; the repository's `ARCHITECTURE.md` draws them).
-//! Every public item is re-exported here. A driver is a short loop around [`Call::step`]:
-//! the [`call`] module's documentation holds one, compiled and run as a test.
+//! The modules form layers with arrows one way (leaves such as `error` and `http` at the
+//! bottom, `call` and `pool` at the top; the repository's `ARCHITECTURE.md` draws them). The
+//! modules are private: every public item is listed once, here. A driver is a short loop
+//! around [`Call::step`]: the `call` module's documentation (core/src/call.rs) holds one,
+//! compiled and run as a test.
 //!
 //! ```
 //! use hoopauth::{Config, ConfigOptions, AuthorizationParams};
@@ -34,29 +35,29 @@
 // `headers` and `time` are private leaves; `urls` is internal.
 
 // Leaves: values and parsers that use nothing above them.
-pub mod error;
-pub mod secret;
-pub mod http;
+mod error;
+mod secret;
+mod http;
 mod time;
 mod headers;
 mod urls;
-pub mod scopes;
+mod scopes;
 // Protocol pieces.
-pub mod config;
-pub mod auth;
-pub mod api;
-pub mod token;
-pub mod classify;
-pub mod ratelimit;
-pub mod session;
+mod config;
+mod auth;
+mod api;
+mod token;
+mod classify;
+mod ratelimit;
+mod session;
 // The call state machine, and the per-resource pool that drives it.
-pub mod call;
-pub mod pool;
+mod call;
+mod pool;
 // Coordinated mode (several processes, one store).
-pub mod seal;
-pub mod shared;
+mod seal;
+mod shared;
 // Webhooks (independent of the call path).
-pub mod webhook;
+mod webhook;
 
 // ---- The API, listed once -------------------------------------------------------------
 

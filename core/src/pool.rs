@@ -148,7 +148,7 @@ impl Pool {
 
     /// Coordinated mode: take `resource`'s state from its shared record (`None`: nothing
     /// stored yet). Tokens this process could not save are kept when they are newer than the
-    /// record's (later expiry). See [`crate::shared`].
+    /// record's (later expiry). See the coordinated mode in `shared.rs`.
     pub fn load_shared(&mut self, resource: &str, record: Option<&str>) -> Result<()> {
         Self::check_resource(resource)?;
         let plain = match record {

@@ -2,7 +2,7 @@
 //! a daily budget, server blocks, limits learned from the server's headers.
 
 use crate::classify::{classify_response, RateLimitScope, ResponseKind};
-pub use crate::headers::{parse_rate_limit_headers, RateLimitHeaders};
+use crate::headers::parse_rate_limit_headers;
 use crate::headers::parse_retry_after;
 use crate::http::header;
 use std::borrow::Borrow;
@@ -115,7 +115,7 @@ impl RateLimiter {
         }
     }
 
-    /// How many changes a shared store must see this limiter has had (see [`crate::shared`]).
+    /// How many changes a shared store must see this limiter has had (coordinated mode, `shared.rs`).
     pub fn changes(&self) -> u64 {
         self.changes
     }

@@ -8,8 +8,8 @@
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use ed25519_dalek::{Signer as _, SigningKey};
-use hoopauth::error::ErrorKind;
-use hoopauth::scopes::scope_warnings;
+use hoopauth::ErrorKind;
+use hoopauth::scope_warnings;
 use hoopauth::*;
 use proptest::prelude::*;
 
@@ -148,7 +148,7 @@ fn check_webhook(body: &[u8], signature: &str) {
     if let Err(e) = RsaWebhookKey::parse(&text) {
         assert_eq!(e.kind(), ErrorKind::InvalidKey);
     }
-    let _ = webhook::parse_iso8601_ms(&text);
+    let _ = hoopauth::parse_iso8601_ms(&text);
 }
 
 fn check_stored(json: &str) {

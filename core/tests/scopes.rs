@@ -2,8 +2,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
-use hoopauth::error::ErrorKind;
-use hoopauth::scopes::{is_known_scope, suggest_scope, validate_scope, KNOWN_SCOPES};
+use hoopauth::ErrorKind;
+use hoopauth::{is_known_scope, suggest_scope, validate_scope, KNOWN_SCOPES};
 
 #[test]
 fn known_scopes() {

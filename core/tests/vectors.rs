@@ -2,7 +2,7 @@
 //! beside the repository) through the core. The runner adapts the API to the vectors.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-use hoopauth::webhook::{verify_webhook, WebhookKey, DEFAULT_MAX_AGE_MS};
+use hoopauth::{verify_webhook, WebhookKey, DEFAULT_MAX_AGE_MS};
 use hoopauth::*;
 use serde_json::{json, Map, Value};
 use std::path::PathBuf;

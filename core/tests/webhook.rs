@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use ed25519_dalek::{Signer as _, SigningKey};
-use hoopauth::error::ErrorKind;
-use hoopauth::webhook::{
+use hoopauth::ErrorKind;
+use hoopauth::{
     parse_webhook_event, verify_legacy_webhook, verify_webhook, RsaWebhookKey, Verification,
     VerifyReason, WebhookEvent, WebhookKey, WebhookVerifier, DEFAULT_MAX_AGE_MS,
     PLATFORM_ED25519_KEY, PLATFORM_RSA_KEY,

@@ -3,7 +3,7 @@
 //! origin as the WHATWG URL parser reads the built URL.
 #![no_main]
 use arbitrary::Arbitrary;
-use hoopauth::error::ErrorKind;
+use hoopauth::ErrorKind;
 use hoopauth::{ApiRequest, Config, ConfigOptions, Method};
 use libfuzzer_sys::fuzz_target;
 

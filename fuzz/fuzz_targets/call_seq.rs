@@ -16,7 +16,7 @@
 //!   and limiter afterwards (nothing is left holding them).
 #![no_main]
 use arbitrary::Arbitrary;
-use hoopauth::error::ErrorKind;
+use hoopauth::ErrorKind;
 use hoopauth::{
     parse_token_response, ApiRequest, Call, CallOptions, Event, Limits, Method, RateLimiter, Response, SessionOptions,
     Step, TokenSession,
@@ -157,7 +157,7 @@ fn check_error(e: &hoopauth::Error, last_token: Option<&String>, s: &TokenSessio
 /// Step call `i` with `event` and check the step it answers.
 fn advance(slots: &mut [Slot], i: usize, w: &mut World, event: Event, random: u64) {
     let from_persist = matches!(slots[i].step, Step::Persist(_));
-    let ev_name = event.name();
+    let ev_name = event.as_str();
     let step = slots[i].call.step(&mut w.s, &mut w.l, event, w.now, random);
     if std::env::var_os("HOOPAUTH_FUZZ_TRACE").is_some() {
         eprintln!("call {i} at {}: {ev_name} -> {step:?} lease={:?} rt={:?}", w.now, w.s.stored().refresh_lease_until_ms, w.s.token_set().and_then(|t| t.refresh_token.as_ref()).map(|t| t.expose().to_owned()));
@@ -287,7 +287,7 @@ fuzz_target!(|input: Input| {
         recheck_ms: u64::from(recheck),
         coordinate_refresh: coordinate,
     };
-    let store = s.to_json();
+    let store = s.stored_json();
     let mut w = World { s, l, options, now: T0, store, reloads: 0 };
 
     let methods = [Method::Get, Method::Post, Method::Put, Method::Patch, Method::Delete];

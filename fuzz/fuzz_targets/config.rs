@@ -3,7 +3,7 @@
 //! base URL hoopauth accepts must mean the same origin to the WHATWG URL parser.
 #![no_main]
 use arbitrary::Arbitrary;
-use hoopauth::error::ErrorKind;
+use hoopauth::ErrorKind;
 use hoopauth::{AuthorizationParams, Config, ConfigOptions, Grant, UserType};
 use libfuzzer_sys::fuzz_target;
 

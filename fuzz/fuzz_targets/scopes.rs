@@ -2,8 +2,8 @@
 //! `is_known_scope`, and the authorization URL built from them.
 #![no_main]
 use arbitrary::Arbitrary;
-use hoopauth::error::ErrorKind;
-use hoopauth::scopes::scope_warnings;
+use hoopauth::ErrorKind;
+use hoopauth::scope_warnings;
 use hoopauth::{is_known_scope, normalize_scopes, suggest_scope, validate_scope, AuthorizationParams, KNOWN_SCOPES};
 use libfuzzer_sys::fuzz_target;
 

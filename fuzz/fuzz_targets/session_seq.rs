@@ -11,7 +11,7 @@
 //!   stored form round-trips.
 #![no_main]
 use arbitrary::Arbitrary;
-use hoopauth::error::ErrorKind;
+use hoopauth::ErrorKind;
 use hoopauth::{parse_token_response, Action, SessionOptions, StoredSession, TokenSession};
 use libfuzzer_sys::fuzz_target;
 
@@ -201,7 +201,7 @@ fuzz_target!(|input: Input| {
                 assert!(s.access_token().is_none());
             }
             Op::RoundTrip => {
-                let json = s.to_json();
+                let json = s.stored_json();
                 let back = match TokenSession::from_json(config(), options, &json) {
                     Ok(b) => b,
                     Err(e) => panic!("to_json output refused: {e}"),

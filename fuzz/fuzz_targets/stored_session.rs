@@ -3,7 +3,7 @@
 //! record round-trips through `to_json` and answers `acquire` without a panic.
 #![no_main]
 use arbitrary::Arbitrary;
-use hoopauth::error::ErrorKind;
+use hoopauth::ErrorKind;
 use hoopauth::{Action, Credential, Limits, Pool, SessionOptions, TokenSession};
 use libfuzzer_sys::fuzz_target;
 
@@ -45,7 +45,7 @@ fuzz_target!(|case: Case| {
     assert!(!s.stored().persist_pending, "persist_pending is never read from a store");
 
     // Round trip.
-    let json = s.to_json();
+    let json = s.stored_json();
     let back = match TokenSession::from_json(config(), options, &json) {
         Ok(b) => b,
         Err(e) => panic!("to_json output refused: {e}\n{json}"),
@@ -86,7 +86,7 @@ fuzz_target!(|case: Case| {
             Ok(Action::Save) => panic!("a restored session has nothing unsaved"),
             Err(e) => assert!(matches!(e.kind(), ErrorKind::InvalidConfig | ErrorKind::InvalidArgument), "{e:?}"),
         }
-        let again = match TokenSession::from_json(config(), options, &s.to_json()) {
+        let again = match TokenSession::from_json(config(), options, &s.stored_json()) {
             Ok(b) => b,
             Err(e) => panic!("to_json output refused: {e}"),
         };

@@ -2,8 +2,8 @@
 //! platform's shapes, and the ISO 8601 timestamp reader used by the freshness check.
 #![no_main]
 use arbitrary::Arbitrary;
-use hoopauth::error::ErrorKind;
-use hoopauth::webhook::parse_iso8601_ms;
+use hoopauth::ErrorKind;
+use hoopauth::parse_iso8601_ms;
 use hoopauth::{parse_webhook_event, WebhookEvent};
 use libfuzzer_sys::fuzz_target;
 

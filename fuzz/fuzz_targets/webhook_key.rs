@@ -4,8 +4,8 @@
 use arbitrary::Arbitrary;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine as _;
-use hoopauth::error::ErrorKind;
-use hoopauth::webhook::PLATFORM_RSA_KEY;
+use hoopauth::ErrorKind;
+use hoopauth::PLATFORM_RSA_KEY;
 use hoopauth::{RsaWebhookKey, WebhookKey};
 use libfuzzer_sys::fuzz_target;
 

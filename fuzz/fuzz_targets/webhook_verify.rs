@@ -213,7 +213,7 @@ fuzz_target!(|input: Input| {
         Ok(k) => k,
         Err(e) => panic!("the public key of a signing key must parse: {e}"),
     };
-    let max_age = input.max_age_ms.map_or(hoopauth::webhook::DEFAULT_MAX_AGE_MS, u64::from);
+    let max_age = input.max_age_ms.map_or(hoopauth::DEFAULT_MAX_AGE_MS, u64::from);
     let capacity = usize::from(input.capacity % 6);
     let mut verifier = WebhookVerifier::with_capacity(key, capacity).with_max_age_ms(max_age);
     if input.with_rsa {
