@@ -3,6 +3,8 @@
 . "$(dirname "$0")/../lib.sh"
 cd "$ROOT"
 build_emulator
+say "index.mjs is generated from the CommonJS export list (tools/index-mjs.cjs --check)"
+node bindings-node/tools/index-mjs.cjs --check
 say "node --test tests/js/*.test.mjs (HOOPAUTH_JS_IMPL=bindings-node)"
 HOOPAUTH_JS_IMPL=bindings-node node --test tests/js/*.test.mjs
 say "tsc --noEmit: example.ts against index.d.ts; index.d.ts assignable to tests/js/api.d.ts"
