@@ -292,6 +292,7 @@ function makeClient(ctx) {
     #records = new Map();
     #txnLocks = new Map();
     #pendingAborts = new Map(); // resourceId → calls that ended while the store was down
+    #onEvent = null;           // options.onEvent: called with each event (never a secret)
 
     constructor(options) {
       const o = options || {};
@@ -321,6 +322,10 @@ function makeClient(ctx) {
       if (typeof f !== 'function') throw new HoopAuthError('invalid_config', 'invalid_config: no fetch available');
       this.#fetch = o.fetch ? f : f.bind(globalThis);
       this.#now = typeof o.now === 'function' ? o.now : Date.now;
+      if (o.onEvent != null) {
+        if (typeof o.onEvent !== 'function') throw new HoopAuthError('invalid_config', 'invalid_config: onEvent must be a function');
+        this.#onEvent = o.onEvent;
+      }
       this.#callOptions = o.call || null;
       this.#coordinate = !!(o.call && o.call.coordinateRefresh);
       const inFlight = o.maxInFlight == null ? 16 : o.maxInFlight;
@@ -356,6 +361,20 @@ function makeClient(ctx) {
     authorizationUrl(options) { return this.#app.authorizationUrl(options); }
 
     stats() { return { ...this.#stats }; }
+
+    /** Report one event to options.onEvent (only ids, names, statuses and timings: never a
+     *  secret). Callers check `this.#onEvent` first, so no hook costs no allocation. A hook
+     *  that throws is ignored: it never breaks a call. */
+    #emit(event, resourceId, fields) {
+      const hook = this.#onEvent;
+      if (hook == null) return;
+      const ev = { event, resource: String(resourceId) };
+      if (fields != null) Object.assign(ev, fields);
+      try {
+        const r = hook(ev);
+        if (r != null && typeof r.then === 'function') r.then(null, () => {});
+      } catch { /* a broken hook must not break calls */ }
+    }
 
     async #send(req, cancel) {
       const init = { method: req.method, headers: req.headers };
@@ -394,9 +413,11 @@ function makeClient(ctx) {
         await raced(this.#store.set(resourceId, stored), cancel);
       } catch (e) {
         try { this.#pool.endSave(resourceId, false); } catch { /* an older native: nothing to mark */ }
+        if (this.#onEvent) this.#emit('save_failed', resourceId, { error: errorName(e) });
         if (cancel != null && cancel.aborted) throw cancel.reason;
         throw storeError(null, e);
       }
+      if (this.#onEvent) this.#emit('saved', resourceId);
     }
 
     /** Load a resource's stored session from the store, once per client. */
@@ -514,6 +535,7 @@ function makeClient(ctx) {
       if (this.#shared) {
         await this.#putTxn(resourceId, () => { this.#pool.remove(resourceId); });
         this.#pool.remove(resourceId);
+        if (this.#onEvent) this.#emit('forget', resourceId);
         return;
       }
       this.#pool.remove(resourceId);
@@ -525,6 +547,7 @@ function makeClient(ctx) {
           throw storeError(null, e);
         }
       }
+      if (this.#onEvent) this.#emit('forget', resourceId);
     }
 
     /**
@@ -570,7 +593,9 @@ function makeClient(ctx) {
         } else {
           ok = true;
         }
+        if (ok && this.#onEvent) this.#emit('saved', resourceId);
       } catch (e) {
+        if (this.#onEvent) this.#emit('save_failed', resourceId, { error: errorName(e) });
         if (cancel != null && cancel.aborted) throw e;
         throw storeError(null, e);
       } finally {
@@ -864,6 +889,7 @@ function makeClient(ctx) {
           release(st.call);
           Object.assign(st, snapshot);
           this.#rebase(resourceId, base);
+          if (this.#onEvent) this.#emit('store_lost_race', resourceId, { attempt: attempt + 1 });
           await lostRacePause(attempt);
         }
         throw new HoopAuthError('store_unavailable',
@@ -896,6 +922,7 @@ function makeClient(ctx) {
                 return;
               }
               release(copy);
+              if (this.#onEvent) this.#emit('store_lost_race', resourceId, { attempt: attempt + 1 });
               await lostRacePause(attempt);
             }
           } finally {
@@ -960,6 +987,7 @@ function makeClient(ctx) {
             throw asStoreError(e, 'compare-and-set');
           }
           if (ok) { this.#clearPending(resourceId, pending); return true; }
+          if (this.#onEvent) this.#emit('store_lost_race', resourceId, { attempt: attempt + 1 });
           await lostRacePause(attempt);
         }
         throw new HoopAuthError('store_unavailable',
@@ -977,6 +1005,12 @@ function makeClient(ctx) {
       const slots = this.#slots;
       let holding = false;
       let finished = false;
+      const watched = this.#onEvent != null;
+      const t0 = watched ? this.#now() : 0;
+      if (watched) {
+        const o = options || {};
+        this.#emit('call_start', resourceId, { method: o.method == null ? 'GET' : String(o.method), path: urlPath(o.path) });
+      }
       try {
         const first = slots.take(cancel);
         if (first) await first;
@@ -986,25 +1020,37 @@ function makeClient(ctx) {
           switch (step.step) {
             case 'send':
             case 'send_refresh': {
-              if (step.step === 'send_refresh') stats.refreshes++; else stats.sends++;
+              const refresh = step.step === 'send_refresh';
+              if (refresh) stats.refreshes++; else stats.sends++;
+              let sentAt = 0;
+              if (watched) {
+                this.#emit(refresh ? 'refresh_sent' : 'send', resourceId, { method: step.request.method, path: urlPath(step.request.url) });
+                sentAt = this.#now();
+              }
               let event;
               try {
                 event = { type: 'response', response: await this.#send(step.request, cancel) };
               } catch (e) {
                 if (cancel != null && cancel.aborted) throw cancel.reason;
                 event = TRANSPORT_ERROR;
+                if (watched) this.#emit('transport_error', resourceId, { ms: this.#now() - sentAt });
               }
               step = await this.#txn(st, resourceId, event, cancel);
               this.#changed(resourceId);
+              if (watched && event !== TRANSPORT_ERROR) {
+                this.#emit(refresh ? 'refresh_answered' : 'answer', resourceId, { status: event.response.status, ms: this.#now() - sentAt });
+              }
               break;
             }
             case 'persist':
               // Saved by the write of the step that answered it: go on.
+              if (watched) { this.#emit('persist', resourceId); this.#emit('persist_saved', resourceId); }
               this.#changed(resourceId);
               step = await this.#txn(st, resourceId, RESUME, cancel);
               break;
             case 'wait': {
               stats.waits++;
+              if (watched) this.#emit('wait', resourceId, { reason: step.reason, ms: step.waitMs });
               holding = false;
               slots.give();
               // Sleep on this process's timer, then step again: the store's clock decides.
@@ -1020,15 +1066,20 @@ function makeClient(ctx) {
             case 'done': {
               finished = true;
               const r = step.response;
+              if (watched) this.#emit('call_done', resourceId, { status: r.status, ms: this.#now() - t0 });
               return new ApiResponse(r.status, headerRecord(r.headers), r.body);
             }
-            default:
+            default: {
               finished = true;
-              throw stepError(step);
+              const err = stepError(step);
+              if (watched) this.#emit('call_failed', resourceId, { kind: err.kind, ms: this.#now() - t0 });
+              throw err;
+            }
           }
         }
       } finally {
         if (!finished && !isFinished(st.call)) {
+          if (watched) this.#emit('abort', resourceId);
           await this.#abortShared(st, resourceId);
           this.#changed(resourceId);
         }
@@ -1046,6 +1097,12 @@ function makeClient(ctx) {
       const slots = this.#slots;
       let holding = false;
       let finished = false;
+      const watched = this.#onEvent != null;
+      const t0 = watched ? this.#now() : 0;
+      if (watched) {
+        const o = options || {};
+        this.#emit('call_start', resourceId, { method: o.method == null ? 'GET' : String(o.method), path: urlPath(o.path) });
+      }
       try {
         const first = slots.take(cancel);
         if (first) await first;
@@ -1055,22 +1112,33 @@ function makeClient(ctx) {
           switch (step.step) {
             case 'send':
             case 'send_refresh': {
-              if (step.step === 'send_refresh') stats.refreshes++; else stats.sends++;
+              const refresh = step.step === 'send_refresh';
+              if (refresh) stats.refreshes++; else stats.sends++;
+              let sentAt = 0;
+              if (watched) {
+                this.#emit(refresh ? 'refresh_sent' : 'send', resourceId, { method: step.request.method, path: urlPath(step.request.url) });
+                sentAt = this.#now();
+              }
               let event;
               try {
                 event = { type: 'response', response: await this.#send(step.request, cancel) };
               } catch (e) {
                 if (cancel != null && cancel.aborted) throw cancel.reason;
                 event = TRANSPORT_ERROR;
+                if (watched) this.#emit('transport_error', resourceId, { ms: this.#now() - sentAt });
               }
               // Reported as it arrives: the answer frees its rate-limit slot at once.
               step = pool.step(call, resourceId, event, this.#now(), random32());
               this.#changed(resourceId);
+              if (watched && event !== TRANSPORT_ERROR) {
+                this.#emit(refresh ? 'refresh_answered' : 'answer', resourceId, { status: event.response.status, ms: this.#now() - sentAt });
+              }
               break;
             }
             case 'persist': {
               // A store shared by several processes may refuse an older version (compare-and-set
               // on the stored `version`) by returning false: reload its newer state, then go on.
+              if (watched) this.#emit('persist', resourceId);
               this.#persisting.set(resourceId, (this.#persisting.get(resourceId) || 0) + 1);
               let written;
               try {
@@ -1081,6 +1149,7 @@ function makeClient(ctx) {
                 step = pool.step(call, resourceId, PERSIST_FAILED, this.#now(), random32());
                 this.#changed(resourceId);
                 finished = true;
+                if (watched) this.#emit('persist_failed', resourceId, { error: errorName(e) });
                 throw storeError(step.error, e);
               } finally {
                 this.#persisting.set(resourceId, this.#persisting.get(resourceId) - 1);
@@ -1092,11 +1161,13 @@ function makeClient(ctx) {
               } else {
                 step = pool.step(call, resourceId, RESUME, this.#now(), random32());
               }
+              if (watched) this.#emit('persist_saved', resourceId);
               this.#changed(resourceId);
               break;
             }
             case 'wait': {
               stats.waits++;
+              if (watched) this.#emit('wait', resourceId, { reason: step.reason, ms: step.waitMs });
               holding = false;
               slots.give();
               const reason = step.reason;
@@ -1119,15 +1190,20 @@ function makeClient(ctx) {
             case 'done': {
               finished = true;
               const r = step.response;
+              if (watched) this.#emit('call_done', resourceId, { status: r.status, ms: this.#now() - t0 });
               return new ApiResponse(r.status, headerRecord(r.headers), r.body);
             }
-            default:
+            default: {
               finished = true;
-              throw stepError(step);
+              const err = stepError(step);
+              if (watched) this.#emit('call_failed', resourceId, { kind: err.kind, ms: this.#now() - t0 });
+              throw err;
+            }
           }
         }
       } finally {
         if (!finished && !isFinished(call)) {
+          if (watched) this.#emit('abort', resourceId);
           // Thrown or cancelled mid-call: release its lease, save and rate-limit slot.
           try { pool.abort(call, resourceId, this.#now()); } catch { /* never hide the first error */ }
           this.#changed(resourceId);
@@ -1149,6 +1225,18 @@ function stepError(step) {
   const e = fromErrorInfo(step.error);
   if (step.step === 'reauthorize') e.reauthorize = true;
   return e;
+}
+
+/** An error's class name for an event (never its message, which could quote a secret). */
+function errorName(e) {
+  const c = e != null && typeof e === 'object' ? e.constructor : null;
+  const n = c != null && typeof c.name === 'string' && c.name !== '' ? c.name : typeof e;
+  return n.slice(0, 64);
+}
+
+/** The path of a request URL for an event: never its query (values may be ids or secrets). */
+function urlPath(url) {
+  try { return new URL(url).pathname; } catch { return String(url).split(/[?#]/)[0].slice(0, 256); }
 }
 
 /** Coordinated mode: writes lost in a row before a step gives up (store_unavailable). */

@@ -284,7 +284,29 @@ export interface ClientOptions {
   /** Coordinated mode: seal the shared records (XChaCha20-Poly1305, in the core) with these
    *  32-byte keys; the first seals, every one opens (rotation). */
   keys?: Uint8Array[];
+  /** Called with each event of the client (the Python package's `on_event` vocabulary): small
+   *  plain objects with ids, names, statuses and timings, never a secret. A hook that throws
+   *  is ignored. */
+  onEvent?: (event: HoopAuthEvent) => void;
 }
+
+/** An event given to `ClientOptions.onEvent`: `event` names it, `resource` is the resource id. */
+export type HoopAuthEvent = { resource: string } & (
+  | { event: 'call_start'; method: string; path: string }
+  /** A call sleeps: `reason` e.g. 'rate_limit', 'in_flight', 'refresh', 'backoff'. */
+  | { event: 'wait'; reason: string; ms: number }
+  /** A request leaves: `path` without its query. */
+  | { event: 'send' | 'refresh_sent'; method: string; path: string }
+  | { event: 'answer' | 'refresh_answered'; status: number; ms: number }
+  | { event: 'transport_error'; ms: number }
+  | { event: 'persist' | 'persist_saved' | 'abort' | 'saved' | 'forget' }
+  /** `error`: the class name of what the store threw. */
+  | { event: 'persist_failed' | 'save_failed'; error: string }
+  | { event: 'call_done'; status: number; ms: number }
+  | { event: 'call_failed'; kind: string; ms: number }
+  /** Coordinated mode: another process wrote the shared record first. */
+  | { event: 'store_lost_race'; attempt: number }
+);
 
 /** A record of the shared store: `rev` 0 and `data` null when absent; `nowMs`: the store's clock. */
 export interface SharedRead { rev: number; data: string | null; nowMs: number }
