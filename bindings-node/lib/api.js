@@ -167,6 +167,9 @@ function createApi(native) {
       return asTokenSet(w(() => this[NATIVE].refreshResponse(toResponse(response), sentAtMs)));
     }
     apiResponse(response, accessToken) { return w(() => this[NATIVE].apiResponse(toResponse(response), accessToken)); }
+    /** The stored form (JSON text holding the tokens: keep it as secret as they are). */
+    storedJson() { return this[NATIVE].toStored(); }
+    /** @deprecated Old name of `storedJson()`. */
     toStored() { return this[NATIVE].toStored(); }
     get version() { return this[NATIVE].version; }
   }
@@ -199,6 +202,8 @@ function createApi(native) {
     ERROR_KINDS,
     KNOWN_SCOPES,
     HoopAuthError,
+    // One name per thing across languages: `Config` (as in Rust and Python); `App` is the old name.
+    Config: App,
     App,
     parseCallback,
     generateState,
@@ -246,8 +251,10 @@ module.exports.HttpRequest = HttpRequest;
 function envHelpers(App, WebhookVerifier) {
   const source = (env) => {
     if (env != null) return env;
-    const p = typeof globalThis.process === 'object' && globalThis.process ? globalThis.process.env : undefined;
-    return p || {};
+    // Node's environment where there is one; no reference to a Node global by name (the web
+    // build runs in browsers and workers).
+    const host = globalThis['process'];
+    return (host && typeof host === 'object' && host.env) || {};
   };
   const get = (env, name) => {
     const v = env[name];
