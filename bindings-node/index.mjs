@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 const api = require('./index.js');
 export const {
-  ERROR_KINDS, KNOWN_SCOPES, HoopAuthError, App, parseCallback, generateState,
+  ERROR_KINDS, KNOWN_SCOPES, HoopAuthError, Config, App, parseCallback, generateState,
   parseTokenResponse, classifyResponse, parseRateLimitHeaders, RateLimiter, TokenSession,
   verifyWebhook, WebhookVerifier, parseWebhookEvent, suggestScope, MemoryTokenStore, Client,
   RedisStore, MemorySharedStore, SharedWebhookVerifier, REDIS_READ_SCRIPT, REDIS_CAS_SCRIPT,

@@ -100,6 +100,10 @@ export class App {
   locationTokenRequest(options: { agencyAccessToken: string; companyId: string; locationId: string }): HttpRequest;
   apiRequest(options: ApiRequestOptions & { accessToken: string }): HttpRequest;
 }
+/** `App` under the name Rust and Python use (one name per thing across languages). */
+export declare const Config: typeof App;
+/** `App` under the name Rust and Python use. */
+export type Config = App;
 
 export interface TokenSet {
   accessToken: string;
@@ -190,6 +194,9 @@ export class TokenSession {
   /** Feed an API answer obtained with accessToken; returns the classification kind. */
   apiResponse(response: HttpResponseInit, accessToken: string): Classification['kind'];
   /** JSON of the stored form (holds tokens: store it as a secret). */
+  /** The stored form (JSON holding the tokens: keep it as secret as they are). */
+  storedJson(): string;
+  /** @deprecated Old name of `storedJson()`. */
   toStored(): string;
   /** Whether the session holds tokens its store does not (a save failed). */
   isUnsaved(): boolean;
