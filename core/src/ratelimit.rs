@@ -69,10 +69,8 @@ impl Decision {
 #[derive(Clone, Debug)]
 pub struct RateLimiter {
     limits: Limits,
-    /// Marks of answered (or timed-out) sends inside the window, ascending, as offsets from
-    /// `base` (4 bytes each keeps a tracked resource under 1 KB).
-    marks: VecDeque<u32>,
-    base: u64,
+    /// Marks of answered (or timed-out) sends inside the window, ascending.
+    marks: Marks,
     /// Sends without an answer: (id, sent at), in send order.
     in_flight: VecDeque<(u64, u64)>,
     next_id: u64,
@@ -101,8 +99,7 @@ impl RateLimiter {
     pub fn new(limits: Limits) -> Self {
         RateLimiter {
             limits,
-            marks: VecDeque::new(),
-            base: 0,
+            marks: Marks::default(),
             in_flight: VecDeque::new(),
             next_id: 0,
             blocked_until: 0,
@@ -175,32 +172,12 @@ impl RateLimiter {
 
     /// The `i`-th mark (ascending) as a time.
     fn mark(&self, i: usize) -> Option<u64> {
-        self.marks.get(i).map(|&o| self.base + u64::from(o))
+        self.marks.get(i)
     }
 
     fn insert_mark(&mut self, mark: u64) {
-        if self.marks.is_empty() {
-            self.base = mark;
-        }
-        if mark < self.base || mark - self.base > u64::from(u32::MAX / 2) {
-            // Rebase on the earliest of the marks and this one (all lie within one window).
-            let new_base = self.mark(0).map_or(mark, |m| m.min(mark));
-            let base = self.base;
-            for o in self.marks.iter_mut() {
-                *o = u32::try_from(base + u64::from(*o) - new_base).unwrap_or(u32::MAX);
-            }
-            self.base = new_base;
-        }
-        let off = u32::try_from(mark - self.base).unwrap_or(u32::MAX);
-        // Answers mostly arrive in order: the search ends near the back.
-        let mut at = self.marks.len();
-        while at > 0 && self.marks.get(at - 1).is_some_and(|&m| m > off) {
-            at -= 1;
-        }
-        if self.marks.capacity() == 0 {
-            self.marks.reserve_exact((self.limits.max.max(1) as usize).min(1024));
-        }
-        self.marks.insert(at, off);
+        let reserve = (self.limits.max.max(1) as usize).min(1024);
+        self.marks.insert(mark, reserve);
     }
 
     /// The number of sends whose answers have not arrived (and have not timed out).
@@ -347,8 +324,105 @@ impl RateLimiter {
     /// Approximate heap + inline bytes held.
     pub fn memory_bytes(&self) -> usize {
         std::mem::size_of::<Self>()
-            + self.marks.capacity() * std::mem::size_of::<u32>()
+            + self.marks.heap_bytes()
             + self.in_flight.capacity() * std::mem::size_of::<(u64, u64)>()
+    }
+}
+
+/// Ascending mark times. Stored as 4-byte offsets from a base while they span less than
+/// `u32::MAX / 2` ms (always, for windows under ~24 days: it keeps a tracked resource under
+/// 1 KB); a longer window learned from a server (or configured) that holds marks further
+/// apart switches to full times rather than lose or shift one.
+#[derive(Clone, Debug)]
+enum Marks {
+    Compact { base: u64, offsets: VecDeque<u32> },
+    Wide(VecDeque<u64>),
+}
+
+impl Default for Marks {
+    fn default() -> Self {
+        Marks::Compact { base: 0, offsets: VecDeque::new() }
+    }
+}
+
+impl Marks {
+    const SPAN: u64 = (u32::MAX / 2) as u64;
+
+    fn len(&self) -> usize {
+        match self {
+            Marks::Compact { offsets, .. } => offsets.len(),
+            Marks::Wide(m) => m.len(),
+        }
+    }
+
+    fn get(&self, i: usize) -> Option<u64> {
+        match self {
+            Marks::Compact { base, offsets } => offsets.get(i).map(|&o| base + u64::from(o)),
+            Marks::Wide(m) => m.get(i).copied(),
+        }
+    }
+
+    fn pop_front(&mut self) {
+        match self {
+            Marks::Compact { offsets, .. } => {
+                offsets.pop_front();
+            }
+            Marks::Wide(m) => {
+                m.pop_front();
+                if m.is_empty() {
+                    *self = Marks::default();
+                }
+            }
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        match self {
+            Marks::Compact { offsets, .. } => offsets.capacity() * std::mem::size_of::<u32>(),
+            Marks::Wide(m) => m.capacity() * std::mem::size_of::<u64>(),
+        }
+    }
+
+    /// Insert `mark` in order (answers mostly arrive in order: the search ends near the back).
+    fn insert(&mut self, mark: u64, reserve: usize) {
+        if let Marks::Compact { base, offsets } = self {
+            if offsets.is_empty() {
+                *base = mark;
+            }
+            let lo = offsets.front().map_or(mark, |&o| (*base + u64::from(o)).min(mark));
+            let hi = offsets.back().map_or(mark, |&o| (*base + u64::from(o)).max(mark));
+            if hi - lo > Self::SPAN {
+                let wide: VecDeque<u64> = offsets.iter().map(|&o| *base + u64::from(o)).collect();
+                *self = Marks::Wide(wide);
+            } else if mark < *base || mark - *base > Self::SPAN {
+                // Rebase on the earliest of the marks and this one.
+                for o in offsets.iter_mut() {
+                    // Fits: every mark lies within SPAN of `lo`.
+                    *o = u32::try_from(*base + u64::from(*o) - lo).unwrap_or(u32::MAX);
+                }
+                *base = lo;
+            }
+        }
+        match self {
+            Marks::Compact { base, offsets } => {
+                let off = u32::try_from(mark - *base).unwrap_or(u32::MAX);
+                let mut at = offsets.len();
+                while at > 0 && offsets.get(at - 1).is_some_and(|&m| m > off) {
+                    at -= 1;
+                }
+                if offsets.capacity() == 0 {
+                    offsets.reserve_exact(reserve);
+                }
+                offsets.insert(at, off);
+            }
+            Marks::Wide(m) => {
+                let mut at = m.len();
+                while at > 0 && m.get(at - 1).is_some_and(|&x| x > mark) {
+                    at -= 1;
+                }
+                m.insert(at, mark);
+            }
+        }
     }
 }
 

@@ -408,3 +408,38 @@ fn memory_per_tracked_resource_stays_under_1_kb() {
     assert_eq!(many.evict_idle(1_000 + 100 + 10_050), n as usize);
     assert!(many.is_empty());
 }
+
+/// A window longer than 4-byte mark offsets can span (learned from a server, here ~93 days)
+/// holds marks further apart than `u32::MAX` ms: none is shifted or lost (found by the
+/// `limiter_seq` fuzz target near `u64::MAX / 2`).
+#[test]
+fn marks_further_apart_than_u32_stay_exact() {
+    for start in [1_000u64, 8_508_730_251_278_659_737] {
+        let mut l = RateLimiter::new(Limits { max: 50, interval_ms: 10_000, margin_ms: 0, daily_max: 1_000_000, answer_timeout_ms: 1_000 });
+        let huge = 8_000_000_000u64; // > u32::MAX ms
+        let headers = vec![
+            ("X-RateLimit-Max".to_string(), "3".to_string()),
+            ("X-RateLimit-Interval-Milliseconds".to_string(), huge.to_string()),
+        ];
+        l.observe(start, 200, &headers);
+        assert_eq!(l.limits().interval_ms, huge);
+        let mut t = start;
+        for _ in 0..3 {
+            let Decision::Allow { send_id } = l.acquire(t) else { panic!("denied at {t}") };
+            l.answered(send_id, t);
+            t += 3_000_000_000; // marks 3e9 ms apart: 6e9 span
+        }
+        let _ = t;
+        let st = l.to_state();
+        assert_eq!(st.marks, vec![start, start + 3_000_000_000, start + 6_000_000_000]);
+        // The oldest of three marks leaves the window at start + huge + 0 margin.
+        let now = start + 6_000_000_001;
+        match l.check(now) {
+            Decision::Wait { wait_ms, .. } => assert_eq!(now + wait_ms, start + huge),
+            d => panic!("{d:?}"),
+        }
+        assert!(l.check(start + huge).is_allowed());
+        let back = RateLimiter::from_state(&st);
+        assert_eq!(back.to_state().marks, st.marks);
+    }
+}
