@@ -13,6 +13,11 @@
 # Known core issues the targets found are tolerated (fuzz/README.md, "Findings") so that this
 # stays green until they are fixed; HOOPAUTH_FUZZ_STRICT=1 makes them fail.
 #
+# FUZZ_SEED (default 1) fixes libFuzzer's random seed, so `make test` explores the same
+# mutation sequence on every machine (a faster machine only goes further along it) and a
+# failure in CI replays here; FUZZ_SEED=0 asks libFuzzer for a fresh random seed (exploration:
+# `FUZZ_SEED=0 FUZZ_SECONDS=300 scripts/fuzz-smoke.sh`).
+#
 # Inputs: fuzz/seeds/<target> (committed, small) and fuzz/corpus/<target> (what earlier runs
 # found; not committed). A crash leaves its input in fuzz/artifacts/<target>/; replay it with
 #   fuzz/target/<host triple>/release/<target> fuzz/artifacts/<target>/crash-…
@@ -21,6 +26,8 @@ cd "$ROOT/fuzz"
 secs="${FUZZ_SECONDS:-10}"
 [ "$secs" -ge 1 ] 2>/dev/null || { echo "FUZZ_SECONDS must be a whole number of seconds >= 1" >&2; exit 2; }
 jobs="${FUZZ_JOBS:-2}"
+seed="${FUZZ_SEED:-1}"
+[ "$seed" -ge 0 ] 2>/dev/null || { echo "FUZZ_SEED must be a whole number (0: random)" >&2; exit 2; }
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
   say "installing cargo-fuzz"
@@ -45,12 +52,12 @@ run_one() {
   [ -d "$ROOT/fuzz/seeds/$t" ] && dirs+=("$ROOT/fuzz/seeds/$t")
   # -timeout: one input taking 10 s is a hang; the outer timeout catches a stuck process.
   timeout --signal=KILL "$((secs + 120))" "$bin_dir/$t" -max_total_time="$secs" -print_final_stats=1 \
-    -timeout=10 -rss_limit_mb=2048 -artifact_prefix="$ROOT/fuzz/artifacts/$t/" "${dirs[@]}" \
+    -seed="$seed" -timeout=10 -rss_limit_mb=2048 -artifact_prefix="$ROOT/fuzz/artifacts/$t/" "${dirs[@]}" \
     >"$logs/$t.log" 2>&1 || rc=$?
   echo "$rc" >"$logs/$t.rc"
 }
 
-say "running each target for ${secs}s, ${jobs} at a time"
+say "running each target for ${secs}s, ${jobs} at a time, seed ${seed} (0: random)"
 start=$SECONDS
 running=0
 for t in "${targets[@]}"; do
