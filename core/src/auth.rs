@@ -87,7 +87,7 @@ impl Config {
 }
 
 /// The result of a successful authorization redirect.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Callback {
     /// The single-use authorization code (treat as a secret).
     pub code: crate::Secret,

@@ -73,7 +73,7 @@ pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str
 
 /// A request for the host's HTTP client to send. `Debug` hides the `Authorization`
 /// header and the body (which may hold a client secret or a refresh token).
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Request {
     /// The HTTP method.
     pub method: Method,
@@ -82,7 +82,13 @@ pub struct Request {
     /// The headers to send, in order.
     pub headers: Headers,
     /// The body (empty for none).
+    #[serde(serialize_with = "body_as_text")]
     pub body: Vec<u8>,
+}
+
+/// Bodies serialise as text (invalid UTF-8 replaced): the form the bindings hand to hosts.
+fn body_as_text<S: serde::Serializer>(body: &[u8], s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(&String::from_utf8_lossy(body))
 }
 
 impl Request {
@@ -119,13 +125,14 @@ impl fmt::Debug for Request {
 }
 
 /// A response as the host's HTTP client received it.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Response {
     /// The HTTP status.
     pub status: u16,
     /// The headers as received.
     pub headers: Headers,
     /// The raw body.
+    #[serde(serialize_with = "body_as_text")]
     pub body: Vec<u8>,
 }
 

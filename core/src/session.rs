@@ -26,7 +26,7 @@ impl Default for SessionOptions {
 }
 
 /// What the caller should do to get a usable access token.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub enum Action {
     /// Send the API request with this token.
     Use {
