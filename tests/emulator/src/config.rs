@@ -16,6 +16,8 @@ pub struct EmulatorConfig {
     pub locations: Vec<String>,
     /// `expires_in` of access tokens.
     pub token_ttl_secs: u64,
+    /// `expires_in` of location tokens minted from a company token (0: `token_ttl_secs`).
+    pub location_token_ttl_secs: u64,
     /// Lifetime of authorization codes.
     pub code_ttl_secs: u64,
     /// How long a spent refresh token still returns the same new pair (platform: 30 s).
@@ -64,6 +66,7 @@ impl Default for EmulatorConfig {
             company_id: "comp_1".into(),
             locations: vec!["loc_1".into(), "loc_2".into(), "loc_3".into()],
             token_ttl_secs: 86399,
+            location_token_ttl_secs: 0,
             code_ttl_secs: 600,
             refresh_grace_ms: 30_000,
             max: 100,
@@ -92,6 +95,7 @@ pub const USAGE: &str = "hoopauth-emulator [flags]
   --company-id ID          (default comp_1)
   --locations a,b,c        (default loc_1,loc_2,loc_3)
   --token-ttl-secs N       (default 86399)
+  --location-token-ttl-secs N  expires_in of minted location tokens (default 0 = token ttl)
   --code-ttl-secs N        (default 600)
   --refresh-grace-ms N     (default 30000)
   --max N                  burst max (default 100)
@@ -118,6 +122,7 @@ const VALUE_FLAGS: &[&str] = &[
     "--company-id",
     "--locations",
     "--token-ttl-secs",
+    "--location-token-ttl-secs",
     "--code-ttl-secs",
     "--refresh-grace-ms",
     "--max",
@@ -178,6 +183,7 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<EmulatorCon
                 }
             }
             "--token-ttl-secs" => cfg.token_ttl_secs = num(&name, v)?,
+            "--location-token-ttl-secs" => cfg.location_token_ttl_secs = num(&name, v)?,
             "--code-ttl-secs" => cfg.code_ttl_secs = num(&name, v)?,
             "--refresh-grace-ms" => cfg.refresh_grace_ms = num(&name, v)?,
             "--max" => cfg.max = num(&name, v)?,

@@ -100,7 +100,6 @@ pub async fn start(cfg: EmulatorConfig) -> std::io::Result<Running> {
         company_id: cfg.company_id.clone(),
         locations: cfg.locations.clone(),
         user_id: format!("user_{}", prng.token(20)),
-        token_ttl_secs: cfg.token_ttl_secs,
         code_ttl_secs: cfg.code_ttl_secs,
         webhook_url: cfg.webhook_url.clone(),
     };

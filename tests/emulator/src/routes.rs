@@ -194,6 +194,22 @@ fn choose_location(sh: &Shared, query: &str) -> Resp {
         Some(_) => return nest(400, "Unknown location_id"),
         None => app.locations.first().cloned().unwrap_or_default(),
     };
+    // Emulator-only: the agency user's pick of sub-accounts for a bulk install.
+    let approved = match get(&q, "approved_locations") {
+        None => None,
+        Some(list) => {
+            let list: Vec<String> = list
+                .split(',')
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(String::from)
+                .collect();
+            if list.is_empty() || !list.iter().all(|l| app.locations.contains(l)) {
+                return nest(400, "Unknown location in approved_locations");
+            }
+            Some(list)
+        }
+    };
     let state = get(&q, "state");
     let mut st = sh.st();
     let mut out = form_urlencoded::Serializer::new(String::new());
@@ -201,7 +217,7 @@ fn choose_location(sh: &Shared, query: &str) -> Resp {
         out.append_pair("error", "access_denied");
         out.append_pair("error_description", "The user denied access");
     } else {
-        let code = st.issue_code(app, redirect, scopes, &location, Instant::now());
+        let code = st.issue_code(app, redirect, scopes, &location, approved, Instant::now());
         out.append_pair("code", &code);
     }
     if let Some(s) = state {
@@ -256,9 +272,9 @@ fn token(sh: &Shared, headers: &HeaderMap, body: &Bytes) -> Result<Resp, Dropped
                 Some(_) => return Ok(nest(400, "user_type must be one of Company, Location")),
             };
             let code = get(&f, "code").unwrap_or("");
-            let out =
-                sh.st()
-                    .exchange_code(app, client_id, code, get(&f, "redirect_uri"), company, now);
+            let out = sh
+                .st()
+                .exchange_code(client_id, code, get(&f, "redirect_uri"), company, now);
             match out {
                 CodeOutcome::Issued {
                     body,
@@ -282,7 +298,7 @@ fn token(sh: &Shared, headers: &HeaderMap, body: &Bytes) -> Result<Resp, Dropped
         }
         "refresh_token" => {
             let rt = get(&f, "refresh_token").unwrap_or("");
-            let out = sh.st().refresh(app, client_id, rt, now);
+            let out = sh.st().refresh(client_id, rt, now);
             match out {
                 RefreshOutcome::Rotated { drop: true, .. } => Err(Dropped),
                 RefreshOutcome::Rotated { body, .. } | RefreshOutcome::Grace(body) => {
@@ -302,9 +318,10 @@ fn token(sh: &Shared, headers: &HeaderMap, body: &Bytes) -> Result<Resp, Dropped
                     .unwrap_or_default(),
                 user_id: app.user_id.clone(),
                 approved_locations: Some(app.locations.clone()),
+                bulk: false,
             };
             let mut st = sh.st();
-            let body = st.mint(app, grant, now);
+            let body = st.mint(grant, now);
             st.stat(&app.company_id, |s| s.token_exchanges += 1);
             Ok(json_text(200, body))
         }
@@ -343,13 +360,20 @@ fn location_token(sh: &Shared, headers: &HeaderMap, body: &Bytes) -> Resp {
     if company != app.company_id || !app.locations.iter().any(|l| l == location) {
         return nest(400, "Location not found for this company");
     }
+    // Only the locations the installation approved (the company token's approvedLocations).
+    if let Some(approved) = &grant.approved_locations {
+        if !approved.iter().any(|l| l == location) {
+            return nest(400, "The app is not installed on this location");
+        }
+    }
     let new = Grant {
         class: Class::Location(location.to_string()),
         approved_locations: None,
+        bulk: false,
         ..grant
     };
     let mut st = sh.st();
-    let body = st.mint(app, new, now);
+    let body = st.mint_location(new, now);
     st.stat(location, |s| s.token_exchanges += 1);
     json_text(201, body)
 }
@@ -518,7 +542,15 @@ fn api_route(
 
 // ---- webhooks and control ----------------------------------------------------------------
 
-fn event_body(sh: &Shared, kind: &str, location: &str, user_id: &str) -> (String, String) {
+/// What one delivery says: its type, install type, location (None: company-level) and bulk flag.
+struct EventSpec<'a> {
+    kind: &'a str,
+    install_type: &'a str,
+    location: Option<&'a str>,
+    bulk: bool,
+}
+
+fn event_body(sh: &Shared, spec: &EventSpec, user_id: &str) -> (String, String) {
     let webhook_id = {
         let mut st = sh.st();
         let h = st.prng.hex(32);
@@ -532,12 +564,13 @@ fn event_body(sh: &Shared, kind: &str, location: &str, user_id: &str) -> (String
         )
     };
     let ev = Event {
-        kind,
+        kind: spec.kind,
         app_id: sh.app.app_id(),
-        install_type: "Location",
-        location_id: location,
+        install_type: spec.install_type,
+        location_id: spec.location,
         company_id: &sh.app.company_id,
         user_id,
+        is_bulk_installation: spec.bulk.then_some(true),
         timestamp: webhooks::iso_now(),
         webhook_id,
     };
@@ -547,7 +580,13 @@ fn event_body(sh: &Shared, kind: &str, location: &str, user_id: &str) -> (String
 }
 
 fn spawn_install(sh: &Shared, url: &str, location: &str, user_id: &str) {
-    let (body, sig) = event_body(sh, "INSTALL", location, user_id);
+    let spec = EventSpec {
+        kind: "INSTALL",
+        install_type: "Location",
+        location: Some(location),
+        bulk: false,
+    };
+    let (body, sig) = event_body(sh, &spec, user_id);
     let client = sh.client.clone();
     let url = url.to_string();
     tokio::spawn(async move {
@@ -555,11 +594,14 @@ fn spawn_install(sh: &Shared, url: &str, location: &str, user_id: &str) {
     });
 }
 
+/// `POST /_emulator/webhooks/send`: one signed delivery per event, each sent `times` times
+/// (the platform's retries repeat the same body and signature).
 async fn send_webhook(sh: &Shared, body: &Bytes) -> Resp {
     let Some(req) = json_body(body) else {
         return nest(400, "body must be a JSON object");
     };
     let s = |k: &str| req.get(k).and_then(Value::as_str);
+    let flag = |k: &str| req.get(k).and_then(Value::as_bool);
     let Some(url) = s("url") else {
         return nest(400, "url must be a string");
     };
@@ -567,18 +609,109 @@ async fn send_webhook(sh: &Shared, body: &Bytes) -> Resp {
         Some(k @ ("INSTALL" | "UNINSTALL")) => k,
         _ => return nest(400, "type must be INSTALL or UNINSTALL"),
     };
+    for k in ["bulk", "perLocation", "company", "revoke"] {
+        if req.get(k).is_some_and(|v| !v.is_boolean()) {
+            return nest(400, format!("{k} must be a boolean"));
+        }
+    }
+    let bulk = flag("bulk").unwrap_or(false);
+    let per_location = flag("perLocation").unwrap_or(false);
+    let company = flag("company").unwrap_or(false);
+    let times = match req.get("times") {
+        None => 1,
+        Some(v) => match v.as_u64() {
+            Some(n @ 1..=10) => n,
+            _ => return nest(400, "times must be an integer within 1..=10"),
+        },
+    };
+    if bulk && kind != "INSTALL" {
+        return nest(400, "bulk is for INSTALL");
+    }
     let first = sh.app.locations.first().cloned().unwrap_or_default();
-    let location = s("locationId").unwrap_or(&first);
-    let (text, sig) = event_body(sh, kind, location, &sh.app.user_id);
-    match webhooks::deliver(&sh.client, url, &text, &sig).await {
-        Ok(status) => json_resp(
-            200,
-            &json!({"delivered_status": status, "body": text, "signature": sig}),
-        ),
-        Err(e) => json_resp(
-            502,
-            &json!({"delivered_status": null, "error": e, "body": text, "signature": sig}),
-        ),
+    // The events: (installType, locationId).
+    let events: Vec<(&str, Option<String>)> = if bulk {
+        let locations: Vec<String> = match req.get("locations") {
+            Some(v) => {
+                let Some(list) = v.as_array().and_then(|a| {
+                    a.iter()
+                        .map(|x| x.as_str().map(String::from))
+                        .collect::<Option<Vec<_>>>()
+                }) else {
+                    return nest(400, "locations must be an array of strings");
+                };
+                list
+            }
+            None => sh
+                .st()
+                .company_install
+                .clone()
+                .unwrap_or_else(|| sh.app.locations.clone()),
+        };
+        if locations.is_empty() || !locations.iter().all(|l| sh.app.locations.contains(l)) {
+            return nest(400, "locations must be known locations of the company");
+        }
+        if per_location {
+            locations
+                .into_iter()
+                .map(|l| ("Location", Some(l)))
+                .collect()
+        } else {
+            vec![("Company", None)]
+        }
+    } else if company {
+        vec![("Company", None)]
+    } else {
+        vec![(
+            "Location",
+            Some(s("locationId").unwrap_or(&first).to_string()),
+        )]
+    };
+    let mut deliveries = Vec::new();
+    let mut failure = None;
+    for (install_type, location) in &events {
+        let spec = EventSpec {
+            kind,
+            install_type,
+            location: location.as_deref(),
+            bulk,
+        };
+        let (text, sig) = event_body(sh, &spec, &sh.app.user_id);
+        let mut statuses = Vec::new();
+        for _ in 0..times {
+            match webhooks::deliver(&sh.client, url, &text, &sig).await {
+                Ok(status) => statuses.push(json!(status)),
+                Err(e) => {
+                    statuses.push(Value::Null);
+                    failure.get_or_insert(e);
+                }
+            }
+        }
+        deliveries.push(json!({
+            "delivered_status": statuses.first().cloned().unwrap_or(Value::Null),
+            "delivered_statuses": statuses,
+            "body": text,
+            "signature": sig,
+        }));
+    }
+    if kind == "UNINSTALL" && flag("revoke").unwrap_or(false) {
+        let mut st = sh.st();
+        match events.first() {
+            Some((_, Some(l))) => st.revoke_location(l),
+            _ => {
+                for l in sh.app.locations.clone() {
+                    st.revoke_location(&l);
+                }
+            }
+        }
+    }
+    let mut answer = deliveries.first().cloned().unwrap_or_else(|| json!({}));
+    answer["deliveries"] = Value::Array(deliveries);
+    match failure {
+        None => json_resp(200, &answer),
+        Some(e) => {
+            answer["error"] = json!(e);
+            json_resp(502, &answer)
+        }
     }
 }
 
@@ -610,6 +743,10 @@ fn control(sh: &Shared, body: &Bytes) -> Resp {
             "interval_ms" => v.as_u64().map(|n| k.interval_ms = n).is_some(),
             "daily_limit" => v.as_u64().map(|n| k.daily_limit = n).is_some(),
             "refresh_grace_ms" => v.as_u64().map(|n| k.refresh_grace_ms = n).is_some(),
+            "token_ttl_secs" => v.as_u64().map(|n| k.token_ttl_secs = n).is_some(),
+            "location_token_ttl_secs" => {
+                v.as_u64().map(|n| k.location_token_ttl_secs = n).is_some()
+            }
             _ => return nest(400, format!("unknown knob {name}")),
         };
         if !ok {

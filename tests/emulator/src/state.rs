@@ -17,7 +17,6 @@ pub struct App {
     pub company_id: String,
     pub locations: Vec<String>,
     pub user_id: String,
-    pub token_ttl_secs: u64,
     pub code_ttl_secs: u64,
     pub webhook_url: Option<String>,
 }
@@ -45,6 +44,10 @@ pub struct Knobs {
     pub interval_ms: u64,
     pub daily_limit: u64,
     pub refresh_grace_ms: u64,
+    /// `expires_in` of access tokens from code exchanges, refreshes and client credentials.
+    pub token_ttl_secs: u64,
+    /// `expires_in` of location tokens minted by `POST /oauth/locationToken` (0: `token_ttl_secs`).
+    pub location_token_ttl_secs: u64,
 }
 
 /// Who a token speaks for.
@@ -63,6 +66,8 @@ pub struct Grant {
     pub scopes: Vec<String>,
     pub user_id: String,
     pub approved_locations: Option<Vec<String>>,
+    /// The company token of a bulk installation (`isBulkInstallation`).
+    pub bulk: bool,
 }
 
 impl Grant {
@@ -86,6 +91,9 @@ struct CodeRec {
     location: String,
     company_id: String,
     user_id: String,
+    /// The locations the install approved (a bulk install: several; else the one location).
+    approved: Vec<String>,
+    bulk: bool,
     expires_at: Instant,
     used: bool,
 }
@@ -187,6 +195,9 @@ pub struct State {
     stats: BTreeMap<String, Counters>,
     timeline: Timeline,
     pub contacts: HashMap<String, Vec<Value>>,
+    /// The approved locations of the last company install (code exchange with
+    /// `user_type=Company`): the default locations of a bulk `INSTALL` webhook.
+    pub company_install: Option<Vec<String>>,
 }
 
 /// Granularity at which API requests are kept for `GET /_emulator/timeline`.
@@ -219,7 +230,8 @@ struct TokenBody<'a> {
     access_token: &'a str,
     token_type: &'static str,
     expires_in: u64,
-    refresh_token: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<&'a str>,
     scope: String,
     #[serde(rename = "userType")]
     user_type: &'static str,
@@ -253,6 +265,8 @@ impl State {
                 interval_ms: cfg.interval_ms,
                 daily_limit: cfg.daily_limit,
                 refresh_grace_ms: cfg.refresh_grace_ms,
+                token_ttl_secs: cfg.token_ttl_secs,
+                location_token_ttl_secs: cfg.location_token_ttl_secs,
             },
             codes: HashMap::new(),
             access: HashMap::new(),
@@ -263,19 +277,24 @@ impl State {
             stats: BTreeMap::new(),
             timeline: Timeline::new(),
             contacts: HashMap::new(),
+            company_install: None,
         }
     }
 
     // ---- authorization codes -------------------------------------------------------
 
+    /// `approved`: the locations of a bulk install (None: the one installing location).
     pub fn issue_code(
         &mut self,
         app: &App,
         redirect_uri: &str,
         scopes: Vec<String>,
         location: &str,
+        approved: Option<Vec<String>>,
         now: Instant,
     ) -> String {
+        let bulk = approved.is_some();
+        let approved = approved.unwrap_or_else(|| vec![location.to_string()]);
         let code = self.prng.hex(40);
         self.codes.insert(
             code.clone(),
@@ -286,6 +305,8 @@ impl State {
                 location: location.to_string(),
                 company_id: app.company_id.clone(),
                 user_id: app.user_id.clone(),
+                approved,
+                bulk,
                 expires_at: now + Duration::from_secs(app.code_ttl_secs),
                 used: false,
             },
@@ -296,7 +317,6 @@ impl State {
     /// Single use; bound to client and redirect_uri; `company` picks a company token.
     pub fn exchange_code(
         &mut self,
-        app: &App,
         client_id: &str,
         code: &str,
         redirect_uri: Option<&str>,
@@ -332,9 +352,13 @@ impl State {
             },
             scopes: c.scopes,
             user_id: c.user_id.clone(),
-            approved_locations: company.then(|| vec![c.location.clone()]),
+            approved_locations: company.then(|| c.approved.clone()),
+            bulk: company && c.bulk,
         };
-        let body = self.mint(app, grant, now);
+        if company {
+            self.company_install = Some(c.approved.clone());
+        }
+        let body = self.mint(grant, now);
         self.stat(&c.location, |s| s.token_exchanges += 1);
         CodeOutcome::Issued {
             body,
@@ -346,14 +370,30 @@ impl State {
     // ---- tokens --------------------------------------------------------------------
 
     /// Creates an access + refresh pair for `grant`; returns the token answer body.
-    pub fn mint(&mut self, app: &App, grant: Grant, now: Instant) -> String {
+    pub fn mint(&mut self, grant: Grant, now: Instant) -> String {
+        let ttl = self.knobs.token_ttl_secs;
+        self.issue(grant, now, ttl, true)
+    }
+
+    /// A location token minted from a company token (`POST /oauth/locationToken`): an access
+    /// token only, as the platform answers (no refresh token: it is minted again when due),
+    /// living `location_token_ttl_secs` (0: `token_ttl_secs`).
+    pub fn mint_location(&mut self, grant: Grant, now: Instant) -> String {
+        let ttl = match self.knobs.location_token_ttl_secs {
+            0 => self.knobs.token_ttl_secs,
+            n => n,
+        };
+        self.issue(grant, now, ttl, false)
+    }
+
+    fn issue(&mut self, grant: Grant, now: Instant, ttl: u64, with_refresh: bool) -> String {
         let access = self.prng.token(48);
-        let refresh = self.prng.token(48);
+        let refresh = with_refresh.then(|| self.prng.token(48));
         let body = TokenBody {
             access_token: &access,
             token_type: "Bearer",
-            expires_in: app.token_ttl_secs,
-            refresh_token: &refresh,
+            expires_in: ttl,
+            refresh_token: refresh.as_deref(),
             scope: grant.scopes.join(" "),
             user_type: match grant.class {
                 Class::Location(_) => "Location",
@@ -365,7 +405,7 @@ impl State {
             },
             company_id: &grant.company_id,
             approved_locations: grant.approved_locations.as_deref(),
-            is_bulk_installation: false,
+            is_bulk_installation: grant.bulk,
             user_id: &grant.user_id,
         };
         let body = serde_json::to_string(&body).unwrap_or_default();
@@ -373,12 +413,34 @@ impl State {
             access,
             AccessRec {
                 grant: grant.clone(),
-                expires_at: now + Duration::from_secs(app.token_ttl_secs),
+                expires_at: now + Duration::from_secs(ttl),
             },
         );
-        self.refresh
-            .insert(refresh, RefreshRec { grant, spent: None });
+        if let Some(refresh) = refresh {
+            self.refresh
+                .insert(refresh, RefreshRec { grant, spent: None });
+        }
         body
+    }
+
+    /// The platform's side of an uninstall: every token of `location` stops working, and
+    /// company tokens no longer list it among their approved locations.
+    pub fn revoke_location(&mut self, location: &str) {
+        let is_loc = |g: &Grant| matches!(&g.class, Class::Location(l) if l == location);
+        self.access.retain(|_, a| !is_loc(&a.grant));
+        self.refresh.retain(|_, r| !is_loc(&r.grant));
+        let drop_it = |g: &mut Grant| {
+            if let Some(list) = g.approved_locations.as_mut() {
+                list.retain(|l| l != location);
+            }
+        };
+        self.access.values_mut().for_each(|a| drop_it(&mut a.grant));
+        self.refresh
+            .values_mut()
+            .for_each(|r| drop_it(&mut r.grant));
+        if let Some(list) = self.company_install.as_mut() {
+            list.retain(|l| l != location);
+        }
     }
 
     /// A live access token's grant.
@@ -390,13 +452,7 @@ impl State {
     }
 
     /// Single-use rotation with the platform's grace for repeats of the same token.
-    pub fn refresh(
-        &mut self,
-        app: &App,
-        client_id: &str,
-        token: &str,
-        now: Instant,
-    ) -> RefreshOutcome {
+    pub fn refresh(&mut self, client_id: &str, token: &str, now: Instant) -> RefreshOutcome {
         let grace = Duration::from_millis(self.knobs.refresh_grace_ms);
         let Some(rec) = self.refresh.get(token) else {
             self.stat("unknown", |s| s.invalid_grants += 1);
@@ -422,7 +478,7 @@ impl State {
             }
         }
         let grant = rec.grant.clone();
-        let body = self.mint(app, grant, now);
+        let body = self.mint(grant, now);
         if let Some(rec) = self.refresh.get_mut(token) {
             rec.spent = Some((now, body.clone()));
         }

@@ -72,12 +72,15 @@ pub struct Event<'a> {
     pub app_id: &'a str,
     #[serde(rename = "installType")]
     pub install_type: &'a str,
-    #[serde(rename = "locationId")]
-    pub location_id: &'a str,
+    #[serde(rename = "locationId", skip_serializing_if = "Option::is_none")]
+    pub location_id: Option<&'a str>,
     #[serde(rename = "companyId")]
     pub company_id: &'a str,
     #[serde(rename = "userId")]
     pub user_id: &'a str,
+    /// Present (true) on the events of a bulk installation.
+    #[serde(rename = "isBulkInstallation", skip_serializing_if = "Option::is_none")]
+    pub is_bulk_installation: Option<bool>,
     pub timestamp: String,
     #[serde(rename = "webhookId")]
     pub webhook_id: String,
