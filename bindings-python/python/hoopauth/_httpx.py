@@ -10,7 +10,7 @@ import asyncio
 import inspect
 import threading
 import time
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple, Union
 
 import httpx
 
@@ -187,8 +187,12 @@ class Client(_DriverBase):
     def _run(self, call: Call, resource: str, timeout: Any = None) -> httpx.Response:
         return self._drive(self._call_loop(call, resource), call, None, resource, timeout)
 
-    def _drive(self, loop: _Loop, call: Call, st: Optional[_SharedCall], resource: str, timeout: Any) -> httpx.Response:
-        """Run the call loop (``_DriverBase._call_loop``) with blocking I/O."""
+    def _drive(
+        self, loop: _Loop, call: Call, st: Optional[_SharedCall], resource: str, timeout: Any,
+        send: Optional[Callable[[Step], httpx.Response]] = None,
+    ) -> httpx.Response:
+        """Run the call loop (``_DriverBase._call_loop``) with blocking I/O. ``send``: sends a
+        send step's request instead of ``self.http`` (the transport's inner transport)."""
         deadline = _deadline(timeout)
         holding = False
         try:
@@ -198,7 +202,7 @@ class Client(_DriverBase):
                 res: Any = None
                 if tag == _SEND:
                     try:
-                        res = self._send(op[1].request, deadline)
+                        res = self._send(op[1].request, deadline) if send is None else send(op[1])
                     except httpx.TransportError:
                         if deadline is not None and time.monotonic() >= deadline:
                             raise _timed_out(timeout) from None
@@ -605,8 +609,12 @@ class AsyncClient(_DriverBase):
     async def _run(self, call: Call, resource: str) -> httpx.Response:
         return await self._drive(self._call_loop(call, resource), call, None, resource)
 
-    async def _drive(self, loop: _Loop, call: Call, st: Optional[_SharedCall], resource: str) -> httpx.Response:
-        """Run the call loop (``_DriverBase._call_loop``) with asyncio I/O."""
+    async def _drive(
+        self, loop: _Loop, call: Call, st: Optional[_SharedCall], resource: str,
+        send: Optional[Callable[[Step], Awaitable[httpx.Response]]] = None,
+    ) -> httpx.Response:
+        """Run the call loop (``_DriverBase._call_loop``) with asyncio I/O (``send``: as in
+        :meth:`Client._drive`)."""
         if self._in_flight is None:
             self._in_flight = asyncio.Semaphore(self._max_in_flight)
         slots = self._in_flight
@@ -618,7 +626,7 @@ class AsyncClient(_DriverBase):
                 res: Any = None
                 if tag == _SEND:
                     try:
-                        res = await self._send(op[1].request)
+                        res = await (self._send(op[1].request) if send is None else send(op[1]))
                     except httpx.TransportError:
                         pass
                 elif tag == _STEP:
