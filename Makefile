@@ -1,5 +1,5 @@
 # The two commands of the README, and the benchmarks.
-.PHONY: demo test bench dist install-test
+.PHONY: demo test bench dist install-test docs
 demo:
 	bash scripts/demo.sh
 test:
@@ -12,3 +12,8 @@ dist:
 	bash scripts/dist.sh
 install-test:
 	bash scripts/test/install.sh
+# The API reference of each language (rustdoc, pdoc, TypeDoc; warnings denied) into
+# target/docs/{rust,python,node,wasm}; the tools: scripts/setup/docs.sh.
+docs:
+	bash scripts/setup/docs.sh
+	bash scripts/docs.sh

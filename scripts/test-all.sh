@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up everything a fresh machine needs, then run every test of every crate and binding.
 . "$(dirname "$0")/lib.sh"
-parts=(rust redis python node wasm install demo coord)
+parts=(rust redis python node wasm docs install demo coord)
 [ $# -gt 0 ] && parts=("$@")
 start=$(date +%s)
 for p in "${parts[@]}"; do
