@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # WASM binding: build the package, then the shared JS suite with WASM in Node, the browser
-# runner (vectors, API checks, authorization round trip) in headless Chromium, the edge-worker
+# runner (vectors, API checks, authorization round trip) and the README's two pages (start,
+# callback, with the README's worker as their server) in headless Chromium, the edge-worker
 # journey, the package layout, the worker example in workerd, the type checks, and the demo
 # journey on WASM.
 . "$(dirname "$0")/../lib.sh"
@@ -12,7 +13,7 @@ HOOPAUTH_JS_IMPL=bindings-wasm/pkg-node node --test tests/js/*.test.mjs
 say "node --test tests/workerd/ (the worker example in workerd: 300 requests at 60 in parallel)"
 [ -x tests/workerd/node_modules/.bin/workerd ] || { echo "workerd missing: run scripts/setup/wasm.sh" >&2; exit 1; }
 node --test tests/workerd/
-say "node --test tests/js/browser/*.test.mjs (headless Chromium, edge worker, package)"
+say "node --test tests/js/browser/*.test.mjs (headless Chromium: vectors, API, the README's pages; edge worker, package)"
 HOOPAUTH_JS_IMPL=bindings-wasm/pkg-node node --test --test-concurrency=1 tests/js/browser/*.test.mjs
 say "tsc --noEmit: the WASM package's index.d.ts against tests/js/api.d.ts, native and web entry types"
 bindings-wasm/node_modules/.bin/tsc -p tests/js/browser/types

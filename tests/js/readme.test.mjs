@@ -4,7 +4,8 @@
 // as a dependency (node_modules/@hoopauth/<name> → the built package) and run with `node`,
 // configured only through the documented environment variables (HOOPAUTH_CLIENT_ID, _SECRET,
 // _REDIRECT_URI, _MARKETPLACE, _API_BASE, _WEBHOOK_KEY) pointing at the emulator. Blocks that
-// are not meant to run carry the info string `js nocheck`.
+// are not meant to run carry the info string `js nocheck`. (The WASM README's ```html pages run in
+// headless Chromium: tests/js/browser/readme-pages.test.mjs.)
 // The server quickstart (node:http) is started and walked through as a user would: install
 // through the emulator's consent page (two locations picked there), the callback, contacts of
 // the installed locations, an emulator-signed UNINSTALL webhook accepted, a forged one refused,
@@ -19,6 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ROOT, IMPL_DIR, startEmulator } from './helpers.mjs';
+import { codeBlocks } from './browser/readme.mjs';
 
 const WASM = path.relative(ROOT, IMPL_DIR).startsWith('bindings-wasm');
 const PKG_NAME = WASM ? '@hoopauth/wasm' : '@hoopauth/node';
@@ -26,18 +28,7 @@ const PKG_DIR = path.join(ROOT, WASM ? 'bindings-wasm/pkg' : 'bindings-node');
 const READMES = WASM ? ['bindings-wasm/README.md'] : ['bindings-node/README.md', 'README.md'];
 
 /** The ```js blocks of a Markdown file: [{ info, code, line }] (all js-like, nocheck included). */
-export function jsBlocks(file) {
-  const text = fs.readFileSync(path.join(ROOT, file), 'utf8');
-  const out = [];
-  const re = /^```([^\n]*)\n([\s\S]*?)^```[ \t]*$/gm;
-  let m;
-  while ((m = re.exec(text))) {
-    const info = m[1].trim().split(/\s+/);
-    if (!['js', 'javascript', 'mjs', 'cjs'].includes(info[0])) continue;
-    out.push({ file, info, code: m[2], line: text.slice(0, m.index).split('\n').length, nocheck: info.includes('nocheck') });
-  }
-  return out;
-}
+export const jsBlocks = (file) => codeBlocks(file, ['js', 'javascript', 'mjs', 'cjs']);
 
 const blocks = READMES.flatMap(jsBlocks);
 const runnable = blocks.filter((b) => !b.nocheck);
