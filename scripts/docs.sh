@@ -55,7 +55,7 @@ stage_js() {
 
 typedoc() {
   [ -x "$TYPEDOC" ] || { echo "typedoc missing: run scripts/setup/docs.sh" >&2; exit 1; }
-  (cd "$ROOT/tools/docs" && "$TYPEDOC" --tsconfig tsconfig.json --treatWarningsAsErrors --disableSources \
+  (cd "$ROOT/tools/docs" && "$TYPEDOC" --options typedoc.json --tsconfig tsconfig.json --treatWarningsAsErrors --disableSources \
     --logLevel Warn "$@")
 }
 
