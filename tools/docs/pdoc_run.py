@@ -2,9 +2,10 @@
 [pdoc arguments]``, so that any warning pdoc gives (an unresolved ``__all__`` name, a stub that
 does not parse, a bad docstring link) is an error and the build fails.
 
-``hoopauth.Client`` and ``hoopauth.AsyncClient`` are imported on first use (they need httpx,
-the ``httpx`` extra) and pdoc reads module attributes: they are bound first, as a user with the
-extra sees them.
+``hoopauth`` imports some public names on first use (``Client`` and ``AsyncClient`` need httpx,
+the ``httpx`` extra), through the module's ``__getattr__``; pdoc reads module attributes, so
+every name of ``__all__`` is resolved and bound first, as a user with the extras sees it (a name
+that does not resolve stays unbound, and pdoc's warning about it fails the build).
 """
 
 import sys
@@ -13,11 +14,15 @@ import pdoc.__main__
 
 try:
     import hoopauth
-    from hoopauth import _httpx
 except ImportError:  # the negative check documents a module of its own
     pass
 else:
-    hoopauth.Client, hoopauth.AsyncClient = _httpx.Client, _httpx.AsyncClient  # type: ignore[misc]
+    for _name in hoopauth.__all__:
+        if _name not in vars(hoopauth):
+            try:
+                setattr(hoopauth, _name, getattr(hoopauth, _name))
+            except (AttributeError, ImportError):
+                pass
 
 sys.argv = ["pdoc", *sys.argv[1:]]
 pdoc.__main__.cli()
