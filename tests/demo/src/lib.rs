@@ -7,6 +7,7 @@
 //! [`verdict`] holds the demo's pass/fail rules (used by this driver for its own run and by
 //! [`runner`] for every driver); [`runner`] runs any driver command against a fresh emulator.
 
+pub mod install;
 pub mod runner;
 pub mod verdict;
 
@@ -403,6 +404,11 @@ impl Shared<'_> {
                 }
                 Step::Fail(e) | Step::Reauthorize(e) => {
                     out.failure = Some(e.kind().as_str().to_owned());
+                    return out;
+                }
+                Step::Mint { .. } => {
+                    // The demo's locations hold their own OAuth tokens: none is minted.
+                    out.failure = Some("mint: no minted location in this scene".into());
                     return out;
                 }
             }

@@ -9,9 +9,13 @@
 //!   [--timeout-secs S] [--rows FILE] -- COMMAND [ARG...]` — a fresh emulator, the driver
 //!   command with the contract's arguments appended, the verdict (see `runner` and
 //!   `verdict`); exits 0 when the run passed, 1 when it failed, 2 on bad arguments.
+//! - the install scene: `hoopauth-demo install [--name NAME] [--calls N] [--timeout-secs S]
+//!   [--rows FILE] -- COMMAND [ARG...]` — a fresh emulator, the driver command with the
+//!   install scene's arguments appended (see `install`), its verdict; exits as `run`.
 //! - the summary: `hoopauth-demo summary FILE` — the table of the rows `run --rows FILE`
 //!   wrote; exits 1 when any row failed.
 
+use hoopauth_demo::install::{run_install, InstallOptions, InstallPlan};
 use hoopauth_demo::runner::{read_rows, run_driver, RunnerOptions};
 use hoopauth_demo::verdict::{table, Plan};
 use hoopauth_demo::{run, Options};
@@ -24,6 +28,10 @@ hoopauth-demo run [--name NAME] [--short] [--calls N] [--locations a,b,c] [--max
   (defaults: the full demo, 1000 calls over loc_1,loc_2,loc_3, 100 per 10000 ms, 8 s tokens, leeway 1000 ms;
    --short: 150 calls, 20 per 1000 ms, 2 s tokens; timeout 900 s; the driver gets --base-url --client-id
    --client-secret --calls --locations --max --interval-ms --refresh-leeway-ms appended)
+hoopauth-demo install [--name NAME] [--calls N] [--timeout-secs S] [--rows FILE] -- COMMAND [ARG...]
+  (the install scene: bulk INSTALL of loc_1,loc_2,loc_3, 150 calls at 20 per 1000 ms, 2 s location tokens,
+   UNINSTALL loc_2; the driver gets --base-url --client-id --client-secret --webhook-key --calls --approved
+   --uninstall --max --interval-ms appended)
 hoopauth-demo summary FILE";
 
 /// `(flag, value)` pairs (value empty for a switch), and what follows `--`.
@@ -130,6 +138,30 @@ fn parse_run(args: Vec<String>) -> Result<RunnerOptions, String> {
     Ok(o)
 }
 
+fn parse_install(args: Vec<String>) -> Result<InstallOptions, String> {
+    let (flags, command) = pairs(args, &[])?;
+    if command.is_empty() {
+        return Err(format!("install: no driver command (after --)\n{USAGE}"));
+    }
+    let mut o = InstallOptions {
+        name: "driver".into(),
+        plan: InstallPlan::standard(),
+        command,
+        timeout: Duration::from_secs(300),
+        rows: None,
+    };
+    for (n, v) in &flags {
+        match n.as_str() {
+            "--name" => o.name = v.clone(),
+            "--calls" => o.plan.calls = num(n, v)? as usize,
+            "--timeout-secs" => o.timeout = Duration::from_secs(num(n, v)?),
+            "--rows" => o.rows = Some(v.into()),
+            _ => return Err(format!("install: unknown flag {n}\n{USAGE}")),
+        }
+    }
+    Ok(o)
+}
+
 fn exit_on_bad_args<T>(r: Result<T, String>) -> T {
     r.unwrap_or_else(|e| {
         eprintln!("{e}");
@@ -150,6 +182,20 @@ fn main() {
                 }
                 Err(e) => {
                     eprintln!("hoopauth-demo run: {e}");
+                    std::process::exit(1);
+                }
+            }
+        }
+        Some("install") => {
+            args.remove(0);
+            let opts = exit_on_bad_args(parse_install(args));
+            match run_install(&opts) {
+                Ok(v) => {
+                    print!("{}", v.human());
+                    std::process::exit(if v.passed() { 0 } else { 1 });
+                }
+                Err(e) => {
+                    eprintln!("hoopauth-demo install: {e}");
                     std::process::exit(1);
                 }
             }

@@ -71,7 +71,7 @@ fn describe(status: ExitStatus) -> Option<String> {
 }
 
 /// Run the driver process; returns (how it failed, its stdout, the time it took).
-fn run_process(command: &[String], extra: &[String], timeout: Duration) -> (Option<String>, String, u64) {
+pub(crate) fn run_process(command: &[String], extra: &[String], timeout: Duration) -> (Option<String>, String, u64) {
     let Some((program, args)) = command.split_first() else {
         return (Some("command is empty".into()), String::new(), 0);
     };

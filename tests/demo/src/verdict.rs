@@ -204,6 +204,17 @@ pub struct Verdict {
     pub ideal_ms: u64,
     /// Empty when the run passed.
     pub problems: Vec<String>,
+    /// The install scene ([`crate::install`]): location tokens minted per location (the
+    /// emulator's count); empty for the journey.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mints: Vec<(String, u64)>,
+    /// The install scene: the most mints allowed per location.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub max_mints: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Decide one run. The one place the demo's pass/fail rules live.
@@ -270,6 +281,8 @@ pub fn judge(driver: &str, plan: &Plan, ev: &Evidence) -> Verdict {
         wall_ms,
         ideal_ms: plan.ideal_ms(),
         problems: p,
+        mints: Vec::new(),
+        max_mints: 0,
     }
 }
 
@@ -304,6 +317,10 @@ impl Verdict {
             secs(self.ideal_ms),
             secs(self.wall_ms.saturating_sub(self.ideal_ms)),
         );
+        if !self.mints.is_empty() {
+            let mints = self.mints.iter().map(|(l, n)| format!("{l} {n}")).collect::<Vec<_>>().join(", ");
+            s.push_str(&format!("{}: location tokens minted {mints} (at most {} each)\n", self.driver, self.max_mints));
+        }
         if self.passed() {
             s.push_str(&format!("{}: PASS\n", self.driver));
         }
