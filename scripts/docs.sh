@@ -9,7 +9,7 @@
 #            (both TypeDoc runs with --treatWarningsAsErrors)
 # Needs scripts/setup/docs.sh (pdoc in the venv, the built Python extension, TypeDoc in
 # tools/docs). The JS packages' .d.ts are staged from their sources (tests/js/api.d.ts,
-# bindings-node/index.d.ts, bindings-wasm/tools/entries.mjs) in target/docs-src: no Node addon
+# bindings-node/index.d.ts and lib/*.d.ts, bindings-wasm/tools/entries.mjs) in target/docs-src: no Node addon
 # or WASM build is needed. Args: any of rust python node wasm (default: all four).
 . "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -47,6 +47,7 @@ stage_js() {
   rm -rf "$SRC"; mkdir -p "$SRC/node" "$SRC/wasm"
   cp bindings-node/index.d.ts "$SRC/node/index.d.ts"
   cp tests/js/api.d.ts "$SRC/node/api.d.ts"
+  mkdir -p "$SRC/node/lib"; cp bindings-node/lib/*.d.ts "$SRC/node/lib/"   # declarations index.d.ts may re-export
   node -e 'const p=require("./bindings-node/package.json"); require("fs").writeFileSync(process.argv[1], JSON.stringify({name:p.name,version:p.version,types:"index.d.ts"},null,2)+"\n")' "$SRC/node/package.json"
   local version; version="$(node -p "require('./bindings-wasm/package.json').version")"
   node bindings-wasm/tools/entries.mjs web "$SRC/wasm" "$version"   # index.d.ts (+ entry files, unused)
