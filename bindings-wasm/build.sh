@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build the hoopauth WASM package:
 #   pkg/       the npm package: web target (browsers, bundlers, edge workers; `await init()`),
-#              workerd.mjs (the "workerd" condition: instantiates on import), plus node/ (the nodejs target) selected by the "node" export condition
+#              workerd.mjs (the "workerd" condition: instantiates on import), durable-object.mjs
+#              (the Durable Object store for Workers, "./durable-object"), plus node/ (the nodejs target) selected by the "node" export condition
 #   pkg-node/  the nodejs target alone (what the shared JS test suite imports)
 # Steps: cargo (wasm32-unknown-unknown, release) → wasm-bindgen (pinned CLI) → wasm-opt -Oz
 # (npm binaryen) → the shared JS layer (bindings-node/lib/*.js) copied in → entry files.
@@ -74,6 +75,8 @@ fi
 node "$W/tools/entries.mjs" web "$P" "$version" $names
 # index.mjs with init() errors that say what to pass, workerd.mjs (the "workerd" condition)
 node "$W/js/web-entry.mjs" "$P" $names
+# durable-object.mjs (the "./durable-object" export): the Durable Object store for Workers
+node "$W/js/durable-entry.mjs" "$P"
 cp "$ROOT/tests/js/api.d.ts" "$P/api.d.ts"
 mkdir -p "$P/node"
 cp -r "$N"/. "$P/node/"
