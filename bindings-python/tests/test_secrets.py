@@ -126,6 +126,8 @@ FACTORIES: Dict[str, Callable[[], List[Any]]] = {
     "WebhookEvent": lambda: [webhook_event()],
     "Client": lambda: [client()],
     "AsyncClient": lambda: [async_client()],
+    "Transport": lambda: [h.Transport(client())],
+    "AsyncTransport": lambda: [h.AsyncTransport(async_client())],
     "TokenStore": lambda: [store()],
     "AsyncTokenStore": lambda: [store()],
     "MemoryTokenStore": lambda: [store()],

@@ -15,7 +15,8 @@ export PATH="$VENV/bin:$PATH"
 # package==version (or bare name) → import/dist check; install only the missing ones.
 # pyright: PyPI's wrapper fetches its npm package on first run (cached in ~/.cache after).
 # fastapi + uvicorn: the README's quickstart runs as written in the tests.
-want=(maturin==1.16.0 pytest httpx sniffio mypy oauthlib authlib requests redis pyright fastapi uvicorn)
+# gohighlevel-api-client: the official PyPI SDK, run over hoopauth.AsyncTransport (tests/test_transport.py).
+want=(maturin==1.16.0 pytest httpx sniffio mypy oauthlib authlib requests redis pyright fastapi uvicorn gohighlevel-api-client==3.0.0)
 missing=()
 for spec in "${want[@]}"; do
   name="${spec%%==*}"; ver="${spec#*==}"; [ "$ver" = "$spec" ] && ver=""

@@ -94,6 +94,7 @@ from . import shared  # coordinated mode: RedisStore, AsyncRedisStore, SqliteSto
 
 if TYPE_CHECKING:  # the drivers need httpx: imported on first use
     from ._httpx import AsyncClient, Client
+    from .transport import AsyncTransport, Transport
 
 #: The app configuration is the app object: ``hoopauth.App(...)`` reads as well.
 App = Config
@@ -114,6 +115,10 @@ def __getattr__(name: str) -> Any:
                 f"hoopauth.{name} needs httpx: pip install 'hoopauth[httpx]'"
             ) from e
         return getattr(_httpx, name)
+    if name in ("Transport", "AsyncTransport"):  # httpx transports over the clients (hoopauth.transport)
+        from . import transport
+
+        return getattr(transport, name)
     raise AttributeError(f"module 'hoopauth' has no attribute {name!r}")
 
 
@@ -140,6 +145,8 @@ __all__ = [
     "WebhookEvent",
     "Client",
     "AsyncClient",
+    "Transport",
+    "AsyncTransport",
     "TokenStore",
     "AsyncTokenStore",
     "MemoryTokenStore",
