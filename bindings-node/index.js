@@ -3,6 +3,8 @@
 // `napi build`) loads the addon from this directory first (a local build), then from the
 // per-platform package (@hoopauth/node-<platform>, one of the optionalDependencies).
 module.exports = require('./lib/api.js')(loadNative());
+// The axios adapter (for the npm SDK's httpClient): plain JS over a Client, no native part.
+Object.assign(module.exports, require('./lib/axios.js'));
 
 function loadNative() {
   try {

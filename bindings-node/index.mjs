@@ -9,6 +9,6 @@ export const {
   verifyWebhook, WebhookVerifier, parseWebhookEvent, suggestScope, MemoryTokenStore, Client,
   RedisStore, MemorySharedStore, SharedWebhookVerifier, REDIS_READ_SCRIPT, REDIS_CAS_SCRIPT,
   SQLITE_SCHEMA, SHARED_TTL_MS, SHARED_LEASE_MS, redisKey, redisWebhookKey, configFromEnv,
-  webhookVerifierFromEnv,
+  webhookVerifierFromEnv, axiosAdapter, axiosRequestResource, AXIOS_RESOURCE_HEADER,
 } = api;
 export default api;

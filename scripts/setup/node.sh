@@ -20,6 +20,13 @@ if [ ! -d node_modules ] || [ ! -f "$stamp" ] || ! cmp -s package.json "$stamp";
   cp package.json "$stamp"
 fi
 
+# axios and the npm SDK (@gohighlevel/api-client) for tests/js/axios.test.mjs and the race:
+# installed in bench/ only (@hoopauth/node does not depend on axios); skipped when present.
+if [ ! -d "$ROOT/bench/node_modules/@gohighlevel/api-client" ] || [ ! -d "$ROOT/bench/node_modules/axios" ]; then
+  say "npm install (bench: axios, @gohighlevel/api-client)"
+  (cd "$ROOT/bench" && npm install --no-audit --no-fund)
+fi
+
 # The package's types are the shared contract (index.d.ts re-exports it).
 cp "$ROOT/tests/js/api.d.ts" api.d.ts
 
