@@ -16,7 +16,11 @@
 //   - workerd reports no promise resolved from another request's context and no hung request.
 // Then the object fails: it throws (the call to it rejects), answers too late, or answers
 // with an error → 503 with store_unavailable, store_unavailable, store_error, quickly; once it
-// recovers, the same isolates answer 200 again (nothing was left held), still 0 × 429.
+// recovers, the same isolates answer 200 again (nothing was left held), still 0 × 429. Last, a
+// refresh whose new tokens the object fails to save: that request fails, its isolate's next
+// call writes the tokens it kept, and every isolate uses them (no second refresh, no spent
+// token). Before the load: records are sealed, webhook ids are seen first once, and the
+// object's alarm deletes an expired id.
 //
 //   node --test tests/workerd/durable.test.mjs   (WORKERD_KEEP=1 keeps the temp dir)
 import test from 'node:test';
@@ -217,6 +221,19 @@ test(`workerd: the Durable Object store — ${WAVES} waves of ${WAVE} concurrent
     const seen = [];
     for (let i = 0; i < 2; i++) seen.push((await (await fetch(`${storeBase}/webhook-id?id=${ids[0]}`)).json()).first);
     assert.deepEqual(seen, [true, false], 'a webhook id is seen first once');
+    // Expired ids are deleted by the object's alarm (armed at the earliest expiry, at least a
+    // minute ahead); an id seen again after its window is first again.
+    const short = `wh-short-${Date.now()}`;
+    const firstShort = (await (await fetch(`${storeBase}/webhook-id?id=${short}&ttl=200`)).json()).first;
+    const kept = await (await fetch(`${storeBase}/purge?id=${short}`)).json();
+    await sleep(400);
+    const purged = await (await fetch(`${storeBase}/purge?id=${short}`)).json();
+    const firstAgain = (await (await fetch(`${storeBase}/webhook-id?id=${short}&ttl=200`)).json()).first;
+    assert.equal(firstShort, true);
+    assert.ok(kept.keys.includes(`w:${short}`), `the object holds the id while it is live: ${JSON.stringify(kept)}`);
+    assert.ok(kept.alarm >= Date.now() + 50_000, `an alarm is armed about a minute ahead: ${JSON.stringify(kept)}`);
+    assert.ok(!purged.keys.includes(`w:${short}`), `the alarm deleted the expired id: ${JSON.stringify(purged)}`);
+    assert.equal(firstAgain, true, 'an id is first again after its window');
 
     const one = async (i, base, loc) => {
       try {
@@ -289,6 +306,31 @@ test(`workerd: the Durable Object store — ${WAVES} waves of ${WAVE} concurrent
     assert.deepEqual(again.filter((r) => r.status !== 200).map((r) => `${r.status} ${r.body.slice(0, 200)}`), [], 'every isolate answers again after the object recovered');
     assert.equal(end.totals.rate_limited, 0);
     assert.equal(end.totals.invalid_grants, 0);
+
+    // A refresh whose answer cannot be saved: the tokens come due, the object lets the lease
+    // through and then throws on the write of the new tokens. That request fails
+    // (store_unavailable); the new tokens stay in that isolate's memory, unsaved, and its next
+    // call writes them; the other isolates then use them: no second refresh, no spent token.
+    const loc = LOCATIONS[0];
+    const wait = dueAt + 400 - Date.now();
+    if (wait > 0) await sleep(wait);
+    const r0 = refreshesOf(await emu.stats())[loc];
+    await fetch(`${storeBase}/fault?mode=cas-after&n=1`);
+    const lost = await one(0, bases[0], loc);
+    await fetch(`${storeBase}/fault?mode=off`);
+    const r1 = refreshesOf(await emu.stats())[loc];
+    const next = [await one(0, bases[0], loc)];
+    for (const b of bases.slice(1)) next.push(await one(0, b, loc));
+    const last = await emu.stats();
+    const persist = { lost: `${lost.status} ${lost.body}`, refreshed: r1 - r0, then: next.map((r) => r.status), refreshes_after: refreshesOf(last)[loc] - r1 };
+    console.log(`# workerd durable object, unsaved refresh: ${JSON.stringify(persist)}`);
+    assert.equal(lost.status, 503, lost.body);
+    assert.equal(JSON.parse(lost.body).error, 'store_unavailable');
+    assert.equal(r1 - r0, 1, 'the due token was refreshed once');
+    assert.deepEqual(next.map((r) => r.status), bases.map(() => 200), next.map((r) => r.body.slice(0, 200)).join(' | '));
+    assert.equal(refreshesOf(last)[loc] - r1, 0, 'the unsaved tokens were written and used: no second refresh');
+    assert.equal(last.totals.invalid_grants, 0);
+    assert.equal(last.totals.rate_limited, 0);
     assert.deepEqual(log.split('\n').filter((l) => /different request context|would never generate a response/i.test(l)), []);
   } finally {
     if (child && child.exitCode == null) child.kill('SIGTERM');
