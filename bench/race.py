@@ -3,7 +3,8 @@
 
 Scenarios (full): (a) 1,000 calls to one location; (b) 3,000 calls over 10 locations;
 (c) (b) with tokens that come due mid-run. Clients: hoopauth's Python, Node and WASM drivers,
-the official Node SDK (rateLimitRetry: true) and the official Python SDK; and, burst probe
+the official Node SDK (rateLimitRetry: true) and the official Python SDK, each SDK also over
+hoopauth (axiosAdapter / AsyncTransport under its HTTP client); and, burst probe
 only, Node's fetch and httpx alone (the floor under any client built on them). Each run: start
 the emulator, the driver authorizes its locations, resets the emulator's counters and races;
 the emulator's stats and timeline say what happened.
@@ -41,6 +42,11 @@ CLIENTS: Dict[str, Dict[str, Any]] = {
                  "label": "@gohighlevel/api-client (rateLimitRetry)"},
     "sdk-python": {"cmd": ["{python}", "sdk_py.py"], "env": {}, "family": "peer",
                    "label": "gohighlevel-api-client (PyPI)"},
+    # The same SDKs with hoopauth under their HTTP clients (axiosAdapter, AsyncTransport).
+    "sdk-node-hoopauth": {"cmd": ["node", "sdk_node_hoopauth.mjs"], "env": {"HOOPAUTH_JS_IMPL": "bindings-node"},
+                          "family": "sdk-over-hoopauth", "label": "@gohighlevel/api-client over hoopauth axiosAdapter"},
+    "sdk-python-hoopauth": {"cmd": ["{python}", "sdk_py_hoopauth.py"], "env": {}, "family": "sdk-over-hoopauth",
+                            "label": "gohighlevel-api-client (PyPI) over hoopauth AsyncTransport"},
     # References, burst probe only (they do not pace): each language's HTTP client alone, so the
     # floor under any client built on it is measured in the same run, not asserted.
     "bare-fetch": {"cmd": ["node", "bare_fetch.mjs"], "env": {}, "family": "reference", "probe_only": True,

@@ -30,7 +30,7 @@ from expired tokens, repeated or refused refreshes). Everything below is regener
 command; the race is not part of `make test`.
 """
 COLORS = {"hoopauth-python": "#1f77b4", "hoopauth-python-4": "#9467bd", "hoopauth-node": "#2ca02c", "hoopauth-wasm": "#17becf",
-          "sdk-node": "#d62728", "sdk-python": "#ff7f0e"}
+          "sdk-node": "#d62728", "sdk-python": "#ff7f0e", "sdk-node-hoopauth": "#8c564b", "sdk-python-hoopauth": "#e377c2"}
 
 
 def sh(cmd: List[str]) -> str:
@@ -144,6 +144,15 @@ def race_section(race: Dict[str, Any], svg_name: str) -> List[str]:
                     checks.append("✓ one refresh per due point" if once else
                                   f"✗ {r['refreshes']} refreshes for {r['expected_refreshes']} due points")
                 verdict = "; ".join(checks)
+            elif r["family"] == "sdk-over-hoopauth":
+                # The SDK over hoopauth's transport / adapter: no 429 reaches it, every call ok.
+                checks = ["✓ 0 × 429" if r["rate_limited"] == 0 else f"✗ {r['rate_limited']} × 429",
+                          "✓ every call ok" if r.get("ok") == r["calls"] and r["exit"] == 0 else "✗ calls failed"]
+                if sid not in ("a", "b"):
+                    once = r["refreshes"] == r["expected_refreshes"] and refused == 0 and r["unauthorized"] == 0
+                    checks.append("✓ one refresh per due point" if once else
+                                  f"✗ {r['refreshes']} refreshes for {r['expected_refreshes']} due points")
+                verdict = "; ".join(checks)
             else:
                 verdict = "peer: as measured"
             ok = f"{r['ok']} / {r['calls']}" if r.get("ok") is not None else f"– / {r['calls']} (exit {r['exit']})"
@@ -183,9 +192,10 @@ def race_section(race: Dict[str, Any], svg_name: str) -> List[str]:
             "|---|---|---|---:|---:|---:|"]
     for sid in scs:
         rows = [r for r in race["runs"] if r["scenario"] == sid and r["family"] != "reference"]
-        ours = [r for r in rows if r["family"] == "hoopauth" and r.get("wall_ms")]
+        ours = [r for r in rows if r["family"] in ("hoopauth", "sdk-over-hoopauth") and r.get("wall_ms")]
         peers = [r for r in rows if r["family"] == "peer" and r.get("wall_ms")]
-        pair = {"sdk-node": ("hoopauth-node", "hoopauth-wasm"), "sdk-python": ("hoopauth-python",)}
+        pair = {"sdk-node": ("hoopauth-node", "hoopauth-wasm", "sdk-node-hoopauth"),
+                "sdk-python": ("hoopauth-python", "sdk-python-hoopauth")}
         for p in peers:
             for o in ours:
                 if o["client"] in pair.get(p["client"], ()):

@@ -7,7 +7,8 @@
 #    at 100,000 resources; the WASM package's size (raw, gzip -9)
 # 2. each binding's own script beside its peers (bindings-*/bench/), output kept verbatim
 # 3. the pacing race (bench/race.py): hoopauth's Python, Node and WASM drivers and the official
-#    SDKs (npm @gohighlevel/api-client, PyPI gohighlevel-api-client) against the emulator with
+#    SDKs (npm @gohighlevel/api-client, PyPI gohighlevel-api-client), plain and each over hoopauth
+#    (axiosAdapter / AsyncTransport under its HTTP client), against the emulator with
 #    the platform's limits (100 per 10 s per location), and, as references measured in the same
 #    run, Node's fetch and httpx alone sending one window's calls. Takes ~20 minutes.
 #    --quick: limits scaled down (20 per 2 s), fewer calls, criterion --quick: a smoke check.
@@ -21,7 +22,7 @@ while [ $# -gt 0 ]; do
     --quick) quick=1 ;;
     --race-only) others=0 ;;
     --no-race) race=0 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "unknown flag $1" >&2; exit 2 ;;
   esac
   shift
@@ -38,8 +39,8 @@ done
 say "the emulator, release build (the race's stand-in for the platform should not be the slow side)"
 cargo build -q --release -p hoopauth-emulator
 
-say "the peers for the race (bench/ only): npm @gohighlevel/api-client, PyPI gohighlevel-api-client"
-if [ ! -d "$ROOT/bench/node_modules/@gohighlevel/api-client" ]; then
+say "the peers for the race (bench/ only): npm @gohighlevel/api-client (+ axios), PyPI gohighlevel-api-client"
+if [ ! -d "$ROOT/bench/node_modules/@gohighlevel/api-client" ] || [ ! -d "$ROOT/bench/node_modules/axios" ]; then
   (cd "$ROOT/bench" && npm install --no-audit --no-fund)
 fi
 "$PY" -c 'import highlevel' 2>/dev/null || "$VENV/bin/pip" install -q "gohighlevel-api-client==3.0.0"
