@@ -125,34 +125,50 @@ fn snake(key: &str) -> String {
     out
 }
 
-/// A camelCase option object's fields (numbers already checked, booleans) into the core's
-/// own option struct (snake_case serde names, absent fields default). A field of the wrong
-/// type is named in the `invalid_argument` message.
-fn options_from_map<T>(fields: Vec<(String, Value)>, what: &str, de: De<T>) -> core::Result<T> {
-    let map: Map<String, Value> = fields.iter().map(|(k, v)| (snake(k), v.clone())).collect();
-    match de(Value::Object(map)) {
-        Ok(t) => Ok(t),
-        Err(e) => {
-            for (k, v) in &fields {
-                let one: Map<String, Value> = std::iter::once((snake(k), v.clone())).collect();
-                if let Err(e) = de(Value::Object(one)) {
-                    return Err(arg_error(&format!("{what}.{k}: {e}")));
-                }
-            }
-            Err(arg_error(&format!("{what}: {e}")))
-        }
+/// A serde message about a field, never quoting the value when it is text (it may be a
+/// secret in the wrong place): `invalid type: string "…", expected …` loses the quote.
+fn quiet(m: &str) -> String {
+    match (m.find(" string \""), m.rfind("\", expected ")) {
+        (Some(a), Some(b)) if a < b => format!("{} string{}", m.get(..a).unwrap_or(""), m.get(b + 1..).unwrap_or("")),
+        _ => m.to_owned(),
     }
+}
+
+/// An object's fields (camelCase keys, numbers already checked) into the core's own struct
+/// (snake_case serde names). The field whose value alone fails the same way is named.
+fn from_fields<T>(fields: Vec<(String, Value)>, what: &str, kind: ErrorKind, de: De<T>) -> core::Result<T> {
+    let map: Map<String, Value> = fields.iter().map(|(k, v)| (snake(k), v.clone())).collect();
+    let e = match de(Value::Object(map)) {
+        Ok(t) => return Ok(t),
+        Err(e) => e.to_string(),
+    };
+    let culprit = fields.iter().find(|(k, v)| {
+        let one: Map<String, Value> = std::iter::once((snake(k), v.clone())).collect();
+        de(Value::Object(one)).is_err_and(|e1| e1.to_string() == e)
+    });
+    let at = culprit.map_or(String::new(), |(k, _)| format!(".{k}"));
+    Err(core::Error::new(kind, format!("{what}{at}: {}", quiet(&e))))
 }
 
 /// `serde_json::from_value::<T>` (the core's option structs: `#[serde(default)]`).
 type De<T> = fn(Value) -> serde_json::Result<T>;
 
-/// Read an option object (`undefined`/`null`: all defaults) into the core's option struct.
-fn options_in<T: Default>(o: Option<Unknown>, what: &str, de: De<T>) -> core::Result<T> {
-    let bad = || arg_error(&format!("{what} must be an object"));
-    let Some(o) = o else { return Ok(T::default()) };
+/// What an object's fields may hold: option structs (limits, session and call options) take
+/// numbers and booleans only; records (app options, authorization parameters, token sets)
+/// also strings, arrays and objects.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Takes {
+    Options,
+    Records,
+}
+
+/// The fields of a JS object (`undefined`/`null`: none; a field set to either is absent).
+/// Numbers go through [`ms`] (0..=2^53-1; serde then checks narrower fields).
+fn fields_in(o: Option<Unknown>, what: &str, kind: ErrorKind, takes: Takes) -> core::Result<Vec<(String, Value)>> {
+    let bad = || core::Error::new(kind, format!("{what} must be an object"));
+    let Some(o) = o else { return Ok(Vec::new()) };
     match o.get_type().map_err(|_| bad())? {
-        ValueType::Undefined | ValueType::Null => return Ok(T::default()),
+        ValueType::Undefined | ValueType::Null => return Ok(Vec::new()),
         ValueType::Object => {}
         _ => return Err(bad()),
     }
@@ -164,21 +180,36 @@ fn options_in<T: Default>(o: Option<Unknown>, what: &str, de: De<T>) -> core::Re
         let v: Option<Unknown> = o.get(&k).map_err(|_| bad())?;
         let Some(v) = v else { continue };
         let field = format!("{what}.{k}");
-        let value = match v.get_type().map_err(|_| bad())? {
-            ValueType::Undefined | ValueType::Null => continue,
-            ValueType::Number => {
+        let wrong = || {
+            let expected = if takes == Takes::Options { "a number or a boolean" } else { "JSON data" };
+            core::Error::new(kind, format!("{field} must be {expected}"))
+        };
+        let value = match (v.get_type().map_err(|_| bad())?, takes) {
+            (ValueType::Undefined | ValueType::Null, _) => continue,
+            (ValueType::Number, _) => {
                 let x: Option<f64> = o.get(&k).map_err(|_| bad())?;
-                Value::from(ms(x.unwrap_or(f64::NAN), &field)?)
+                Value::from(int_in(x.unwrap_or(f64::NAN), &field, 0, MAX_SAFE).map_err(|e| core::Error::new(kind, e.message()))?)
             }
-            ValueType::Boolean => {
-                let b: Option<bool> = o.get(&k).map_err(|_| bad())?;
-                Value::Bool(b.unwrap_or(false))
-            }
-            _ => return Err(arg_error(&format!("{field} must be a number or a boolean"))),
+            (ValueType::Boolean, _) => Value::Bool(o.get::<bool>(&k).map_err(|_| bad())?.unwrap_or(false)),
+            (ValueType::String, Takes::Records) => Value::String(o.get::<String>(&k).map_err(|_| bad())?.unwrap_or_default()),
+            (ValueType::Object, Takes::Records) => o.get::<Value>(&k).map_err(|_| wrong())?.unwrap_or(Value::Null),
+            _ => return Err(wrong()),
         };
         fields.push((k, value));
     }
-    options_from_map(fields, what, de)
+    Ok(fields)
+}
+
+/// Read an option object (`undefined`/`null`: all defaults) into the core's option struct.
+fn options_in<T>(o: Option<Unknown>, what: &str, de: De<T>) -> core::Result<T> {
+    let kind = ErrorKind::InvalidArgument;
+    from_fields(fields_in(o, what, kind, Takes::Options)?, what, kind, de)
+}
+
+/// Read a record (strings, lists and objects too) into the core's struct; `kind` for a field
+/// of the wrong type.
+fn record_in<T>(o: Option<Unknown>, what: &str, kind: ErrorKind, de: De<T>) -> core::Result<T> {
+    from_fields(fields_in(o, what, kind, Takes::Records)?, what, kind, de)
 }
 
 // ---- objects out through serde -------------------------------------------------------
@@ -275,13 +306,10 @@ fn step_out(step: &core::Step) -> Value {
 
 /// A JS string argument. Anything else is refused with a message that never shows the value
 /// (napi's own conversion error prints an object as JSON: a Buffer secret byte by byte):
-/// `invalid_argument`, or `invalid_config` for an App option (`CONFIG`), as in WASM.
-pub struct Text<const CONFIG: bool = false>(String);
+/// `invalid_argument`, as in WASM.
+pub struct Text(String);
 
-/// A string App option (the client secret).
-pub type ConfigText = Text<true>;
-
-impl<const CONFIG: bool> TypeName for Text<CONFIG> {
+impl TypeName for Text {
     fn type_name() -> &'static str {
         "String"
     }
@@ -289,48 +317,36 @@ impl<const CONFIG: bool> TypeName for Text<CONFIG> {
         ValueType::String
     }
 }
-impl<const CONFIG: bool> ValidateNapiValue for Text<CONFIG> {}
-impl<const CONFIG: bool> FromNapiValue for Text<CONFIG> {
+impl ValidateNapiValue for Text {}
+impl FromNapiValue for Text {
     unsafe fn from_napi_value(env: napi::sys::napi_env, value: napi::sys::napi_value) -> napi::Result<Self> {
         // SAFETY: napi passes a valid env and value; the value is read as a string only after
         // its type was checked.
         let u = unsafe { Unknown::from_napi_value(env, value)? };
         if u.get_type()? != ValueType::String {
-            let kind = if CONFIG { "invalid_config" } else { "invalid_argument" };
-            return Err(napi::Error::new(Status::StringExpected, format!("{kind}: expected a string")));
+            return Err(napi::Error::new(Status::StringExpected, "invalid_argument: expected a string"));
         }
         unsafe { String::from_napi_value(env, value) }.map(Text)
     }
 }
-impl<const CONFIG: bool> Text<CONFIG> {
+impl Text {
     fn into_inner(self) -> String {
         self.0
     }
 }
 
-impl<const CONFIG: bool> napi::bindgen_prelude::ToNapiValue for Text<CONFIG> {
+impl napi::bindgen_prelude::ToNapiValue for Text {
     unsafe fn to_napi_value(env: napi::sys::napi_env, val: Self) -> napi::Result<napi::sys::napi_value> {
         // SAFETY: forwards napi's own arguments.
         unsafe { String::to_napi_value(env, val.0) }
     }
 }
 
-fn text<const CONFIG: bool>(t: Option<Text<CONFIG>>) -> Option<String> {
+fn text(t: Option<Text>) -> Option<String> {
     t.map(Text::into_inner)
 }
 
 // ---- plain data shapes ----------------------------------------------------------------
-
-#[napi(object)]
-pub struct AppOptions {
-    pub client_id: String,
-    #[napi(ts_type = "string")]
-    pub client_secret: Option<ConfigText>,
-    pub redirect_uri: Option<String>,
-    pub marketplace: Option<String>,
-    pub api_base: Option<String>,
-    pub api_version: Option<String>,
-}
 
 /// A response as received (headers already as pairs: the JS layer normalises them).
 #[napi(object)]
@@ -339,14 +355,6 @@ pub struct HttpResponse {
     pub status: Num,
     pub headers: Option<Vec<(String, String)>>,
     pub body: Option<String>,
-}
-
-#[napi(object)]
-pub struct AuthorizationUrlOptions {
-    pub scopes: Vec<String>,
-    pub state: Option<String>,
-    pub login_window_open_mode: Option<String>,
-    pub version_id: Option<String>,
 }
 
 #[napi(object)]
@@ -390,52 +398,25 @@ fn api_request(o: &ApiRequestOptions) -> core::Result<core::ApiRequest> {
     })
 }
 
-#[napi(object, use_nullable = true)]
-pub struct TokenSet {
-    #[napi(ts_type = "string")]
-    pub access_token: Text,
-    pub token_type: Option<String>,
-    #[napi(ts_type = "number")]
-    pub expires_in: Option<Num>,
-    #[napi(ts_type = "number")]
-    pub expires_at_ms: Option<Num>,
-    #[napi(ts_type = "string")]
-    pub refresh_token: Option<Text>,
-    pub scopes: Vec<String>,
-    #[napi(ts_type = "'Company' | 'Location'")]
-    pub user_type: Option<String>,
-    pub location_id: Option<String>,
-    pub company_id: Option<String>,
-    pub approved_locations: Option<Vec<String>>,
-    pub plan_id: Option<String>,
-    pub is_bulk_installation: Option<bool>,
-    pub user_id: Option<String>,
-    #[napi(ts_type = "Record<string, any>")]
-    pub extra: Option<Map<String, Value>>,
-}
-
-fn token_set_in(t: TokenSet) -> core::Result<core::TokenSet> {
-    let access_token = t.access_token.into_inner();
-    if access_token.is_empty() {
+/// A token set as JS hands it back (`NativeTokenSet`) into the core's through serde; `userType`
+/// in any case, an empty `refreshToken` as none, `extra` kept as it is.
+fn token_set_in(o: Unknown) -> core::Result<core::TokenSet> {
+    let kind = ErrorKind::InvalidArgument;
+    let mut fields = fields_in(Some(o), "tokens", kind, Takes::Records)?;
+    for (k, v) in fields.iter_mut() {
+        if let ("userType", Value::String(u)) = (k.as_str(), &v) {
+            *v = core::UserType::parse(u)?.as_str().into();
+        }
+    }
+    if !fields.iter().any(|(k, _)| k == "scopes") {
+        fields.push(("scopes".into(), json!([])));
+    }
+    let mut t: core::TokenSet = from_fields(fields, "tokens", kind, serde_json::from_value)?;
+    if t.access_token.expose().is_empty() {
         return Err(arg_error("tokens.accessToken is empty"));
     }
-    let user_type = t.user_type.as_deref().map(core::UserType::parse).transpose()?;
-    Ok(core::TokenSet {
-        access_token: Secret::new(access_token),
-        token_type: t.token_type,
-        expires_in: opt_ms(t.expires_in, "tokens.expiresIn")?,
-        expires_at_ms: opt_ms(t.expires_at_ms, "tokens.expiresAtMs")?,
-        refresh_token: text(t.refresh_token).filter(|r| !r.is_empty()).map(Secret::new),
-        scopes: t.scopes,
-        user_type,
-        location_id: t.location_id,
-        company_id: t.company_id,
-        approved_locations: t.approved_locations,
-        plan_id: t.plan_id,
-        is_bulk_installation: t.is_bulk_installation,
-        user_id: t.user_id,
-        extra: t.extra.unwrap_or_default(),
-    })
+    t.refresh_token = t.refresh_token.filter(|r| !r.expose().is_empty());
+    Ok(t)
 }
 
 #[napi(object)]
@@ -491,18 +472,11 @@ pub struct App {
 
 #[napi]
 impl App {
-    #[napi(constructor)]
-    pub fn new(env: Env, options: AppOptions) -> napi::Result<Self> {
-        let config = core::Config::new(core::ConfigOptions {
-            client_id: options.client_id,
-            client_secret: text(options.client_secret).map(Secret::new),
-            redirect_uri: options.redirect_uri,
-            marketplace: options.marketplace,
-            api_base: options.api_base,
-            api_version: options.api_version,
-        })
-        .or_throw(&env)?;
-        Ok(App { config })
+    /// `options`: the core's ConfigOptions in camelCase (a field of the wrong type is `invalid_config`).
+    #[napi(constructor, ts_args_type = "options: import('./lib/native').NativeAppOptions")]
+    pub fn new(env: Env, options: Unknown) -> napi::Result<Self> {
+        let o = record_in(Some(options), "options", ErrorKind::InvalidConfig, serde_json::from_value::<core::ConfigOptions>);
+        o.and_then(core::Config::new).map(|config| App { config }).or_throw(&env)
     }
 
     #[napi(getter)]
@@ -515,15 +489,12 @@ impl App {
         self.config.api_base().to_owned()
     }
 
-    #[napi]
-    pub fn authorization_url(&self, env: Env, options: AuthorizationUrlOptions) -> napi::Result<String> {
-        let params = core::AuthorizationParams {
-            scopes: options.scopes,
-            state: options.state,
-            login_window_open_mode: options.login_window_open_mode,
-            version_id: options.version_id,
-        };
-        self.config.authorization_url(&params).or_throw(&env)
+    /// `options`: the core's AuthorizationParams in camelCase.
+    #[napi(ts_args_type = "options: { scopes: string[]; state?: string; loginWindowOpenMode?: string; versionId?: string }")]
+    pub fn authorization_url(&self, env: Env, options: Unknown) -> napi::Result<String> {
+        record_in(Some(options), "options", ErrorKind::InvalidArgument, serde_json::from_value::<core::AuthorizationParams>)
+            .and_then(|params| self.config.authorization_url(&params))
+            .or_throw(&env)
     }
 
     #[napi(ts_return_type = "import('./lib/native').NativeRequest")]
@@ -740,8 +711,8 @@ impl TokenSession {
         core::TokenSession::from_json(app.config.clone(), o, &stored.0).map(|inner| TokenSession { inner }).or_throw(&env)
     }
 
-    #[napi]
-    pub fn load(&mut self, env: Env, tokens: TokenSet) -> napi::Result<()> {
+    #[napi(ts_args_type = "tokens: import('./lib/native').NativeTokenSet")]
+    pub fn load(&mut self, env: Env, tokens: Unknown) -> napi::Result<()> {
         let t = token_set_in(tokens).or_throw(&env)?;
         self.inner.load(t);
         Ok(())
@@ -919,8 +890,8 @@ impl Pool {
     }
 
     /// Load a token set for `resourceId` (null: its locationId, else companyId); returns the id.
-    #[napi]
-    pub fn load_tokens(&mut self, env: Env, resource_id: Option<String>, tokens: TokenSet) -> napi::Result<String> {
+    #[napi(ts_args_type = "resourceId: string | undefined | null, tokens: import('./lib/native').NativeTokenSet")]
+    pub fn load_tokens(&mut self, env: Env, resource_id: Option<String>, tokens: Unknown) -> napi::Result<String> {
         let t = token_set_in(tokens).or_throw(&env)?;
         self.inner.load_tokens(resource_id.as_deref(), t).or_throw(&env)
     }

@@ -234,3 +234,50 @@ for (const [name, answers] of SCENARIOS) {
     }, steps);
   });
 }
+
+// ---- objects in: option objects and token sets read through serde agree too -----------------
+
+test('App options, authorizationUrl, token sets in: the same answers and error kinds', { skip }, () => {
+  for (const c of casesOf('authorization_url')) {
+    const i = c.input;
+    agree(c.name, (n) => appOf(n, i).authorizationUrl({
+      scopes: i.scopes, state: i.state, loginWindowOpenMode: i.login_window_open_mode, versionId: i.version_id,
+    }));
+  }
+  const base = JSON.parse(TOKENS('at-in', 'rt-in'));
+  const tokens = (n, patch) => ({ ...n.parseTokenResponse(json(200, JSON.stringify(base)), T0), ...patch });
+  const loads = {
+    'as parsed': {},
+    'userType in lower case': { userType: 'location' },
+    'empty refreshToken': { refreshToken: '' },
+    'nulls for absent fields': { tokenType: null, planId: null, approvedLocations: null, extra: null },
+    'extra kept as sent': { extra: { some_key: { deeper_key: [1, 'two'] }, n: 2 ** 40 } },
+    'bad expiresIn': { expiresIn: 1.5 },
+    'bad expiresAtMs': { expiresAtMs: -1 },
+    'empty accessToken': { accessToken: '' },
+    'bad userType': { userType: 'Agency' },
+    'scopes not a list': { scopes: 'contacts.readonly' },
+    'tokenType not a string': { tokenType: 7 },
+  };
+  for (const [name, patch] of Object.entries(loads)) {
+    agree(`TokenSession.load: ${name}`, (n) => {
+      const s = new n.TokenSession(new n.App({ clientId: 'cid' }));
+      s.load(tokens(n, patch));
+      return JSON.parse(s.toStored());
+    });
+    agree(`Pool.loadTokens: ${name}`, (n) => {
+      const p = new n.Pool(new n.App({ clientId: 'cid' }), null, null);
+      const id = p.loadTokens(null, tokens(n, patch));
+      return [id, JSON.parse(p.storedJson(id))];
+    });
+  }
+  const apps = {
+    'no secret': { clientId: 'cid' },
+    'all fields': { clientId: 'cid', clientSecret: 's', redirectUri: 'https://a.example/cb', marketplace: 'https://m.example', apiBase: 'https://api.example', apiVersion: '2021-07-28' },
+    'secret not a string': { clientId: 'cid', clientSecret: Buffer.from('agree-secret') },
+    'secret a number': { clientId: 'cid', clientSecret: 5 },
+    'no clientId': {},
+    'bad apiBase': { clientId: 'cid', apiBase: 'ftp://x' },
+  };
+  for (const [name, o] of Object.entries(apps)) agree(`App: ${name}`, (n) => { const a = new n.App(o); return [a.clientId, a.apiBase]; });
+});
