@@ -5,7 +5,8 @@
 #   python/  pdoc over the installed `hoopauth` package (the extension's _hoopauth.pyi stubs and
 #            the docstrings, reStructuredText), run with `python -W error`: a pdoc warning fails
 #   node/    TypeDoc over @hoopauth/node's index.d.ts (with the shared api.d.ts)
-#   wasm/    TypeDoc over @hoopauth/wasm's index.d.ts (init, initSync) and api.d.ts
+#   wasm/    TypeDoc over @hoopauth/wasm's index.d.ts (init, initSync), api.d.ts and
+#            durable-object.d.ts (the "./durable-object" export)
 #            (both TypeDoc runs with --treatWarningsAsErrors)
 # Needs scripts/setup/docs.sh (pdoc in the venv, the built Python extension, TypeDoc in
 # tools/docs). The JS packages' .d.ts are staged from their sources (tests/js/api.d.ts,
@@ -52,6 +53,7 @@ stage_js() {
   local version; version="$(node -p "require('./bindings-wasm/package.json').version")"
   node bindings-wasm/tools/entries.mjs web "$SRC/wasm" "$version"   # index.d.ts (+ entry files, unused)
   cp tests/js/api.d.ts "$SRC/wasm/api.d.ts"
+  cp bindings-wasm/js/durable-object.d.ts "$SRC/wasm/durable-object.d.ts"   # "@hoopauth/wasm/durable-object"
 }
 
 typedoc() {
@@ -68,10 +70,10 @@ docs_node() {
 }
 
 docs_wasm() {
-  say "typedoc: @hoopauth/wasm (index.d.ts: init, initSync; api.d.ts; --treatWarningsAsErrors)"
+  say "typedoc: @hoopauth/wasm (index.d.ts: init, initSync; api.d.ts; durable-object.d.ts; --treatWarningsAsErrors)"
   rm -rf "$OUT/wasm"
   typedoc --name "@hoopauth/wasm" --readme "$ROOT/bindings-wasm/README.md" \
-    --entryPoints "$SRC/wasm/index.d.ts" "$SRC/wasm/api.d.ts" --out "$OUT/wasm"
+    --entryPoints "$SRC/wasm/index.d.ts" "$SRC/wasm/api.d.ts" "$SRC/wasm/durable-object.d.ts" --out "$OUT/wasm"
 }
 
 mkdir -p "$OUT"

@@ -12,7 +12,7 @@ fail() { echo "docs: $*" >&2; exit 1; }
 for f in rust/index.html rust/hoopauth/index.html rust/hoopauth/struct.Pool.html rust/hoopauth/enum.ErrorKind.html \
          python/index.html python/hoopauth.html python/hoopauth/shared.html \
          node/index.html node/classes/Client.html node/classes/HoopAuthError.html node/functions/configFromEnv.html \
-         wasm/index.html wasm/functions/index.default.html wasm/functions/index.initSync.html wasm/classes/api.Client.html; do
+         wasm/index.html wasm/functions/index.default.html wasm/functions/index.initSync.html wasm/classes/api.Client.html wasm/classes/durable-object.HoopAuthStore.html; do
   [ -s "$D/$f" ] || fail "target/docs/$f missing"
 done
 for id in Client AsyncClient TokenSession config_from_env WebhookVerifier HoopAuthError; do
