@@ -18,6 +18,15 @@ done
 for id in Client AsyncClient TokenSession config_from_env WebhookVerifier HoopAuthError; do
   grep -q "id=\"$id\"" "$D/python/hoopauth.html" || fail "python: no $id in hoopauth.html"
 done
+# The extension's functions carry the types of its stub (_hoopauth.pyi), not bare runtime signatures.
+python3 - "$D/python/hoopauth.html" <<'PY' || fail "python: the extension's stub types are not in the reference"
+import html, re, sys
+text = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", "", open(sys.argv[1], encoding="utf-8").read())))
+for sig in ("def parse_callback( url: str, expected_state: Optional[str] = None) -> Callback",
+            "def authorization_url( self, scopes: Sequence[str], *, state: Optional[str] = None"):
+    if sig not in text:
+        sys.exit(f"missing: {sig}")
+PY
 grep -q 'onEvent' "$D/node/interfaces/ClientOptions.html" || fail "node: ClientOptions.onEvent not documented"
 echo "docs: 4 outputs, each with index.html and its known pages"
 
