@@ -93,6 +93,16 @@ after(async () => {
   if (project) fs.rmSync(project, { recursive: true, force: true });
 });
 
+/** Open the start page and press "Connect" once it is ready (or fail with what the page says). */
+async function connect(page) {
+  await page.goto(`${base}/start.html`);
+  await page.waitForFunction(() => !document.getElementById('connect').disabled || document.getElementById('status').textContent,
+    null, { timeout: 15000 });
+  const said = await page.evaluate(() => document.getElementById('status').textContent);
+  assert.equal(said, '', `the start page did not get ready: ${said}\n${log.join('\n')}`);
+  await page.click('#connect');
+}
+
 /** What the page says once it has finished (its #status text). */
 async function outcome(page) {
   await page.waitForFunction(() => /^(Connected|Not connected)/.test(document.getElementById('status')?.textContent ?? ''),
@@ -115,8 +125,7 @@ test('start page → authorization → callback page → exchange → one API ca
   await emu.reset();
   const page = await newPage(browser, log);
   try {
-    await page.goto(`${base}/start.html`);
-    await page.click('#connect');                // enabled once init() and config.json are done
+    await connect(page);                         // "Connect" is enabled once init() and config.json are done
     const text = await outcome(page);
     const stats = await emu.stats();
     const n = (await (await handler.fetch(new Request(`${base}/contacts?location=loc_1`), env)).json()).contacts.length;
@@ -137,8 +146,7 @@ test('a refused authorization and a forged state: shown on the callback page, no
   const page = await newPage(browser, log);
   try {
     await emu.control({ deny: true });
-    await page.goto(`${base}/start.html`);
-    await page.click('#connect');
+    await connect(page);
     assert.equal(await outcome(page), 'Not connected: authorization_denied', log.join('\n'));
     await emu.control({ deny: false });
 
