@@ -369,16 +369,12 @@ pub fn via_json<T: serde::Serialize + ?Sized>(v: &T) -> JsValue {
     }
 }
 
+/// A request in its serde form (`{method, url, headers, body}`, the body as text).
 #[derive(serde::Serialize)]
-pub struct RequestOut<'a> {
-    method: &'static str,
-    url: &'a str,
-    headers: &'a [(String, String)],
-    body: &'a str,
-}
+pub struct RequestOut<'a>(&'a core::Request);
 
 pub fn request_out(r: &core::Request) -> RequestOut<'_> {
-    RequestOut { method: r.method.as_str(), url: &r.url, headers: &r.headers, body: r.body_text() }
+    RequestOut(r)
 }
 
 pub fn request_to_js(r: &core::Request) -> JsValue {
@@ -427,93 +423,78 @@ pub fn token_set_to_js(t: &core::TokenSet) -> JsValue {
     js_sys::JSON::parse(&t.to_js_json()).unwrap_or(JsValue::NULL)
 }
 
-#[derive(serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ClassificationOut<'a> {
-    kind: &'static str,
-    status: u16,
-    retryable: bool,
-    rate_limit_scope: Option<&'static str>,
-    retry_after_ms: Option<u64>,
-    message: Option<&'a str>,
+/// snake_case → camelCase (the Node addon has the same function).
+fn camel(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    let mut up = false;
+    for c in key.chars() {
+        if c == '_' {
+            up = true;
+        } else if up {
+            out.extend(c.to_uppercase());
+            up = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A serde value with its object keys in camelCase (the core's own structs only: never a
+/// map of foreign keys such as a token set's `extra`).
+fn camel_keys(v: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        Value::Object(m) => Value::Object(m.into_iter().map(|(k, v)| (camel(&k), camel_keys(v))).collect()),
+        Value::Array(a) => Value::Array(a.into_iter().map(camel_keys).collect()),
+        v => v,
+    }
+}
+
+/// A core value's serde form with camelCase keys, as the Node addon hands it out.
+pub fn camel_json<T: serde::Serialize + ?Sized>(v: &T) -> JsValue {
+    via_json(&serde_json::to_value(v).map(camel_keys).unwrap_or(serde_json::Value::Null))
+}
+
+/// A core enum's serde form (`{"Variant": {fields}}`) as one flat object: `tag` set to `name`.
+fn tagged<T: serde::Serialize>(tag: &str, name: serde_json::Value, v: &T) -> JsValue {
+    let mut m = serde_json::Map::new();
+    if let Ok(serde_json::Value::Object(variant)) = serde_json::to_value(v) {
+        for (_, fields) in variant {
+            if let serde_json::Value::Object(f) = fields {
+                m.extend(f);
+            }
+        }
+    }
+    m.insert(tag.to_owned(), name);
+    via_json(&camel_keys(serde_json::Value::Object(m)))
 }
 
 pub fn classification_to_js(c: &core::Classification) -> JsValue {
-    via_json(&ClassificationOut {
-        kind: c.kind.as_str(),
-        status: c.status,
-        retryable: c.retryable,
-        rate_limit_scope: c.rate_limit_scope.map(|s| s.as_str()),
-        retry_after_ms: c.retry_after_ms,
-        message: c.message.as_deref(),
-    })
+    camel_json(c)
 }
 
 pub fn verification_to_js(v: &core::Verification) -> JsValue {
-    let o = Object::new();
-    set(&o, "valid", &JsValue::from_bool(v.valid));
-    set(&o, "reason", &JsValue::from_str(v.reason.as_str()));
-    o.into()
+    camel_json(v)
 }
 
 pub fn decision_to_js(d: core::Decision) -> JsValue {
-    let o = Object::new();
-    match d {
-        core::Decision::Allow { send_id } => {
-            set(&o, "allow", &JsValue::TRUE);
-            set(&o, "sendId", &num(send_id));
-        }
-        core::Decision::Wait { wait_ms, daily_exhausted } => {
-            set(&o, "allow", &JsValue::FALSE);
-            set(&o, "waitMs", &num(wait_ms));
-            set(&o, "dailyExhausted", &JsValue::from_bool(daily_exhausted));
-        }
-    }
-    o.into()
+    tagged("allow", serde_json::Value::Bool(d.is_allowed()), &d)
 }
 
 pub fn limits_to_js(l: core::Limits) -> JsValue {
-    let o = Object::new();
-    set(&o, "max", &JsValue::from(l.max));
-    set(&o, "intervalMs", &num(l.interval_ms));
-    set(&o, "marginMs", &num(l.margin_ms));
-    set(&o, "dailyMax", &num(l.daily_max));
-    set(&o, "answerTimeoutMs", &num(l.answer_timeout_ms));
-    o.into()
+    camel_json(&l)
 }
 
+/// A typed event in its serde form with camelCase keys; another type as its whole body.
 pub fn webhook_event_to_js(e: &core::WebhookEvent) -> JsValue {
-    use serde_json::{Map, Value};
-    let s = |v: &Option<String>| v.clone().map(Value::String).unwrap_or(Value::Null);
-    let mut m = Map::new();
-    match e {
-        core::WebhookEvent::Install(i) => {
-            m.insert("type".into(), Value::String("INSTALL".into()));
-            m.insert("appId".into(), s(&i.app_id));
-            m.insert("versionId".into(), s(&i.version_id));
-            m.insert("installType".into(), s(&i.install_type));
-            m.insert("locationId".into(), s(&i.location_id));
-            m.insert("companyId".into(), s(&i.company_id));
-            m.insert("userId".into(), s(&i.user_id));
-            m.insert("companyName".into(), s(&i.company_name));
-            m.insert("planId".into(), s(&i.plan_id));
-            m.insert("timestamp".into(), s(&i.timestamp));
-            m.insert("webhookId".into(), s(&i.webhook_id));
-        }
-        core::WebhookEvent::Uninstall(u) => {
-            m.insert("type".into(), Value::String("UNINSTALL".into()));
-            m.insert("appId".into(), s(&u.app_id));
-            m.insert("locationId".into(), s(&u.location_id));
-            m.insert("companyId".into(), s(&u.company_id));
-            m.insert("timestamp".into(), s(&u.timestamp));
-            m.insert("webhookId".into(), s(&u.webhook_id));
-        }
-        core::WebhookEvent::Other { event_type, body } => {
-            if let Value::Object(b) = body {
-                m = b.clone();
-            }
-            m.insert("type".into(), Value::String(event_type.clone()));
-        }
+    if let core::WebhookEvent::Other { event_type, body } = e {
+        let mut m = match body {
+            serde_json::Value::Object(b) => b.clone(),
+            _ => serde_json::Map::new(),
+        };
+        m.insert("type".into(), serde_json::Value::String(event_type.clone()));
+        return via_json(&m);
     }
-    via_json(&m)
+    camel_json(e)
 }

@@ -107,6 +107,12 @@ test('verifyWebhook, WebhookVerifier.verify, parseWebhookEvent', { skip }, () =>
       .verify(i.body, headers, i.now_ms ?? Date.parse('2026-11-22T10:00:00.000Z')));
     agree(`${c.name} (event)`, (n) => n.parseWebhookEvent(i.body));
   }
+  const bodies = [
+    { type: 'INSTALL', appId: 'app_1', installType: 'Company', companyId: 'comp_1', isBulkInstallation: true, approvedLocations: ['loc_1', 'loc_2'] },
+    { type: 'UNINSTALL', appId: 'app_1', locationId: 'loc_1', webhookId: 'wh_1' },
+    { type: 'ContactCreate', locationId: 'loc_1', some_field: { nested_key: 1 } },
+  ];
+  for (const b of bodies) agree(`parseWebhookEvent ${b.type}`, (n) => n.parseWebhookEvent(JSON.stringify(b)));
 });
 
 test('App: tokenRequest, locationTokenRequest, apiRequest', { skip }, () => {
