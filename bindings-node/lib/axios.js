@@ -232,8 +232,10 @@ function axiosAdapter(client, options) {
     };
     if (body.kind === 'json') request.json = body.value;
     if (headers.version) request.version = headers.version;
+    // axios's `timeout` bounds one HTTP exchange, not a paced call's waits for its window (the
+    // npm SDK sets 30 s, less than a busy location's queue): it is not given to the call.
+    // Cancelling goes through `signal`.
     if (config.signal != null && typeof config.signal.addEventListener === 'function') request.signal = config.signal;
-    if (Number.isFinite(config.timeout) && config.timeout > 0) request.timeoutMs = config.timeout;
     let resp;
     try {
       resp = await client.request(resource, request);

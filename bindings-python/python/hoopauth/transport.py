@@ -138,7 +138,8 @@ class _Shared:
     def _call(self, client: Union[Client, AsyncClient], request: httpx.Request) -> Call:
         # The core paces and classifies the call; its own URL and body are not used (the
         # request goes out as the caller built it), only its Authorization (and Version).
-        return client._new_call(request.method, request.url.path or "/", None, None, {})
+        path = request.url.raw_path.decode("ascii").split("?", 1)[0] or "/"
+        return client._new_call(request.method, path, None, None, {})
 
     def _untouched(self, request: httpx.Request) -> httpx.Request:
         if self._header not in request.headers:
