@@ -15,6 +15,7 @@ use hoopauth::{ErrorKind, Secret};
 use js_sys::{Array, Object};
 use wasm_bindgen::prelude::*;
 
+mod app;
 mod convert;
 use convert::*;
 
@@ -364,6 +365,10 @@ impl TokenSession {
             core::Action::Use { access_token } => set(&o, "accessToken", &JsValue::from_str(access_token.expose())),
             core::Action::Refresh { request } => set(&o, "request", &request_to_js(request)),
             core::Action::Wait { wait_ms } => set(&o, "waitMs", &num(*wait_ms)),
+            core::Action::Mint { company_id, location_id } => {
+                set(&o, "companyId", &JsValue::from_str(company_id));
+                set(&o, "locationId", &JsValue::from_str(location_id));
+            }
             core::Action::Reauthorize | core::Action::Save => {}
         }
         Ok(o.into())
@@ -508,6 +513,7 @@ impl Call {
         set(&o, "authRetries", &JsValue::from(s.auth_retries));
         set(&o, "rateLimitRetries", &JsValue::from(s.rate_limit_retries));
         set(&o, "serverRetries", &JsValue::from(s.server_retries));
+        set(&o, "mints", &JsValue::from(s.mints));
         o.into()
     }
 
@@ -773,6 +779,10 @@ struct StepOut<'a> {
     reason: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<ErrorOut>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    company_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    location_id: Option<&'a str>,
 }
 
 #[derive(serde::Serialize)]
@@ -786,8 +796,16 @@ struct ErrorOut {
 }
 
 fn step_to_js(step: &core::Step) -> Result<JsValue, JsValue> {
-    let mut out =
-        StepOut { step: step.as_str(), request: None, stored: None, wait_ms: None, reason: None, error: None };
+    let mut out = StepOut {
+        step: step.as_str(),
+        request: None,
+        stored: None,
+        wait_ms: None,
+        reason: None,
+        error: None,
+        company_id: None,
+        location_id: None,
+    };
     match step {
         core::Step::Send(req) | core::Step::SendRefresh(req) => out.request = Some(request_out(req)),
         core::Step::Persist(stored) => {
@@ -805,6 +823,10 @@ fn step_to_js(step: &core::Step) -> Result<JsValue, JsValue> {
             set(&o, "step", &JsValue::from_str("done"));
             set(&o, "response", &response_to_js(resp));
             return Ok(o.into());
+        }
+        core::Step::Mint { company_id, location_id } => {
+            out.company_id = Some(company_id);
+            out.location_id = Some(location_id);
         }
         core::Step::Reauthorize(e) | core::Step::Fail(e) => {
             out.error = Some(ErrorOut {

@@ -10,6 +10,10 @@
 //!   store held, [`Event::PersistFailed`] when the store raised or timed out.
 //! - [`Step::Wait`]: sleep, then [`Event::Resume`]; a [`WaitReason::Refresh`] wait may look
 //!   at the store first (another process may have refreshed).
+//! - [`Step::Mint`]: a minted location session came due: run [`Call::location_token`] on the
+//!   company's resource (a second call, driven the same way, on the company's session and
+//!   limiter), then feed its `Done` response as [`Event::Response`], its error as
+//!   [`Event::MintFailed`]. (The driver below holds one session, so it has no company to ask.)
 //! - [`Step::Done`] / [`Step::Reauthorize`] / [`Step::Fail`]: the end.
 //! - Cancelled (a timeout, an abort signal): [`Call::abort`] releases what the call holds.
 //!
@@ -80,6 +84,10 @@
 //!                     let _ = reload(session, host);
 //!                 }
 //!                 Event::Resume
+//!             }
+//!             Step::Mint { .. } => {
+//!                 // A pool-based driver runs Call::location_token on the company here.
+//!                 Event::MintFailed(Error::new(ErrorKind::InvalidArgument, "no company session in this driver"))
 //!             }
 //!             Step::Done(response) => return End::Done(response),
 //!             Step::Reauthorize(error) => return End::Reauthorize(error),
@@ -326,6 +334,18 @@ pub enum Step {
     },
     /// Finished: the successful response.
     Done(Response),
+    /// The resource is a minted location session that came due (or its token was refused),
+    /// and this call holds its lease: run [`Call::location_token`]`(company_id, location_id)`
+    /// as its own call on the resource `company_id` (it takes the company's token — refreshing
+    /// it under the company's lease — and paces on the company's limiter). Feed its `Done`
+    /// response as [`Event::Response`], its `Fail` / `Reauthorize` error as
+    /// [`Event::MintFailed`] (or [`Event::TransportError`] when it could not be run).
+    Mint {
+        /// The company whose token mints the location token (the resource of the mint call).
+        company_id: String,
+        /// The location the token is for.
+        location_id: String,
+    },
     /// Finished: the user must authorize the app again.
     Reauthorize(Error),
     /// Finished with an error.
@@ -338,13 +358,15 @@ impl Step {
     pub fn name(&self) -> &'static str {
         self.as_str()
     }
-    /// The step's snake_case name (`send`, `send_refresh`, `persist`, `wait`, `done`, `reauthorize`, `fail`).
+    /// The step's snake_case name (`send`, `send_refresh`, `persist`, `wait`, `mint`, `done`,
+    /// `reauthorize`, `fail`).
     pub fn as_str(&self) -> &'static str {
         match self {
             Step::Send(_) => "send",
             Step::SendRefresh(_) => "send_refresh",
             Step::Persist(_) => "persist",
             Step::Wait { .. } => "wait",
+            Step::Mint { .. } => "mint",
             Step::Done(_) => "done",
             Step::Reauthorize(_) => "reauthorize",
             Step::Fail(_) => "fail",
@@ -373,6 +395,10 @@ pub enum Event {
     /// The last `Persist` failed: the store raised or timed out. The call ends with
     /// `store_error`; the session keeps the tokens, marked unsaved.
     PersistFailed,
+    /// The mint call of the last [`Step::Mint`] ended with this error (its `Fail` or
+    /// `Reauthorize`): the lease is freed; a company that must authorize again ends this call
+    /// with `Reauthorize`, anything else with `Fail`.
+    MintFailed(Error),
 }
 
 impl Event {
@@ -390,6 +416,7 @@ impl Event {
             Event::TransportError => "transport_error",
             Event::Conflict => "conflict",
             Event::PersistFailed => "persist_failed",
+            Event::MintFailed(_) => "mint_failed",
         }
     }
 }
@@ -401,7 +428,19 @@ enum Phase {
     AwaitingRefresh,
     AwaitingPersist,
     AwaitingLeasePersist,
+    AwaitingMint,
     Finished,
+}
+
+/// What a call is for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Kind {
+    /// An API request.
+    Api,
+    /// Only a usable, saved token for the resource: ends `Done` with an empty 204.
+    Token,
+    /// `POST /oauth/locationToken` with the resource's (a company's) token.
+    LocationToken { company_id: String, location_id: String },
 }
 
 /// Counters of one call, for reports and tests.
@@ -417,6 +456,8 @@ pub struct CallStats {
     pub rate_limit_retries: u32,
     /// Retries after a 5xx or a lost connection.
     pub server_retries: u32,
+    /// Location tokens minted (a minted location session came due or was refused).
+    pub mints: u32,
 }
 
 /// One API call driven to completion through [`Call::step`].
@@ -436,12 +477,62 @@ pub struct Call {
     send_id: Option<u64>,
     /// Kept only to scrub it from a final error.
     token_used: Option<Secret>,
+    kind: Kind,
+    /// With `coordinate_refresh`: the mint to ask for once the lease is saved.
+    pending_mint: Option<(String, String)>,
+    /// When this call asked for its mint (the minted token's life counts from there).
+    mint_asked_at: u64,
+    /// The lease in `refresh_of` is a mint's: the access token the session held when it was
+    /// taken (a mint goes out, and its answer counts, while the session still holds it).
+    mint_of: Option<Option<Secret>>,
 }
 
 impl Call {
     /// A call of `request`, not started: feed [`Event::Start`] to [`Call::step`].
     pub fn new(request: ApiRequest, options: CallOptions) -> Self {
-        Call { request, options, phase: Phase::Ready, stats: CallStats::default(), token: None, refresh_sent_at: 0, pending_refresh: None, refresh_of: None, send_id: None, token_used: None }
+        Call {
+            request,
+            options,
+            phase: Phase::Ready,
+            stats: CallStats::default(),
+            token: None,
+            refresh_sent_at: 0,
+            pending_refresh: None,
+            refresh_of: None,
+            send_id: None,
+            token_used: None,
+            kind: Kind::Api,
+            pending_mint: None,
+            mint_asked_at: 0,
+            mint_of: None,
+        }
+    }
+
+    /// A call that only makes sure its resource holds a usable token, saved in the store (it
+    /// refreshes, or mints a minted location session, as a request would, and saves unsaved
+    /// tokens first), and sends nothing else: it ends `Done` with an empty `204` response.
+    /// Run on a location prepared with [`Pool::expect_minted`](crate::Pool::expect_minted), it
+    /// mints the location's first token.
+    pub fn token(options: CallOptions) -> Self {
+        let mut call = Call::new(ApiRequest::new(crate::http::Method::Get, "/"), options);
+        call.kind = Kind::Token;
+        call
+    }
+
+    /// The mint call of a [`Step::Mint`]: run it on the resource `company_id`. It sends
+    /// `POST /oauth/locationToken` for `location_id` with the company's access token, taking
+    /// that token as any call does (the company's refresh under its lease, its unsaved tokens
+    /// saved first, a refused token refreshed and the request sent again once), paced on the
+    /// company's rate-limit budget. It ends `Done` with the token endpoint's answer.
+    pub fn location_token(company_id: &str, location_id: &str, options: CallOptions) -> Self {
+        let mut call = Call::new(ApiRequest::new(crate::http::Method::Post, "/oauth/locationToken"), options);
+        call.kind = Kind::LocationToken { company_id: company_id.to_owned(), location_id: location_id.to_owned() };
+        call
+    }
+
+    /// Whether this call only makes sure of a token ([`Call::token`]).
+    pub fn is_token_only(&self) -> bool {
+        self.kind == Kind::Token
     }
 
     /// The call's counters so far.
@@ -464,7 +555,9 @@ impl Call {
     /// (answered now). Safe to call in any state, more than once.
     pub fn abort(&mut self, session: &mut TokenSession, limiter: &mut RateLimiter, now_ms: u64) {
         match self.phase {
-            Phase::AwaitingRefresh | Phase::AwaitingLeasePersist if self.holds_lease(session) => session.refresh_lost(),
+            Phase::AwaitingRefresh | Phase::AwaitingLeasePersist | Phase::AwaitingMint if self.holds_lease(session) => {
+                session.refresh_lost()
+            }
             Phase::AwaitingPersist => session.save_failed(),
             _ => {}
         }
@@ -473,6 +566,7 @@ impl Call {
             limiter.answered(id, now_ms);
         }
         self.pending_refresh = None;
+        self.pending_mint = None;
         self.token = None;
         self.phase = Phase::Finished;
     }
@@ -515,6 +609,40 @@ impl Call {
                 self.phase = Phase::Ready;
                 self.advance(session, limiter, now)
             }
+            (Phase::AwaitingLeasePersist, Event::Resume) if self.pending_mint.is_some() => {
+                let same_origin = |(c, l): &(String, String)| {
+                    session.minted_from().is_some_and(|m| &m.company_id == c && &m.location_id == l)
+                };
+                match self.pending_mint.take() {
+                    Some(p)
+                        if !self.same_mint_token(session)
+                            || session.stored().refresh_lease_until_ms.is_none()
+                            || !same_origin(&p) =>
+                    {
+                        // Another call minted (ending the lease) while this one saved it:
+                        // decide again on the newer token. (Another call that took the lease
+                        // over without minting yet does not stop this one: waiting could leave
+                        // calls taking the lease from each other forever; two mints cost one
+                        // spare token.)
+                        self.stats.mints = self.stats.mints.saturating_sub(1);
+                        self.refresh_of = None;
+                        self.phase = Phase::Ready;
+                        self.advance(session, limiter, now)
+                    }
+                    Some((company_id, location_id)) => {
+                        if !session.refresh_in_flight(now) {
+                            let until = session.renew_lease(now);
+                            if let Some((lease, _)) = &mut self.refresh_of {
+                                *lease = until;
+                            }
+                        }
+                        self.mint_asked_at = now;
+                        self.phase = Phase::AwaitingMint;
+                        Step::Mint { company_id, location_id }
+                    }
+                    None => self.advance(session, limiter, now),
+                }
+            }
             (Phase::AwaitingLeasePersist, Event::Resume) => match self.pending_refresh.take() {
                 Some(_) if !self.same_refresh_token(session) || session.stored().refresh_lease_until_ms.is_none() => {
                     // The tokens were rotated while the lease was being saved (another call's
@@ -556,6 +684,9 @@ impl Call {
                 if self.pending_refresh.take().is_some() {
                     self.stats.refreshes = self.stats.refreshes.saturating_sub(1);
                 }
+                if self.pending_mint.take().is_some() {
+                    self.stats.mints = self.stats.mints.saturating_sub(1);
+                }
                 self.phase = Phase::Ready;
                 self.advance(session, limiter, now)
             }
@@ -565,6 +696,7 @@ impl Call {
             }
             (Phase::AwaitingLeasePersist, Event::PersistFailed) => {
                 self.pending_refresh = None;
+                self.pending_mint = None;
                 if self.holds_lease(session) {
                     session.refresh_lost();
                 }
@@ -586,6 +718,63 @@ impl Call {
                     self.backoff(random)
                 } else {
                     Step::Fail(Error::new(ErrorKind::ServerError, "the request got no answer (connection lost)"))
+                }
+            }
+            (Phase::AwaitingMint, Event::Response(_)) if !self.same_mint_token(session) => {
+                // The session moved on while the mint ran (another call or process minted
+                // after this call's lease ran out): use the newer token.
+                self.refresh_of = None;
+                self.phase = Phase::Ready;
+                self.advance(session, limiter, now)
+            }
+            (Phase::AwaitingMint, Event::Response(resp)) => {
+                self.refresh_of = None;
+                match session.mint_response(resp.status, &resp.headers, &resp.body, self.mint_asked_at) {
+                    Ok(_) => {
+                        session.hold_until_persisted();
+                        self.phase = Phase::AwaitingPersist;
+                        Step::Persist(Box::new(session.stored().clone()))
+                    }
+                    Err(e) => match e.kind() {
+                        ErrorKind::ServerError | ErrorKind::RateLimited
+                            if self.stats.mints < self.options.max_refresh_attempts =>
+                        {
+                            self.backoff(random)
+                        }
+                        _ => Step::Fail(e),
+                    },
+                }
+            }
+            (Phase::AwaitingMint, Event::MintFailed(e)) => {
+                if self.holds_lease(session) {
+                    session.mint_failed();
+                }
+                self.refresh_of = None;
+                match e.kind() {
+                    ErrorKind::Unauthorized | ErrorKind::InvalidGrant | ErrorKind::InvalidClient => {
+                        let company = session.minted_from().map(|m| m.company_id.clone()).unwrap_or_default();
+                        Step::Reauthorize(Error::new(
+                            e.kind(),
+                            format!(
+                                "the location's token is minted from company `{}`, whose token is not usable: authorize the app for the company again ({})",
+                                truncate(&company),
+                                e.message()
+                            ),
+                        ))
+                    }
+                    _ => Step::Fail(e),
+                }
+            }
+            (Phase::AwaitingMint, Event::TransportError) => {
+                if self.holds_lease(session) {
+                    session.mint_failed();
+                }
+                self.refresh_of = None;
+                if self.stats.mints < self.options.max_refresh_attempts {
+                    self.phase = Phase::Ready;
+                    self.advance(session, limiter, now)
+                } else {
+                    Step::Fail(Error::new(ErrorKind::ServerError, "minting the location token got no answer"))
                 }
             }
             (Phase::AwaitingRefresh, Event::Response(_)) if !self.same_refresh_token(session) => {
@@ -638,11 +827,23 @@ impl Call {
     }
 
     /// Whether the session's refresh lease is still the one this call took, for the same
-    /// refresh token.
+    /// refresh token (for a mint: the same access token).
     fn holds_lease(&self, session: &TokenSession) -> bool {
         match &self.refresh_of {
-            Some((lease, _)) => *lease == session.stored().refresh_lease_until_ms && self.same_refresh_token(session),
+            Some((lease, _)) => {
+                *lease == session.stored().refresh_lease_until_ms
+                    && if self.mint_of.is_some() { self.same_mint_token(session) } else { self.same_refresh_token(session) }
+            }
             None => false,
+        }
+    }
+
+    /// Whether the session still holds the access token it held when this call's mint lease
+    /// was taken (no other mint finished since).
+    fn same_mint_token(&self, session: &TokenSession) -> bool {
+        match &self.mint_of {
+            Some(token) => session.access_token() == token.as_ref(),
+            None => true,
         }
     }
 
@@ -696,7 +897,8 @@ impl Call {
                 self.phase = Phase::AwaitingPersist;
                 Step::Persist(Box::new(session.stored().clone()))
             }
-            Action::Use { access_token } => match session.config().api_request(&self.request, access_token.expose()) {
+            Action::Use { .. } if self.kind == Kind::Token => Step::Done(Response::new(204, Vec::new(), Vec::new())),
+            Action::Use { access_token } => match self.build(session, &access_token) {
                 Err(e) => Step::Fail(e),
                 Ok(req) => match limiter.acquire(now) {
                     Decision::Allow { send_id } => {
@@ -725,6 +927,7 @@ impl Call {
                     return Step::Fail(Error::new(ErrorKind::ServerError, "token refresh kept failing"));
                 }
                 self.stats.refreshes += 1;
+                self.mint_of = None;
                 self.refresh_of = Some((
                     session.stored().refresh_lease_until_ms,
                     session.token_set().and_then(|t| t.refresh_token.clone()),
@@ -738,6 +941,23 @@ impl Call {
                 self.phase = Phase::AwaitingRefresh;
                 Step::SendRefresh(request)
             }
+            Action::Mint { company_id, location_id } => {
+                if self.stats.mints >= self.options.max_refresh_attempts {
+                    session.mint_failed();
+                    return Step::Fail(Error::new(ErrorKind::ServerError, "minting the location token kept failing"));
+                }
+                self.stats.mints += 1;
+                self.refresh_of = Some((session.stored().refresh_lease_until_ms, None));
+                self.mint_of = Some(session.access_token().cloned());
+                if self.options.coordinate_refresh {
+                    self.pending_mint = Some((company_id, location_id));
+                    self.phase = Phase::AwaitingLeasePersist;
+                    return Step::Persist(Box::new(session.stored().clone()));
+                }
+                self.mint_asked_at = now;
+                self.phase = Phase::AwaitingMint;
+                Step::Mint { company_id, location_id }
+            }
             Action::Wait { wait_ms } => {
                 Step::Wait { wait_ms: wait_ms.min(self.options.refresh_poll_ms).max(1), reason: WaitReason::Refresh }
             }
@@ -745,6 +965,16 @@ impl Call {
                 ErrorKind::Unauthorized,
                 "no usable token: the app must be authorized again",
             )),
+        }
+    }
+
+    /// The request to send with `access_token`.
+    fn build(&self, session: &TokenSession, access_token: &Secret) -> Result<Request, Error> {
+        match &self.kind {
+            Kind::LocationToken { company_id, location_id } => {
+                session.config().location_token_request(access_token.expose(), company_id, location_id)
+            }
+            _ => session.config().api_request(&self.request, access_token.expose()),
         }
     }
 
@@ -796,4 +1026,11 @@ fn store_failed() -> Error {
         ErrorKind::StoreError,
         "the token store failed to save the session: its tokens stay in memory, unsaved, and the next call saves them first",
     )
+}
+
+fn truncate(s: &str) -> &str {
+    match s.char_indices().nth(64) {
+        Some((i, _)) => s.get(..i).unwrap_or(s),
+        None => s,
+    }
 }

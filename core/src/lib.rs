@@ -58,6 +58,8 @@ mod seal;
 mod shared;
 // Webhooks (independent of the call path).
 mod webhook;
+// The app's lifecycle from its webhooks (INSTALL mints, UNINSTALL forgets).
+mod lifecycle;
 
 // ---- The API, listed once -------------------------------------------------------------
 
@@ -82,7 +84,7 @@ pub use headers::{parse_http_date, parse_rate_limit_headers, parse_retry_after, 
 // Pacing.
 pub use ratelimit::{Decision, LimiterState, Limits, RateLimiter, RateLimiters, DAY_MS};
 // Sessions: expiry, refresh lease, stored form.
-pub use session::{Action, Credential, SessionOptions, StoredSession, TokenSession, STORED_FORMAT};
+pub use session::{Action, Credential, MintedFrom, SessionOptions, StoredSession, TokenSession, STORED_FORMAT};
 // The call loop (see the `call` module for the driver).
 pub use call::{Call, CallOptions, CallStats, Event, Step, WaitReason};
 pub use pool::Pool;
@@ -98,3 +100,5 @@ pub use webhook::{
     UninstallEvent, Verification, VerifyReason, WebhookEvent, WebhookKey, WebhookVerifier, DEFAULT_MAX_AGE_MS,
     DEFAULT_SEEN_CAPACITY, PLATFORM_ED25519_KEY, PLATFORM_RSA_KEY,
 };
+// The app's lifecycle: a verified webhook's plan and the answer to give.
+pub use lifecycle::{webhook_reads, WebhookPlan, WebhookReply};

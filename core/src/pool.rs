@@ -7,7 +7,7 @@ use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
 use crate::ratelimit::{Limits, RateLimiter, RateLimiters};
 use crate::secret::Secret;
-use crate::session::{SessionOptions, StoredSession, TokenSession};
+use crate::session::{MintedFrom, SessionOptions, StoredSession, TokenSession};
 use crate::seal::{is_sealed, Sealer};
 use crate::shared::{SharedRecord, SHARED_FORMAT, SHARED_LEASE_MS};
 use crate::token::TokenSet;
@@ -116,9 +116,72 @@ impl Pool {
         self.sessions.get_mut(resource)
     }
 
-    /// Forget `resource` (e.g. after an UNINSTALL webhook).
+    /// Forget `resource`'s session (its limiter stays: see [`Pool::forget`]).
     pub fn remove(&mut self, resource: &str) -> bool {
         self.sessions.remove(resource).is_some()
+    }
+
+    /// Forget everything about `resource` — its session and its pacing state — as after an
+    /// `UNINSTALL`. Whether it had a session with a credential. In coordinated mode
+    /// [`Pool::export_shared`] then writes an empty record (so no process writes its copy back).
+    pub fn forget(&mut self, resource: &str) -> bool {
+        let had = self.has_session(resource);
+        self.sessions.remove(resource);
+        self.limiters.remove(resource);
+        if self.loaded.contains_key(resource) {
+            // Coordinated mode: the limiter's state is gone too; make the next export write.
+            self.loaded.insert(resource.to_owned(), (u64::MAX, u64::MAX));
+        }
+        had
+    }
+
+    /// Make `location` a minted location session of `company` (its tokens come from
+    /// `POST /oauth/locationToken` with the company's token and renew the same way). Returns
+    /// whether a mint is needed now: the location holds no usable credential. A location
+    /// holding its own OAuth tokens (with a refresh token) or a private token is left alone
+    /// (`false`). Run a [`Call::token`] on the location to mint its first token.
+    pub fn expect_minted(&mut self, location: &str, company: &str) -> Result<bool> {
+        Self::check_resource(location)?;
+        Self::check_resource(company)?;
+        if location == company {
+            return Err(Error::argument("a location cannot be minted from itself"));
+        }
+        let session = self.session_mut(location);
+        let own = session.token_set().is_some_and(|t| t.refresh_token.is_some())
+            || matches!(session.stored().credential, crate::session::Credential::Private { .. });
+        if own {
+            return Ok(false);
+        }
+        session.set_minted_from(Some(MintedFrom { company_id: company.to_owned(), location_id: location.to_owned() }));
+        Ok(session.access_token().is_none())
+    }
+
+    /// Load a location token minted from `company`'s token (an answer of
+    /// `POST /oauth/locationToken` obtained outside a call) for `location`: a minted session,
+    /// renewed by minting when it comes due. Any refresh token in `tokens` is dropped.
+    pub fn load_minted(&mut self, location: &str, company: &str, mut tokens: TokenSet) -> Result<()> {
+        Self::check_resource(location)?;
+        Self::check_resource(company)?;
+        tokens.refresh_token = None;
+        tokens.location_id = Some(location.to_owned());
+        tokens.company_id.get_or_insert_with(|| company.to_owned());
+        tokens.user_type = Some(crate::token::UserType::Location);
+        let session = self.session_mut(location);
+        session.set_minted_from(Some(MintedFrom { company_id: company.to_owned(), location_id: location.to_owned() }));
+        session.load(tokens);
+        Ok(())
+    }
+
+    /// The locations whose sessions are minted from `company`.
+    pub fn minted_locations(&self, company: &str) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .sessions
+            .iter()
+            .filter(|(_, s)| s.minted_from().is_some_and(|m| m.company_id == company))
+            .map(|(k, _)| k.clone())
+            .collect();
+        out.sort();
+        out
     }
 
     /// The resources that have a session.
@@ -281,7 +344,7 @@ impl Pool {
         let limiter = self.limiters.get_mut(resource);
         let step = call.step(session, limiter, event, now_ms, random);
         if let Step::Reauthorize(e) = &step {
-            if e.kind() == ErrorKind::Unauthorized && session.access_token().is_none() {
+            if e.kind() == ErrorKind::Unauthorized && session.access_token().is_none() && session.minted_from().is_none() {
                 return Step::Reauthorize(Error::new(
                     ErrorKind::Unauthorized,
                     format!("no tokens for resource `{}`: authorize the app for it first", truncate(resource)),

@@ -563,6 +563,11 @@ impl RateLimiters {
         }
     }
 
+    /// Drop `key`'s limiter (its pacing state); whether it had one.
+    pub fn remove(&mut self, key: &str) -> bool {
+        self.map.remove(&ResourceKey::new(key)).is_some()
+    }
+
     /// The limiter for `key`, created with the default limits on first use.
     pub fn get_mut(&mut self, key: &str) -> &mut RateLimiter {
         let limits = self.limits;

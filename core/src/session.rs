@@ -43,6 +43,17 @@ pub enum Action {
         /// The longest wait before asking again (ms).
         wait_ms: u64,
     },
+    /// A minted location session (see [`MintedFrom`]) came due, or its token was refused: you
+    /// hold its refresh lease. Get a new location token from the company's session (a
+    /// [`Call::location_token`](crate::Call::location_token) on `company_id`), then call
+    /// [`TokenSession::mint_response`] (or [`TokenSession::mint_failed`]). Never a refresh,
+    /// never a re-authorization while the company's token is good.
+    Mint {
+        /// The company (agency) whose token mints the location token.
+        company_id: String,
+        /// The location the token is for.
+        location_id: String,
+    },
     /// Nothing usable: the user must authorize the app again.
     Reauthorize,
     /// The session holds tokens the store does not (an earlier save failed): save
@@ -57,11 +68,12 @@ impl Action {
     pub fn name(&self) -> &'static str {
         self.as_str()
     }
-    /// The action's snake_case name (`use`, `refresh`, `wait`, `reauthorize`, `save`).
+    /// The action's snake_case name (`use`, `refresh`, `mint`, `wait`, `reauthorize`, `save`).
     pub fn as_str(&self) -> &'static str {
         match self {
             Action::Use { .. } => "use",
             Action::Refresh { .. } => "refresh",
+            Action::Mint { .. } => "mint",
             Action::Wait { .. } => "wait",
             Action::Reauthorize => "reauthorize",
             Action::Save => "save",
@@ -88,6 +100,17 @@ pub enum Credential {
     },
 }
 
+/// Where a minted location session's tokens come from: `POST /oauth/locationToken` with the
+/// company's (agency's) access token. Such a session holds no refresh token; when it comes
+/// due (the refresh rule and leeway), or its token is refused, it is minted again.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct MintedFrom {
+    /// The company whose session mints the location's tokens.
+    pub company_id: String,
+    /// The location the tokens are for.
+    pub location_id: String,
+}
+
 /// The serialisable state of a session: what a shared store keeps. `version` grows by one
 /// on every change, so a store can compare-and-set. `Debug` redacts the tokens.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -107,6 +130,10 @@ pub struct StoredSession {
     /// A refresh was refused for good: re-authorization needed until new tokens are loaded.
     #[serde(default)]
     pub reauthorize: bool,
+    /// A minted location session: its tokens come from this company's session (absent from
+    /// the JSON of other sessions, so older records load and unminted ones are unchanged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minted_from: Option<MintedFrom>,
     /// A refreshed token set waits to be persisted: nobody uses it before that.
     #[serde(skip)]
     pub persist_pending: bool,
@@ -243,6 +270,9 @@ impl TokenSession {
             self.state.persist_pending = true;
             return Ok(Action::Save);
         }
+        if let Some(m) = self.minting() {
+            return Ok(self.acquire_minted(m, now_ms));
+        }
         let (tokens, bad) = match &self.state.credential {
             Credential::None => return Ok(Action::Reauthorize),
             Credential::Private { token } => {
@@ -275,6 +305,89 @@ impl TokenSession {
         self.state.refresh_lease_until_ms = Some(now_ms.saturating_add(self.options.lease_ms));
         self.bump();
         Ok(Action::Refresh { request })
+    }
+
+    /// The origin of a minted session that renews by minting: set, and the session holds no
+    /// credential yet or OAuth tokens without a refresh token.
+    fn minting(&self) -> Option<MintedFrom> {
+        let m = self.state.minted_from.as_ref()?;
+        match &self.state.credential {
+            Credential::None => Some(m.clone()),
+            Credential::Oauth { tokens } if tokens.refresh_token.is_none() => Some(m.clone()),
+            _ => None,
+        }
+    }
+
+    /// [`TokenSession::acquire`] for a minted session: the refresh rule (leeway included),
+    /// with a mint instead of a refresh, under the same lease.
+    fn acquire_minted(&mut self, m: MintedFrom, now_ms: u64) -> Action {
+        if let Credential::Oauth { tokens } = &self.state.credential {
+            let leeway =
+                self.options.refresh_leeway_ms.min(tokens.expires_in.map_or(u64::MAX, |s| s.saturating_mul(500)));
+            let fresh = tokens.expires_at_ms.is_none_or(|at| now_ms < at.saturating_sub(leeway));
+            if fresh && !self.state.bad {
+                return Action::Use { access_token: tokens.access_token.clone() };
+            }
+        }
+        if let Some(until) = self.state.refresh_lease_until_ms {
+            if now_ms < until {
+                return Action::Wait { wait_ms: until - now_ms };
+            }
+        }
+        self.state.refresh_lease_until_ms = Some(now_ms.saturating_add(self.options.lease_ms));
+        self.bump();
+        Action::Mint { company_id: m.company_id, location_id: m.location_id }
+    }
+
+    /// Where this session's tokens are minted from, if it is a minted location session.
+    pub fn minted_from(&self) -> Option<&MintedFrom> {
+        self.state.minted_from.as_ref()
+    }
+
+    /// Make this a minted location session of `company_id` (or, with `None`, an ordinary one).
+    /// A session without tokens then mints its first token on its first call.
+    pub fn set_minted_from(&mut self, minted_from: Option<MintedFrom>) {
+        if self.state.minted_from != minted_from {
+            self.state.minted_from = minted_from;
+            self.bump();
+        }
+    }
+
+    /// Feed the answer of a mint (`POST /oauth/locationToken`, sent at or after `sent_at_ms`).
+    /// Success loads and returns the new token set (persist it before use): any refresh token
+    /// in it is dropped (a minted session renews by minting), and it names the minted
+    /// location and company. A failure frees the lease and never asks for re-authorization.
+    pub fn mint_response(
+        &mut self,
+        status: u16,
+        headers: &[(String, String)],
+        body: &[u8],
+        sent_at_ms: u64,
+    ) -> Result<TokenSet> {
+        let Some(m) = self.state.minted_from.clone() else {
+            self.mint_failed();
+            return Err(Error::argument("the session is not a minted location session"));
+        };
+        match parse_token_response(status, headers, body, sent_at_ms) {
+            Ok(mut tokens) => {
+                tokens.refresh_token = None;
+                tokens.user_type = Some(UserType::Location);
+                tokens.location_id = Some(m.location_id);
+                tokens.company_id = Some(m.company_id);
+                self.load(tokens.clone());
+                Ok(tokens)
+            }
+            Err(e) => {
+                self.mint_failed();
+                Err(e)
+            }
+        }
+    }
+
+    /// A mint failed or got no answer: the lease is freed (the next caller mints again).
+    pub fn mint_failed(&mut self) {
+        self.state.refresh_lease_until_ms = None;
+        self.bump();
     }
 
     /// Feed the refresh answer, parsed at `sent_at_ms` (when the refresh was sent).
@@ -399,6 +512,7 @@ impl TokenSession {
     /// Forget everything (e.g. on UNINSTALL).
     pub fn clear(&mut self) {
         self.state.credential = Credential::None;
+        self.state.minted_from = None;
         self.state.unsaved = false;
         self.state.persist_pending = false;
         self.state.bad = false;

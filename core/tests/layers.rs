@@ -29,6 +29,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("call", 6),
     ("shared", 6),
     ("pool", 7),
+    ("lifecycle", 8),
 ];
 
 fn module_of(src: &Path, file: &Path) -> String {

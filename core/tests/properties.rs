@@ -169,6 +169,7 @@ fn action_name(a: &Action) -> String {
         Action::Use { access_token } => format!("use {}", access_token.expose()),
         Action::Refresh { request } => format!("refresh {}", request.body_text()),
         Action::Wait { wait_ms } => format!("wait {wait_ms}"),
+        Action::Mint { company_id, location_id } => format!("mint {company_id} {location_id}"),
         Action::Reauthorize => "reauthorize".into(),
         Action::Save => "save".into(),
     }

@@ -172,6 +172,7 @@ fn simulate(p: &mut Platform, pool: &mut Pool, n: usize, parallel: usize, latenc
                 results.push(Err(e.kind()));
                 None
             }
+            Step::Mint { .. } => panic!("no minted sessions here"),
         };
         match next {
             Some((at, ev)) => {
@@ -346,6 +347,7 @@ fn two_processes_sharing_a_store_refresh_once() {
                 None
             }
             Step::Fail(e) | Step::Reauthorize(e) => panic!("call failed: {e}"),
+            Step::Mint { .. } => panic!("no minted sessions here"),
         };
         if let Some((at, ev)) = next {
             queue.insert((at, seq), (i, ev));
@@ -602,6 +604,7 @@ fn simulate_fleet(
                 results.push(Err(e.kind()));
                 None
             }
+            Step::Mint { .. } => panic!("no minted sessions here"),
         };
         match next {
             Some((at, ev)) => {

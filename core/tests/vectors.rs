@@ -290,6 +290,9 @@ fn run_session(input: &Value) -> Result<std::result::Result<(), String>> {
                         r
                     }
                     Action::Wait { .. } => json!({"action": "wait"}),
+                    Action::Mint { company_id, location_id } => {
+                        json!({"action": "mint", "company_id": company_id, "location_id": location_id})
+                    }
                     Action::Reauthorize => json!({"action": "reauthorize"}),
                     Action::Save => json!({"action": "save"}),
                 };

@@ -9,6 +9,10 @@
 //!   retried after a server error; a `Send` carries the session's current token;
 //! - one refresh at a time, with the current refresh token: a call that gets `SendRefresh`
 //!   holds the session's live lease, and the refresh token it sends is the session's;
+//! - a minted location session (started as one, or made one) is minted again, never
+//!   refreshed: a call that gets `Mint` holds the session's live lease, asks at most
+//!   `max_refresh_attempts` mints, and the mint's answer (a response, a failed mint call, no
+//!   answer) is any of the replies;
 //! - a final error never carries the token, the refresh token or the client secret;
 //! - once every call finished, no save is pending;
 //! - the calls, continued by a well-behaved driver (round robin) after the events run out,
@@ -18,8 +22,8 @@
 use arbitrary::Arbitrary;
 use hoopauth::ErrorKind;
 use hoopauth::{
-    parse_token_response, ApiRequest, Call, CallOptions, Event, Limits, Method, RateLimiter, Response, SessionOptions,
-    Step, TokenSession,
+    parse_token_response, ApiRequest, Call, CallOptions, Event, Limits, Method, MintedFrom, RateLimiter, Response,
+    SessionOptions, Step, TokenSession,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -36,6 +40,8 @@ enum SessionStart {
     Tokens { expires_in_s: u32, issued_ago_s: u32, refresh: bool, access: Option<String>, refresh_token: Option<String> },
     Private(String),
     Stored(StoredJson),
+    /// A minted location session: no credential yet, or a minted token of this life.
+    Minted { token: Option<(u32, u32)> },
 }
 
 #[derive(Arbitrary, Debug)]
@@ -44,6 +50,8 @@ enum Reply {
     Status { status: Status, headers: Vec<Header>, body: Body },
     GoodToken { expires_in: u32, refresh: bool },
     Lost,
+    /// The mint call ended with an error of this kind (to a `Mint`; otherwise a lost answer).
+    MintFailed(u8),
 }
 
 #[derive(Arbitrary, Debug)]
@@ -61,6 +69,15 @@ enum RawEvent {
     TransportError,
     Conflict,
     PersistFailed,
+    MintFailed(u8),
+}
+
+const MINT_KINDS: [ErrorKind; 5] =
+    [ErrorKind::Unauthorized, ErrorKind::InvalidGrant, ErrorKind::ServerError, ErrorKind::RateLimited, ErrorKind::InvalidRequest];
+
+fn mint_failed(k: u8) -> Event {
+    let kind = MINT_KINDS[usize::from(k) % MINT_KINDS.len()];
+    Event::MintFailed(hoopauth::Error::new(kind, "the mint call failed"))
 }
 
 #[derive(Arbitrary, Debug)]
@@ -102,6 +119,7 @@ struct Slot {
     step: Step,
     api_sends: u32,
     refresh_sends: u32,
+    mints: u32,
     last_token: Option<String>,
     /// Consecutive waits under the well-behaved driver.
     waits: u32,
@@ -183,6 +201,16 @@ fn advance(slots: &mut [Slot], i: usize, w: &mut World, event: Event, random: u6
                 assert!(sent_token == current, "call {i} sends a refresh token that is no longer the session's");
             }
         }
+        Step::Mint { company_id, location_id } => {
+            slots[i].mints += 1;
+            let m = w.s.minted_from().cloned().unwrap_or_default();
+            assert_eq!((&m.company_id, &m.location_id), (company_id, location_id));
+            let lease_live = w.s.refresh_in_flight(w.now) || w.options.lease_ms == 0 || w.now == u64::MAX;
+            let reloaded = from_persist && slots[i].persist_reloads != w.reloads;
+            if !reloaded {
+                assert!(lease_live, "call {i} mints at {} without holding a live lease ({:?})", w.now, w.s.stored().refresh_lease_until_ms);
+            }
+        }
         Step::Persist(stored) => {
             assert_eq!(stored.version, w.s.version());
             slots[i].persist_reloads = w.reloads;
@@ -202,6 +230,7 @@ fn fitting_event(slot: &mut Slot, w: &mut World) -> Event {
     let event = match &slot.step {
         Step::Send(_) => response(200, vec![], b"{}".to_vec()),
         Step::SendRefresh(_) => response(200, vec![], token_body(9, 86_399, true)),
+        Step::Mint { .. } => response(201, vec![], token_body(8, 86_399, true)),
         Step::Persist(stored) => {
             w.store = serde_json::to_string(stored.as_ref()).unwrap_or_default();
             Event::Resume
@@ -265,6 +294,13 @@ fuzz_target!(|input: Input| {
                 s = loaded;
             }
         }
+        SessionStart::Minted { token } => {
+            s.set_minted_from(Some(MintedFrom { company_id: "comp_f".into(), location_id: "loc_f".into() }));
+            if let Some((expires_in_s, issued_ago_s)) = token {
+                let issued = T0.saturating_sub(u64::from(*issued_ago_s) * 1000);
+                let _ = s.mint_response(201, &[], &token_body(7, *expires_in_s, false), issued);
+            }
+        }
     }
     let (max, interval, margin, daily, timeout) = input.limits;
     let l = RateLimiter::new(Limits {
@@ -301,6 +337,7 @@ fuzz_target!(|input: Input| {
             step: Step::Wait { wait_ms: 1, reason: hoopauth::WaitReason::Backoff },
             api_sends: 0,
             refresh_sends: 0,
+            mints: 0,
             last_token: None,
             waits: 0,
             persist_reloads: 0,
@@ -336,6 +373,7 @@ fuzz_target!(|input: Input| {
                     RawEvent::TransportError => Event::TransportError,
                     RawEvent::Conflict => Event::Conflict,
                     RawEvent::PersistFailed => Event::PersistFailed,
+                    RawEvent::MintFailed(k) => mint_failed(*k),
                 }
             }
             Ev::Fit { dt, reply, stored, oversleep } => {
@@ -349,7 +387,18 @@ fuzz_target!(|input: Input| {
                         Reply::GoodToken { expires_in, refresh } => {
                             response(200, vec![], token_body(slots[i].refresh_sends, *expires_in, *refresh))
                         }
+                        Reply::Lost | Reply::MintFailed(_) => Event::TransportError,
+                    },
+                    Step::Mint { .. } => match reply {
+                        Reply::Ok(h) => response(201, common::headers(h, w.now), b"{}".to_vec()),
+                        Reply::Status { status, headers, body } => {
+                            response(status.code(), common::headers(headers, w.now), body.bytes())
+                        }
+                        Reply::GoodToken { expires_in, refresh } => {
+                            response(201, vec![], token_body(slots[i].mints, *expires_in, *refresh))
+                        }
                         Reply::Lost => Event::TransportError,
+                        Reply::MintFailed(k) => mint_failed(*k),
                     },
                     Step::Persist(snapshot) => match stored {
                         Stored::Saved => {
@@ -386,6 +435,7 @@ fuzz_target!(|input: Input| {
         let budget = 1 + opts.max_auth_retries + opts.max_rate_limit_retries + opts.max_server_retries;
         assert!(slot.api_sends <= budget, "{} sends, {st:?}", slot.api_sends);
         assert!(slot.refresh_sends <= opts.max_refresh_attempts, "{} refresh sends, {st:?}", slot.refresh_sends);
+        assert!(slot.mints <= opts.max_refresh_attempts, "{} mints, {st:?}", slot.mints);
         if matches!(slot.call.request().method, Method::Post | Method::Patch) {
             assert_eq!(st.server_retries, 0, "a non-idempotent request retried after a server error");
         }
@@ -399,6 +449,7 @@ fuzz_target!(|input: Input| {
         step: Step::Wait { wait_ms: 1, reason: hoopauth::WaitReason::Backoff },
         api_sends: 0,
         refresh_sends: 0,
+        mints: 0,
         last_token: None,
         waits: 0,
         persist_reloads: 0,

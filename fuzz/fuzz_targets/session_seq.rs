@@ -1,9 +1,12 @@
 //! A `TokenSession` restored from arbitrary stored JSON (or fresh), then fed an arbitrary
 //! sequence of acquire / refresh_response / refresh_failed / refresh_lost / api_response /
-//! hold_until_persisted / persisted / load / load_private / clear / store round trips at
+//! hold_until_persisted / persisted / load / load_private / clear / store round trips, and
+//! the minted-session operations (set_minted_from / mint_response / mint_failed), at
 //! arbitrary (possibly decreasing) times. Checked:
 //! - never a panic; every error is typed;
-//! - one refresh at a time: no second `Refresh` while a lease runs (clock going back too);
+//! - one refresh at a time: no second `Refresh` or `Mint` while a lease runs (clock going back too);
+//! - a minted location session (no refresh token) is minted again, never refreshed, and never
+//!   asks for re-authorization on its own; a mint's answer never keeps a refresh token;
 //! - every change of the stored form bumps `version` (what a store's compare-and-set needs);
 //! - `invalid_grant` / `invalid_client` on a refresh means `Reauthorize` until new tokens;
 //! - a token the API refused as `unauthorized` is not handed out again;
@@ -12,7 +15,7 @@
 #![no_main]
 use arbitrary::Arbitrary;
 use hoopauth::ErrorKind;
-use hoopauth::{parse_token_response, Action, SessionOptions, StoredSession, TokenSession};
+use hoopauth::{parse_token_response, Action, Credential, MintedFrom, SessionOptions, StoredSession, TokenSession};
 use libfuzzer_sys::fuzz_target;
 
 mod common;
@@ -46,6 +49,19 @@ enum Op {
     LoadPrivate(String),
     Clear,
     RoundTrip,
+    SetMinted(bool),
+    MintResponse { dt: Dt, status: Status, headers: Vec<Header>, body: Body, good: Option<TokenBody> },
+    MintFailed,
+}
+
+/// Whether the session renews by minting: minted, with no credential or no refresh token.
+fn minting(s: &StoredSession) -> bool {
+    s.minted_from.is_some()
+        && match &s.credential {
+            Credential::None => true,
+            Credential::Oauth { tokens } => tokens.refresh_token.is_none(),
+            Credential::Private { .. } => false,
+        }
 }
 
 #[derive(Arbitrary, Debug)]
@@ -91,11 +107,13 @@ fuzz_target!(|input: Input| {
             Op::Acquire(dt) => {
                 now = dt.apply(now);
                 match s.acquire(now) {
-                    Ok(Action::Refresh { .. }) => {
+                    Ok(action @ (Action::Refresh { .. } | Action::Mint { .. })) => {
                         if let Some(until) = lease {
                             assert!(now >= until, "a second refresh at {now} while a lease runs to {until}");
                         }
                         assert!(!before.persist_pending && !before.unsaved);
+                        let is_mint = matches!(action, Action::Mint { .. });
+                        assert_eq!(is_mint, minting(&before), "a minted session refreshed, or an unminted one minted");
                         lease = Some(now.saturating_add(options.lease_ms));
                         assert_eq!(s.stored().refresh_lease_until_ms, lease);
                     }
@@ -109,7 +127,9 @@ fuzz_target!(|input: Input| {
                         }
                     }
                     Ok(Action::Wait { wait_ms }) => assert!(wait_ms > 0),
-                    Ok(Action::Reauthorize) => {}
+                    Ok(Action::Reauthorize) => {
+                        assert!(!minting(&before) || before.reauthorize, "a minted session asked for re-authorization");
+                    }
                     Ok(Action::Save) => {
                         assert!(before.unsaved && !before.persist_pending);
                         assert!(s.stored().persist_pending);
@@ -199,6 +219,34 @@ fuzz_target!(|input: Input| {
                 lease = None;
                 refused = None;
                 assert!(s.access_token().is_none());
+            }
+            Op::SetMinted(on) => {
+                let m = on.then(|| MintedFrom { company_id: "comp_f".into(), location_id: "loc_f".into() });
+                s.set_minted_from(m);
+            }
+            Op::MintResponse { dt, status, headers, body, good } => {
+                now = dt.apply(now);
+                let h = common::headers(headers, now);
+                let (status, bytes) = match good {
+                    Some(t) => (201, t.json()),
+                    None => (status.code(), body.bytes()),
+                };
+                match s.mint_response(status, &h, &bytes, now) {
+                    Ok(tokens) => {
+                        assert!(tokens.refresh_token.is_none(), "a minted token set kept a refresh token");
+                        assert!(s.token_set().is_some_and(|t| t.refresh_token.is_none()));
+                        assert_eq!(tokens.location_id.as_deref(), Some("loc_f"));
+                        assert!(minting(s.stored()));
+                        refused = None;
+                    }
+                    Err(_) => assert!(s.stored().refresh_lease_until_ms.is_none()),
+                }
+                lease = None;
+            }
+            Op::MintFailed => {
+                s.mint_failed();
+                assert!(!s.needs_reauthorization() || before.reauthorize);
+                lease = None;
             }
             Op::RoundTrip => {
                 let json = s.stored_json();

@@ -27,6 +27,12 @@ pub struct InstallEvent {
     pub timestamp: Option<String>,
     /// `webhookId`
     pub webhook_id: Option<String>,
+    /// `isBulkInstallation`: the app was installed on many locations at once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_bulk_installation: Option<bool>,
+    /// `approvedLocations`, when the delivery lists them (a bulk installation).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approved_locations: Option<Vec<String>>,
 }
 
 /// An `UNINSTALL` event.
@@ -136,6 +142,18 @@ pub fn parse_webhook_event(body: &[u8]) -> Result<WebhookEvent> {
             plan_id: field(&obj, "planId"),
             timestamp: field(&obj, "timestamp"),
             webhook_id: field(&obj, "webhookId"),
+            is_bulk_installation: match obj.get("isBulkInstallation") {
+                Some(Value::Bool(b)) => Some(*b),
+                Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => Some(true),
+                Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => Some(false),
+                _ => None,
+            },
+            approved_locations: match obj.get("approvedLocations") {
+                Some(Value::Array(items)) => Some(
+                    items.iter().filter_map(|v| v.as_str()).filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+                ),
+                _ => None,
+            },
         }))
     } else if event_type.eq_ignore_ascii_case("UNINSTALL") {
         Ok(WebhookEvent::Uninstall(UninstallEvent {

@@ -56,6 +56,13 @@ pub enum VerifyReason {
 }
 
 impl VerifyReason {
+    /// The reason named by [`VerifyReason::as_str`], if `name` is one.
+    pub fn from_name(name: &str) -> Option<VerifyReason> {
+        [VerifyReason::Ok, VerifyReason::BadSignature, VerifyReason::Stale, VerifyReason::Duplicate]
+            .into_iter()
+            .find(|r| r.as_str() == name)
+    }
+
     /// `"ok"` | `"bad_signature"` | `"stale"` | `"duplicate"`.
     pub fn as_str(self) -> &'static str {
         match self {
