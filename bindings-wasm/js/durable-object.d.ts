@@ -9,7 +9,7 @@ export interface DurableObjectStorageLike {
   get(key: string): Promise<any>;
   put(key: string, value: any): Promise<void>;
   delete(key: string | string[]): Promise<boolean | number>;
-  list(options?: { prefix?: string }): Promise<Map<string, any>>;
+  list(options?: { prefix?: string; limit?: number; startAfter?: string }): Promise<Map<string, any>>;
   transaction<T>(run: (txn: {
     get(key: string): Promise<any>;
     put(key: string, value: any): Promise<void>;

@@ -33,6 +33,7 @@ const DEFAULT_TIMEOUT_MS = 2000;
 const DEFAULT_WEBHOOK_OBJECTS = 16;
 // Expired entries are deleted by an alarm at the earliest expiry, at most once a minute.
 const PURGE_EVERY_MS = 60_000;
+const PAGE = 1000;
 const ORIGIN = 'https://hoopauth-store.internal/';
 
 class BadRequest extends Error {}
@@ -144,13 +145,18 @@ export class HoopAuthStore {
     const now = Date.now();
     let next = null;
     for (const prefix of [RECORD, SEEN]) {
-      const entries = await s.list({ prefix });
-      const dead = [];
-      for (const [key, entry] of entries) {
-        if (!live(entry, now)) dead.push(key);
-        else if (entry.exp != null && (next == null || entry.exp < next)) next = entry.exp;
+      let after;
+      for (;;) {
+        const page = await s.list(after === undefined ? { prefix, limit: PAGE } : { prefix, limit: PAGE, startAfter: after });
+        const dead = [];
+        for (const [key, entry] of page) {
+          after = key;
+          if (!live(entry, now)) dead.push(key);
+          else if (entry.exp != null && (next == null || entry.exp < next)) next = entry.exp;
+        }
+        for (let i = 0; i < dead.length; i += 128) await s.delete(dead.slice(i, i + 128));
+        if (page.size < PAGE) break;
       }
-      for (let i = 0; i < dead.length; i += 128) await s.delete(dead.slice(i, i + 128));
     }
     if (next != null) await this.#arm(next);
   }

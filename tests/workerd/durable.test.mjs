@@ -225,12 +225,14 @@ test(`workerd: the Durable Object store — ${WAVES} waves of ${WAVE} concurrent
     // minute ahead); an id seen again after its window is first again.
     const short = `wh-short-${Date.now()}`;
     const firstShort = (await (await fetch(`${storeBase}/webhook-id?id=${short}&ttl=200`)).json()).first;
+    assert.equal((await (await fetch(`${storeBase}/fill?id=${short}&n=2500`)).json()).filled, 2500);
     const kept = await (await fetch(`${storeBase}/purge?id=${short}`)).json();
     await sleep(400);
     const purged = await (await fetch(`${storeBase}/purge?id=${short}`)).json();
     const firstAgain = (await (await fetch(`${storeBase}/webhook-id?id=${short}&ttl=200`)).json()).first;
     assert.equal(firstShort, true);
     assert.ok(kept.keys.includes(`w:${short}`), `the object holds the id while it is live: ${JSON.stringify(kept)}`);
+    assert.deepEqual(kept.keys.filter((k) => k.startsWith('w:fill-')), [], 'the alarm deleted 2,500 expired ids (three pages)');
     assert.ok(kept.alarm >= Date.now() + 50_000, `an alarm is armed about a minute ahead: ${JSON.stringify(kept)}`);
     assert.ok(!purged.keys.includes(`w:${short}`), `the alarm deleted the expired id: ${JSON.stringify(purged)}`);
     assert.equal(firstAgain, true, 'an id is first again after its window');
