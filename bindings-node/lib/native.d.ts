@@ -112,6 +112,8 @@ export interface NativeWebhookVerifier {
 
 export interface NativeCallStats {
   sends: number; refreshes: number; authRetries: number; rateLimitRetries: number; serverRetries: number;
+  /** Location tokens minted by this call (a minted location session came due or was refused). */
+  mints: number;
 }
 export interface NativeCall {
   /** Whether the call has ended (done, fail, reauthorize, aborted). A method, not a getter. */
@@ -135,7 +137,26 @@ export type NativeStep =
   | { step: 'wait'; waitMs: number; reason: NativeWaitReason }
   | { step: 'done'; response: NativeResponseOut }
   | { step: 'reauthorize'; error: NativeStepError }
-  | { step: 'fail'; error: NativeStepError };
+  | { step: 'fail'; error: NativeStepError }
+  /**
+   * A minted location session came due (or its token was refused) and this call holds its
+   * lease: run `Call.locationToken(companyId, locationId)` on the resource `companyId`, feed its
+   * `done` response back as `{type: 'response'}`, its error through `pool.mintFailed`.
+   * (`companyId`/`locationId` are also `pool.mintedFrom(resourceId)`.)
+   */
+  | { step: 'mint'; companyId?: string; locationId?: string };
+
+/** What the web framework answers a webhook delivery. */
+export interface NativeWebhookReply { status: number; reason: string }
+/**
+ * A verified delivery's plan: for each of `forget`, delete its tokens and `pool.forget` it; for
+ * each of `mint`, `pool.expectMinted(location, companyId)` and, when true, a `Call.token` on it;
+ * then answer `applied` when something changed, else `unchanged`.
+ */
+export interface NativeWebhookPlan {
+  eventType: string; webhookId: string | null; companyId: string | null; mint: string[]; forget: string[];
+  skip: string | null; applied: NativeWebhookReply; unchanged: NativeWebhookReply;
+}
 
 /** `C`: the module's own Call class (a native takes only its own instances). */
 export interface NativePool<C extends NativeCall = NativeCall> {
@@ -161,6 +182,18 @@ export interface NativePool<C extends NativeCall = NativeCall> {
   sharedWritten(resourceId: string): void;
   /** 32-byte sealing keys, the first seals, all open; `[]` turns sealing off. */
   setKeys(keys: Uint8Array[]): void;
+  /** The mint call of the last `mint` step ended with `error` (its fail / reauthorize error). */
+  mintFailed(call: C, resourceId: string, error: { kind: string; message?: string }, nowMs: number, random: number): NativeStep;
+  /** Make the location a minted session of the company; true when it holds no usable token. */
+  expectMinted(locationId: string, companyId: string): boolean;
+  /** A location token minted outside a call (its refresh token is dropped): renews by minting. */
+  loadMinted(locationId: string, companyId: string, tokens: NativeTokenSet): void;
+  /** Forget the resource's session and pacing state (UNINSTALL); whether it held a credential. */
+  forget(resourceId: string): boolean;
+  /** The origin of a minted location session, else null. */
+  mintedFrom(resourceId: string): { companyId: string; locationId: string } | null;
+  /** The plan of a verified delivery (load `webhookReads(body)` first); throws `malformed_response`. */
+  planWebhook(body: string | Uint8Array): NativeWebhookPlan;
 }
 
 /**
@@ -189,7 +222,13 @@ export interface NativeModule<A extends NativeApp = NativeApp, C extends NativeC
     fromStored(app: A, stored: string, options?: NativeSessionOptions | null): NativeTokenSession;
   };
   WebhookVerifier: new (options?: NativeWebhookVerifierOptions | null) => NativeWebhookVerifier;
-  Call: new (request: NativeApiRequest, options?: NativeCallOptions | null) => NativeCall;
+  Call: {
+    new (request: NativeApiRequest, options?: NativeCallOptions | null): NativeCall;
+    /** Only a usable, saved token for the resource: ends `done` with an empty 204. */
+    token(options?: NativeCallOptions | null): C;
+    /** The mint call of a `mint` step (run on the company). */
+    locationToken(companyId: string, locationId: string, options?: NativeCallOptions | null): C;
+  };
   Pool: new (app: A, sessionOptions?: NativeSessionOptions | null, limits?: NativeLimits | null) => NativePool<C>;
   /** Coordinated mode: the core's store constants (never copied into JS). */
   redisReadScript(): string;
@@ -199,4 +238,10 @@ export interface NativeModule<A extends NativeApp = NativeApp, C extends NativeC
   sharedLeaseMs(): number;
   redisKey(prefix: string, resourceId: string): string;
   redisWebhookKey(prefix: string, webhookId: string): string;
+  /** The resources to load before `pool.planWebhook(body)`. */
+  webhookReads(body: string | Uint8Array): string[];
+  /** The answer to a delivery the verifier rejected (its reason), or null for `ok`. */
+  webhookRejected(reason: string): NativeWebhookReply | null;
+  /** The answer to a verified delivery that is not an event (400 malformed). */
+  webhookMalformed(): NativeWebhookReply;
 }

@@ -16,7 +16,7 @@ fn parsed(env: &Env, body: &Either<String, Uint8Array>) -> napi::Result<core::We
 impl Call {
     /// A call that only makes sure its resource holds a usable, saved token (it refreshes, or
     /// mints a minted location's token, and sends nothing else): ends `done` with an empty 204.
-    #[napi(factory, ts_args_type = "options?: Record<string, number | boolean> | undefined | null")]
+    #[napi(factory, ts_args_type = "options?: import('./lib/native').NativeCallOptions | undefined | null")]
     pub fn token(env: Env, options: Option<Unknown>) -> napi::Result<Call> {
         let o: core::CallOptions =
             options_in(options, "callOptions", serde_json::from_value::<core::CallOptions>).or_throw(&env)?;
@@ -27,7 +27,7 @@ impl Call {
     /// the answer of `POST /oauth/locationToken` (feed it to the location's call as a response).
     #[napi(
         factory,
-        ts_args_type = "companyId: string, locationId: string, options?: Record<string, number | boolean> | undefined | null"
+        ts_args_type = "companyId: string, locationId: string, options?: import('./lib/native').NativeCallOptions | undefined | null"
     )]
     pub fn location_token(env: Env, company_id: String, location_id: String, options: Option<Unknown>) -> napi::Result<Call> {
         let o: core::CallOptions =

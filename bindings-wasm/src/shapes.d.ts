@@ -22,7 +22,8 @@ export type NativeTokenSetIn = Omit<TokenSet, 'extra'> & { extra?: Record<string
 export type NativeDecision = { allow: true; sendId: number } | { allow: false; waitMs: number; dailyExhausted: boolean };
 export type NativeSessionAction =
   | { action: 'use'; accessToken: string } | { action: 'refresh'; request: HttpRequest }
-  | { action: 'wait'; waitMs: number } | { action: 'reauthorize' } | { action: 'save' };
+  | { action: 'wait'; waitMs: number } | { action: 'reauthorize' } | { action: 'save' }
+  | { action: 'mint'; companyId: string; locationId: string };
 
 export interface NativeError { kind: string; message: string; status: number | null; retryAfterMs: number | null }
 export type NativeEvent =
@@ -34,8 +35,17 @@ export type NativeStep =
   | { step: 'persist'; stored: string }
   | { step: 'wait'; waitMs: number; reason: 'rate_limit' | 'in_flight' | 'refresh' | 'backoff' }
   | { step: 'done'; response: { status: number; headers: Array<[string, string]>; body: string } }
-  | { step: 'reauthorize'; error: NativeError } | { step: 'fail'; error: NativeError };
-export interface CallStats { sends: number; refreshes: number; authRetries: number; rateLimitRetries: number; serverRetries: number }
+  | { step: 'reauthorize'; error: NativeError } | { step: 'fail'; error: NativeError }
+  /** A minted location session came due: run `Call.locationToken(companyId, locationId)` on `companyId`. */
+  | { step: 'mint'; companyId: string; locationId: string };
+export interface CallStats { sends: number; refreshes: number; authRetries: number; rateLimitRetries: number; serverRetries: number; mints: number }
+/** What the web framework answers a webhook delivery. */
+export interface NativeWebhookReply { status: number; reason: string }
+/** A verified delivery's plan: mint `mint` (expectMinted, then a `Call.token`), forget `forget`, answer `applied` when something changed, else `unchanged`. */
+export interface NativeWebhookPlan {
+  eventType: string; webhookId: string | null; companyId: string | null; mint: string[]; forget: string[];
+  skip: string | null; applied: NativeWebhookReply; unchanged: NativeWebhookReply;
+}
 
 export class App {
   free(): void;
@@ -94,6 +104,10 @@ export class Call {
   stats(): CallStats;
   isFinished(): boolean;
   copy(): Call;
+  /** Only a usable, saved token for the resource (mints a minted location's first token): ends `done` with an empty 204. */
+  static token(options?: Partial<NativeCallOptions> | null): Call;
+  /** The mint call of a `mint` step, run on the company: ends `done` with the answer of POST /oauth/locationToken. */
+  static locationToken(companyId: string, locationId: string, options?: Partial<NativeCallOptions> | null): Call;
 }
 export class Pool {
   free(): void;
@@ -114,6 +128,15 @@ export class Pool {
   sharedWritten(resourceId: string): void;
   setKeys(keys: Uint8Array[]): void;
   step(call: Call, resourceId: string, event: NativeEvent, nowMs: number, random: number): NativeStep;
+  /** The mint call of the last `mint` step ended with `error`: the location's call ends `reauthorize` (company must authorize again) or `fail`. */
+  mintFailed(call: Call, resourceId: string, error: { kind: string; message?: string }, nowMs: number, random: number): NativeStep;
+  /** Make the location a minted session of the company; true when it holds no usable token (run `Call.token` on it). */
+  expectMinted(locationId: string, companyId: string): boolean;
+  loadMinted(locationId: string, companyId: string, tokens: NativeTokenSetIn): void;
+  /** Forget the resource's session and pacing state (UNINSTALL). */
+  forget(resourceId: string): boolean;
+  mintedFrom(resourceId: string): { companyId: string; locationId: string } | null;
+  planWebhook(body: string | Uint8Array): NativeWebhookPlan;
 }
 export function redisReadScript(): string;
 export function redisCasScript(): string;
@@ -122,3 +145,9 @@ export function sharedTtlMs(): number;
 export function sharedLeaseMs(): number;
 export function redisKey(prefix: string, resourceId: string): string;
 export function redisWebhookKey(prefix: string, webhookId: string): string;
+/** The resources to load before `Pool.planWebhook(body)`. */
+export function webhookReads(body: string | Uint8Array): string[];
+/** The answer to a delivery the verifier rejected (its reason), or null for `ok`. */
+export function webhookRejected(reason: string): NativeWebhookReply | null;
+/** The answer to a verified delivery that is not an event (400 malformed). */
+export function webhookMalformed(): NativeWebhookReply;
