@@ -10,7 +10,7 @@ build_emulator
 bindings-wasm/build.sh
 say "node --test tests/js/*.test.mjs (HOOPAUTH_JS_IMPL=bindings-wasm/pkg-node: WASM in Node)"
 HOOPAUTH_JS_IMPL=bindings-wasm/pkg-node node --test tests/js/*.test.mjs
-say "node --test tests/workerd/ (the worker example in workerd: 300 requests at 60 in parallel; the Durable Object store: 2 x 200 concurrent requests over 3 isolates, then the object failing)"
+say "node --test tests/workerd/ (the worker example in workerd: 300 requests at 60 in parallel; the Durable Object store: 2 x 200 concurrent requests over 4 isolates, then the object failing)"
 [ -x tests/workerd/node_modules/.bin/workerd ] || { echo "workerd missing: run scripts/setup/wasm.sh" >&2; exit 1; }
 node --test tests/workerd/
 say "node --test tests/js/browser/*.test.mjs (headless Chromium: vectors, API, the README's pages; edge worker, package)"

@@ -1,19 +1,22 @@
 // Coordinated mode on Cloudflare Workers in the real runtime, workerd: the worker of the WASM
 // README's section "Coordinated mode on Cloudflare Workers" (its ```js block, taken from the
 // README as written) runs in three services — three isolates, each with its own module-level
-// Client — bound to one Durable Object namespace of the package's HoopAuthStore (hosted by a
-// fourth service, fixtures/store-host.mjs, which adds a fault switch in front of it and
-// installs the locations through the same store). The isolates share tokens and pacing only
-// through the objects.
+// Client — and a fourth runs it with a new Client per request (fixtures/per-request-worker.mjs),
+// all bound to one Durable Object namespace of the package's HoopAuthStore (hosted by a fifth
+// service, fixtures/store-host.mjs, which adds a fault switch in front of it and installs the
+// locations through the same store). The isolates share tokens and pacing only through the
+// objects, which live on disk (an idle object is evicted after about 10 s and reloaded).
 //
-// The platform emulator gives tokens living 16 s (due 8 s after they are issued: the leeway is
+// The platform emulator gives tokens living 20 s (due 10 s after they are issued: the leeway is
 // at most half a token's life), 20 requests per second per location, and no grace for a
 // repeated refresh token (a second use is an invalid_grant). Two waves of 200 concurrent
-// requests, spread over the three isolates and three locations, each starting just after the
-// tokens came due and ending before they are due again:
+// requests, spread over the three README isolates and three locations, each starting just
+// after the tokens came due and ending before they are due again:
 //   - every request answers 200, none hangs; the emulator counts 0 × 429, 0 invalid grants,
 //     and exactly one refresh per location per wave (one per due point);
 //   - workerd reports no promise resolved from another request's context and no hung request.
+// Then 30 concurrent requests through the fourth isolate (a client per request): every one ok,
+// no refresh (nothing is due).
 // Then the object fails: it throws (the call to it rejects), answers too late, or answers
 // with an error → 503 with store_unavailable, store_unavailable, store_error, quickly; once it
 // recovers, the same isolates answer 200 again (nothing was left held), still 0 × 429. Last, a
@@ -42,14 +45,17 @@ const PKG = path.join(ROOT, 'bindings-wasm', 'pkg');
 const README = path.join(ROOT, 'bindings-wasm', 'README.md');
 const SECTION = '## Coordinated mode on Cloudflare Workers';
 const STORE_HOST = path.join(HERE, 'fixtures', 'store-host.mjs');
+const PER_REQUEST = path.join(HERE, 'fixtures', 'per-request-worker.mjs');
 
 const LOCATIONS = ['loc_1', 'loc_2', 'loc_3'];
-const ISOLATES = 3;
+const ISOLATES = 4;   // three run the README's worker, the fourth a new Client per request
+const README_ISOLATES = 3;
+const PER_REQUEST_CALLS = 30;
 const WAVES = 2;
 const WAVE = 200;
 const MAX = 20;
 const INTERVAL_MS = 1000;
-const TOKEN_TTL_SECS = 16;
+const TOKEN_TTL_SECS = 20;
 const DUE_AFTER_MS = TOKEN_TTL_SECS * 500;   // the leeway is capped at half the token's life
 const PER_REQUEST_TIMEOUT_MS = 30_000;
 const BAD_LINES = /different request context|hung|would never generate a response|canceled this request/i;
@@ -108,7 +114,8 @@ function packageModules(dir) {
   return mods;
 }
 
-function writeConfig(dir, { ports, env, workerFile }) {
+function writeConfig(dir, { ports, env, mains }) {
+  fs.mkdirSync(path.join(dir, 'do'), { recursive: true });
   const pkgMods = packageModules(dir);
   const modules = (main) => [{ name: 'worker.mjs', kind: 'esModule', file: main }, ...pkgMods]
     .map((m) => `    (name = ${capnpString(m.name)}, ${m.kind} = embed ${capnpString(path.relative(dir, m.file))}),`)
@@ -117,7 +124,7 @@ function writeConfig(dir, { ports, env, workerFile }) {
     ? `    (name = ${capnpString(k)}, text = ${capnpString(v)}),`
     : `    (name = ${capnpString(k)}, json = ${capnpString(JSON.stringify(v))}),`)).join('\n');
   const ns = '    (name = "HOOPAUTH_STORE", durableObjectNamespace = (className = "TestStore", serviceName = "store")),';
-  const workers = Array.from({ length: ISOLATES }, (_, i) => `w${i + 1}`);
+  const workers = mains.map((_, i) => `w${i + 1}`);
   const worker = (name, main, extra) => `const ${name} :Workerd.Worker = (
   modules = [
 ${modules(main)}
@@ -137,6 +144,9 @@ const config :Workerd.Config = (
     (name = "store", worker = .store),
 ${workers.map((w) => `    (name = "${w}", worker = .${w}),`).join('\n')}
     (name = "internet", network = (allow = ["public", "private", "local"])),
+    # On disk, as in production: an idle object is evicted after about 10 s and its storage
+    # must survive that (workerd's inMemory storage drops an evicted object's data).
+    (name = "do-disk", disk = (path = ${capnpString(path.join(dir, 'do'))}, writable = true)),
   ],
   sockets = [
     (name = "store", address = "127.0.0.1:${ports.store}", http = (), service = "store"),
@@ -146,8 +156,8 @@ ${workers.map((w, i) => `    (name = "${w}", address = "127.0.0.1:${ports.worker
 
 ${worker('store', STORE_HOST, `
   durableObjectNamespaces = [ (className = "TestStore", uniqueKey = "hoopauth-durable-test") ],
-  durableObjectStorage = (inMemory = void),`)}
-${workers.map((w) => worker(w, workerFile, '')).join('\n')}`;
+  durableObjectStorage = (localDisk = "do-disk"),`)}
+${workers.map((w, i) => worker(w, mains[i], '')).join('\n')}`;
   const file = path.join(dir, 'config.capnp');
   fs.writeFileSync(file, config);
   return file;
@@ -193,7 +203,8 @@ test(`workerd: the Durable Object store — ${WAVES} waves of ${WAVE} concurrent
       HOOPAUTH_STORE_KEY: randomBytes(32).toString('base64'),
       HOOPAUTH_LIMITS: { max: MAX, intervalMs: INTERVAL_MS },
     };
-    const config = writeConfig(dir, { ports, env, workerFile });
+    const mains = Array.from({ length: ISOLATES }, (_, i) => (i < README_ISOLATES ? workerFile : PER_REQUEST));
+    const config = writeConfig(dir, { ports, env, mains });
     child = spawn(WORKERD, ['serve', config], { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout.on('data', (d) => { log += d; });
     child.stderr.on('data', (d) => { log += d; });
@@ -254,7 +265,7 @@ test(`workerd: the Durable Object store — ${WAVES} waves of ${WAVE} concurrent
       if (wait > 0) await sleep(wait);
       const t0 = Date.now();
       const results = await Promise.all(Array.from({ length: WAVE }, (_, i) =>
-        one(i, bases[i % ISOLATES], LOCATIONS[Math.floor(i / ISOLATES) % LOCATIONS.length])));
+        one(i, bases[i % README_ISOLATES], LOCATIONS[Math.floor(i / README_ISOLATES) % LOCATIONS.length])));
       const wallMs = Date.now() - t0;
       const statuses = {};
       for (const r of results) statuses[r.status] = (statuses[r.status] || 0) + 1;
@@ -270,11 +281,19 @@ test(`workerd: the Durable Object store — ${WAVES} waves of ${WAVE} concurrent
       before = after;
       dueAt = t0 + DUE_AFTER_MS;
     }
+    // Concurrent requests in one isolate that share nothing there: a new Client per request.
+    const p0 = Date.now();
+    const perRequest = await Promise.all(Array.from({ length: PER_REQUEST_CALLS }, (_, i) => one(i, bases[README_ISOLATES], LOCATIONS[i % LOCATIONS.length])));
+    const perRequestMs = Date.now() - p0;
+    const perRequestRefreshes = Object.values(refreshesOf(await emu.stats())).reduce((a, b) => a + b, 0) - Object.values(before).reduce((a, b) => a + b, 0);
+    assert.deepEqual(perRequest.filter((r) => r.status !== 200).map((r) => `${r.status} ${r.body.slice(0, 200)}`), [], 'a client per request: every call ok');
+    assert.ok(Date.now() < dueAt - 500, `the per-request calls ended before the tokens came due (${perRequestMs} ms)`);
+    assert.equal(perRequestRefreshes, 0, 'a client per request refreshes nothing that is not due');
     const stats = await emu.stats();
     const loadLog = log;
     const bad = loadLog.split('\n').filter((l) => BAD_LINES.test(l));
     const summary = {
-      isolates: ISOLATES, waves, emulator: { ok: stats.totals.ok, rate_limited: stats.totals.rate_limited,
+      isolates: ISOLATES, waves, per_request: { calls: PER_REQUEST_CALLS, wall_ms: perRequestMs }, emulator: { ok: stats.totals.ok, rate_limited: stats.totals.rate_limited,
         refreshes: stats.totals.refreshes, invalid_grants: stats.totals.invalid_grants, max_in_interval: stats.max_in_interval },
       workerd_bad_lines: bad.length,
     };
@@ -283,7 +302,7 @@ test(`workerd: the Durable Object store — ${WAVES} waves of ${WAVE} concurrent
     assert.equal(stats.totals.rate_limited, 0, 'no 429 at the platform');
     assert.equal(stats.totals.invalid_grants, 0, 'no refresh token used twice');
     assert.ok(stats.max_in_interval <= MAX, `at most ${MAX} per interval per location (saw ${stats.max_in_interval})`);
-    assert.equal(stats.totals.ok, WAVES * WAVE);
+    assert.equal(stats.totals.ok, WAVES * WAVE + PER_REQUEST_CALLS);
     assert.deepEqual(bad, [], 'workerd reported no cross-request promise and no hung request');
 
     // The object failing: each isolate's request fails fast with the store's kind; then recovers.
@@ -291,7 +310,7 @@ test(`workerd: the Durable Object store — ${WAVES} waves of ${WAVE} concurrent
     for (const [mode, kind, maxMs] of [['throw', 'store_unavailable', 1500], ['slow', 'store_unavailable', 4500], ['error', 'store_error', 1500]]) {
       assert.equal((await (await fetch(`${storeBase}/fault?mode=${mode}`)).json()).fault, mode);
       const t0 = Date.now();
-      const rs = await Promise.all(bases.map((b, i) => one(i, b, LOCATIONS[i])));
+      const rs = await Promise.all(bases.map((b, i) => one(i, b, LOCATIONS[i % LOCATIONS.length])));
       const ms = Date.now() - t0;
       faults.push({ mode, ms, answers: rs.map((r) => `${r.status} ${r.body}`) });
       for (const r of rs) {
@@ -302,7 +321,7 @@ test(`workerd: the Durable Object store — ${WAVES} waves of ${WAVE} concurrent
     }
     assert.equal((await (await fetch(`${storeBase}/fault?mode=off`)).json()).fault, 'off');
     const again = await Promise.all(Array.from({ length: 30 }, (_, i) =>
-      one(i, bases[i % ISOLATES], LOCATIONS[Math.floor(i / ISOLATES) % LOCATIONS.length])));
+      one(i, bases[i % ISOLATES], LOCATIONS[i % LOCATIONS.length])));
     const end = await emu.stats();
     console.log(`# workerd durable object faults: ${JSON.stringify({ faults, recovered: again.filter((r) => r.status === 200).length, rate_limited: end.totals.rate_limited, invalid_grants: end.totals.invalid_grants })}`);
     assert.deepEqual(again.filter((r) => r.status !== 200).map((r) => `${r.status} ${r.body.slice(0, 200)}`), [], 'every isolate answers again after the object recovered');
