@@ -22,8 +22,9 @@
 // recovers, the same isolates answer 200 again (nothing was left held), still 0 × 429. Last, a
 // refresh whose new tokens the object fails to save: that request fails, its isolate's next
 // call writes the tokens it kept, and every isolate uses them (no second refresh, no spent
-// token). Before the load: records are sealed, webhook ids are seen first once, and the
-// object's alarm deletes an expired id.
+// token). Before the load: the store protocol on a scratch resource (read, compare-and-set, a
+// stale one refused, delete), records are sealed, webhook ids are seen first once, and the
+// object's alarm deletes expired ids.
 //
 //   node --test tests/workerd/durable.test.mjs   (WORKERD_KEEP=1 keeps the temp dir)
 import test from 'node:test';
@@ -228,6 +229,11 @@ test(`workerd: the Durable Object store — ${WAVES} waves of ${WAVE} concurrent
       assert.equal(rec.sealed, true, 'the record is sealed (no token in clear in the object)');
       assert.ok(Math.abs(rec.nowMs - Date.now()) < 5000, 'the object clock is a Unix ms clock');
     }
+    const protocol = await (await fetch(`${storeBase}/protocol?id=scratch-${Date.now()}`)).json();
+    assert.deepEqual(protocol, [
+      { rev: 0, data: null, clock: true }, true, false, { rev: 1, data: 'one', clock: true },
+      true, { rev: 2, data: 'two', clock: true }, { rev: 0, data: null, clock: true },
+    ], 'read / compare-and-set (a stale revision refused) / delete');
     const ids = [`wh-${Date.now()}`];
     const seen = [];
     for (let i = 0; i < 2; i++) seen.push((await (await fetch(`${storeBase}/webhook-id?id=${ids[0]}`)).json()).first);
