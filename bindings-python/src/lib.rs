@@ -974,12 +974,28 @@ record! {
         fn __copy__(&self) -> PyCall {
             self.copy()
         }
+        /// A call that only makes sure its resource holds a usable, saved token (it refreshes,
+        /// or mints a minted location's token, and sends nothing else): ends `done` (204).
+        #[staticmethod]
+        #[pyo3(signature = (**options))]
+        fn token(options: Option<&Bound<'_, PyDict>>) -> PyResult<PyCall> {
+            let options = options!(core::CallOptions, options)?;
+            Ok(PyCall { inner: (core::Call::token(options), options) })
+        }
+        /// The mint call of a `mint` step: run it on `company_id`; it ends `done` with the
+        /// answer of `POST /oauth/locationToken`.
+        #[staticmethod]
+        #[pyo3(signature = (company_id, location_id, **options))]
+        fn location_token(company_id: &str, location_id: &str, options: Option<&Bound<'_, PyDict>>) -> PyResult<PyCall> {
+            let options = options!(core::CallOptions, options)?;
+            Ok(PyCall { inner: (core::Call::location_token(company_id, location_id, options), options) })
+        }
     }
 }
 
 record! {
-    /// What the driver does next. `kind`: `send`, `send_refresh`, `persist`, `wait`, `done`,
-    /// `reauthorize`, `fail`.
+    /// What the driver does next. `kind`: `send`, `send_refresh`, `persist`, `wait`, `mint`,
+    /// `done`, `reauthorize`, `fail`.
     PyStep(core::Step) as "Step", frozen;
     kind: &'static str = |s| s.as_str();
     is_final [hidden]: bool = |s| s.is_final();
@@ -1005,6 +1021,16 @@ record! {
     /// The final response's status (`done`).
     status: Option<u16> = |s| match s {
         core::Step::Done(r) => Some(r.status),
+        _ => None,
+    };
+    /// The company whose token mints the location's (`mint`).
+    company_id: Option<&str> = |s| match s {
+        core::Step::Mint { company_id, .. } => Some(company_id.as_str()),
+        _ => None,
+    };
+    /// The location to mint a token for (`mint`).
+    location_id: Option<&str> = |s| match s {
+        core::Step::Mint { location_id, .. } => Some(location_id.as_str()),
         _ => None,
     };
     @impl {
@@ -1089,6 +1115,48 @@ pool_methods! {
     /// `store_error`; the tokens stay in memory, unsaved, and the next call saves them first.
     persist_failed => PersistFailed;
     @impl {
+        /// The mint call of the last `mint` step ended with an error of `kind` (its `fail` or
+        /// `reauthorize`): the location's call ends `reauthorize` when the company must
+        /// authorize again, else `fail`.
+        fn mint_failed(
+            &mut self,
+            call: &Bound<'_, PyCall>,
+            resource_id: &str,
+            kind: &str,
+            message: &str,
+            now_ms: &Bound<'_, PyAny>,
+            random: &Bound<'_, PyAny>,
+        ) -> PyResult<PyStep> {
+            let kind = core::ErrorKind::from_name(kind)
+                .ok_or_else(|| to_py_err(core::Error::new(core::ErrorKind::InvalidArgument, "kind must be an error kind")))?;
+            let event = core::Event::MintFailed(core::Error::new(kind, message));
+            self.step_with(call, resource_id, event, now_ms, random)
+        }
+        /// Make `location_id` a minted location session of `company_id`: True when it holds no
+        /// usable token (run `Call.token()` on it), False when it holds its own tokens.
+        fn expect_minted(&mut self, location_id: &str, company_id: &str) -> PyResult<bool> {
+            self.inner.expect_minted(location_id, company_id).or_raise()
+        }
+        /// Load a location token minted from `company_id`'s outside a call (its refresh token
+        /// is dropped): it renews by minting.
+        fn load_minted(&mut self, location_id: &str, company_id: &str, tokens: PyRef<'_, PyTokenSet>) -> PyResult<()> {
+            self.inner.load_minted(location_id, company_id, tokens.inner.clone()).or_raise()
+        }
+        /// Forget the resource's session and its pacing state (UNINSTALL).
+        fn forget(&mut self, resource_id: &str) -> bool {
+            self.inner.forget(resource_id)
+        }
+        /// `(company_id, location_id)` of a minted location session, else None.
+        fn minted_from(&self, resource_id: &str) -> Option<(String, String)> {
+            let m = self.inner.session(resource_id)?.minted_from()?;
+            Some((m.company_id.clone(), m.location_id.clone()))
+        }
+        /// The plan of a verified delivery (load `webhook_reads(body)` first); raises
+        /// `MalformedResponseError` when the body is not an event.
+        fn plan_webhook(&self, body: &Bound<'_, PyAny>) -> PyResult<PyWebhookPlan> {
+            let event = core::parse_webhook_event(&body_bytes(body)?).or_raise()?;
+            Ok(PyWebhookPlan { inner: self.inner.plan_webhook(&event) })
+        }
         /// Keywords besides `limits`: the fields of the core's `SessionOptions`.
         #[new]
         #[pyo3(signature = (config, *, limits=None, **options))]
@@ -1440,6 +1508,46 @@ fn parse_webhook_event(body: &Bound<'_, PyAny>) -> PyResult<PyWebhookEvent> {
     Ok(PyWebhookEvent { inner: (event_type, value) })
 }
 
+record! {
+    /// What a verified webhook delivery asks of the driver: locations to mint (`mint`, from
+    /// `company_id`), resources to forget (`forget`); `reply(changed)` is the answer.
+    PyWebhookPlan(core::WebhookPlan) as "WebhookPlan", frozen;
+    event_type: &str = |p| &p.event_type;
+    webhook_id: Option<&str> = |p| p.webhook_id.as_deref();
+    company_id: Option<&str> = |p| p.company_id.as_deref();
+    mint: Vec<String> = |p| p.mint.clone();
+    forget: Vec<String> = |p| p.forget.clone();
+    skip: Option<&str> = |p| p.skip.as_deref();
+    @impl {
+        /// `(status, reason)` to answer once the plan ran and `changed` resources changed.
+        fn reply(&self, changed: usize) -> (u16, String) {
+            let r = self.inner.reply(changed);
+            (r.status, r.reason)
+        }
+        /// `(status, reason)` for a delivery the verifier rejected (its `reason`), None for `ok`.
+        #[staticmethod]
+        fn rejected(reason: &str) -> PyResult<Option<(u16, String)>> {
+            let r = core::VerifyReason::from_name(reason).ok_or_else(|| {
+                to_py_err(core::Error::new(core::ErrorKind::InvalidArgument, "reason must be ok, bad_signature, stale or duplicate"))
+            })?;
+            Ok(core::WebhookPlan::rejected_for(r).map(|r| (r.status, r.reason)))
+        }
+        /// `(400, "malformed")`: a verified delivery that is not an event.
+        #[staticmethod]
+        fn malformed() -> (u16, String) {
+            let r = core::WebhookPlan::malformed(&core::Error::new(core::ErrorKind::MalformedResponse, "malformed"));
+            (r.status, r.reason)
+        }
+    }
+}
+
+/// The resources to load before `Pool.plan_webhook(body)` (the event's company and location).
+#[pyfunction]
+fn webhook_reads(body: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
+    let event = core::parse_webhook_event(&body_bytes(body)?).or_raise()?;
+    Ok(core::webhook_reads(&event))
+}
+
 // ---------------------------------------------------------------------------------------
 // Module
 // ---------------------------------------------------------------------------------------
@@ -1484,6 +1592,7 @@ fn _hoopauth(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyVerification>()?;
     m.add_class::<PyWebhookVerifier>()?;
     m.add_class::<PyWebhookEvent>()?;
+    m.add_class::<PyWebhookPlan>()?;
     m.add_function(wrap_pyfunction!(error_kinds, m)?)?;
     m.add_function(wrap_pyfunction!(error_family, m)?)?;
     m.add_function(wrap_pyfunction!(parse_token_response, m)?)?;
@@ -1499,5 +1608,6 @@ fn _hoopauth(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(parse_webhook_event, m)?)?;
     m.add_function(wrap_pyfunction!(redis_key, m)?)?;
     m.add_function(wrap_pyfunction!(redis_webhook_key, m)?)?;
+    m.add_function(wrap_pyfunction!(webhook_reads, m)?)?;
     Ok(())
 }

@@ -124,6 +124,9 @@ FACTORIES: Dict[str, Callable[[], List[Any]]] = {
     "Verification": lambda: [h.verify_webhook(b"{}", "sig")],
     "WebhookVerifier": lambda: [h.WebhookVerifier()],
     "WebhookEvent": lambda: [webhook_event()],
+    "WebhookPlan": lambda: [
+        _pool().plan_webhook(json.dumps({"type": "INSTALL", "locationId": LOC, "companyId": "comp_1", "webhookId": "w1"}))
+    ],
     "Client": lambda: [client()],
     "AsyncClient": lambda: [async_client()],
     "Transport": lambda: [h.Transport(client())],

@@ -68,6 +68,7 @@ from ._hoopauth import (
     Verification,
     WebhookEvent,
     WebhookKey,
+    WebhookPlan,
     WebhookVerifier,
     __version__,
     classify_response,
@@ -84,6 +85,7 @@ from ._hoopauth import (
     states_equal,
     suggest_scope,
     verify_webhook,
+    webhook_reads,
 )
 from ._hoopauth import generate_state as _generate_state
 from ._driver import DriverStats, now_ms
@@ -143,6 +145,7 @@ __all__ = [
     "Verification",
     "WebhookVerifier",
     "WebhookEvent",
+    "WebhookPlan",
     "Client",
     "AsyncClient",
     "Transport",
@@ -180,6 +183,7 @@ __all__ = [
     "states_equal",
     "suggest_scope",
     "verify_webhook",
+    "webhook_reads",
     "HoopAuthError",
     "InputError",
     "ConfigError",

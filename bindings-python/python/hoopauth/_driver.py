@@ -25,7 +25,20 @@ from dataclasses import asdict, dataclass
 from typing import Any, Callable, Dict, Generator, Optional, Sequence, Tuple, Union
 from urllib.parse import urlsplit
 
-from ._hoopauth import Call, Config, Limits, Pool, Step, TokenSet
+from ._hoopauth import (
+    Call,
+    Config,
+    Limits,
+    Pool,
+    Step,
+    TokenSet,
+    Verification,
+    WebhookKey,
+    WebhookPlan,
+    WebhookVerifier,
+    parse_webhook_event,
+    webhook_reads,
+)
 from ._store import AnyTokenStore, MemoryTokenStore
 
 __all__ = ["DriverStats", "now_ms"]
@@ -43,8 +56,9 @@ _DEBUG = logging.DEBUG
 #: path), ``answer`` / ``refresh_answered`` (status, ms), ``persist`` / ``persist_saved`` /
 #: ``persist_failed`` (error: the exception's class name), ``call_done`` (status, ms),
 #: ``call_failed`` (kind, ms), ``transport_error`` (ms), ``abort``, ``store_lost_race``
-#: (attempt); outside calls: ``saved`` / ``save_failed`` (``load_tokens``, ``flush``) and
-#: ``forget``.
+#: (attempt), ``mint`` (company: a minted location token came due and is minted again) /
+#: ``minted`` (status); outside calls: ``saved`` / ``save_failed`` (``load_tokens``,
+#: ``flush``), ``forget``, ``webhook`` (type, status, reason) and ``mint_failed`` (kind).
 Event = Dict[str, Any]
 EventHook = Callable[[Event], None]
 
@@ -141,6 +155,8 @@ class _DriverBase:
         shared: Any = None,
         keys: Optional[Sequence[bytes]] = None,
         on_event: Optional[EventHook] = None,
+        webhook_key: Union[str, WebhookKey, None] = None,
+        webhook_max_age_ms: Optional[int] = None,
     ) -> None:
         if not isinstance(config, Config):
             raise TypeError("config must be a hoopauth.Config")
@@ -177,6 +193,11 @@ class _DriverBase:
         if on_event is not None and not callable(on_event):
             raise TypeError("on_event must be callable")
         self._on_event = on_event
+        # Webhooks (handle_webhook): the core checks signature and age; duplicates are this
+        # verifier's memory, or in coordinated mode the shared store's seen-keys.
+        self._verifier = WebhookVerifier(
+            webhook_key, max_age_ms=webhook_max_age_ms, seen_capacity=0 if shared is not None else None
+        )
 
     # -- events ---------------------------------------------------------------------------
     def _watched(self) -> bool:
@@ -210,8 +231,9 @@ class _DriverBase:
         answer: ``None`` or the store's exception), ``(_WAIT, ms, reason, gen)`` (give the
         slot back, sleep — woken early for ``_WAKE_EARLY`` reasons when the resource's wake
         counter moves past ``gen`` — and take a slot again), ``(_STEP, event)`` (coordinated
-        mode: run the store transaction of one step; answer: the step). Returns the last
-        API response. :class:`Client` and :class:`AsyncClient` each drive it with their own
+        mode: run the store transaction of one step; answer: the step), ``(_MINT, company,
+        location)`` (run the mint call ``Call.location_token`` on the company; answer:
+        :meth:`_mint_answer`). Returns the last API response (``None`` for a token call). :class:`Client` and :class:`AsyncClient` each drive it with their own
         I/O; aborting an unfinished call stays with them (it is I/O in coordinated mode)."""
         pool, lock, gens, stats = self.pool, self._lock, self._gen, self.stats
         watched = self._watched()
@@ -288,6 +310,24 @@ class _DriverBase:
                     with lock:
                         step = pool.resume(call, resource, now_ms(), _rand())
                 self._wake(resource)
+            elif kind == "mint":
+                # A minted location token came due: the company's own call mints a new one
+                # (its token, its lease, its pacing); its answer is fed back to this call.
+                if watched:
+                    self._emit("mint", resource, company=step.company_id)
+                res = yield (_MINT, step.company_id, step.location_id)
+                gen = gens.get(resource, 0)
+                if st is not None:
+                    step = yield (_STEP, res)
+                else:
+                    with lock:
+                        if res[0] == "response":
+                            step = pool.response(call, resource, res[1], res[2], res[3], now_ms(), _rand())
+                        else:
+                            step = pool.mint_failed(call, resource, res[1], res[2], now_ms(), _rand())
+                self._wake(resource)
+                if watched:
+                    self._emit("minted", resource, status=res[1] if res[0] == "response" else None)
             elif kind == "wait":
                 wait_ms = step.wait_ms or 0
                 if watched:
@@ -303,8 +343,7 @@ class _DriverBase:
                 self._account(st.call if st is not None else call, False)
                 if watched:
                     self._emit("call_done", resource, status=getattr(last, "status_code", None), ms=now_ms() - t0)
-                assert last is not None
-                return last
+                return last  # None for a token call (Call.token): nothing was sent
             else:
                 self._account(st.call if st is not None else call, True)
                 err = step.error()
@@ -400,9 +439,75 @@ class _DriverBase:
             return self.pool.token_set(resource_id)
 
     def _forget_local(self, resource_id: str) -> bool:
-        """Drop a resource's session from memory."""
+        """Drop a resource's session and pacing state from memory."""
         with self._lock:
-            return self.pool.remove(resource_id)
+            return self.pool.forget(resource_id)
+
+    # -- minted location sessions and webhooks --------------------------------------------
+    def _mint_call(self, company: str, location: str) -> Call:
+        return Call.location_token(company, location, **self._call_options)
+
+    def _token_call(self) -> Call:
+        return Call.token(**self._call_options)
+
+    @staticmethod
+    def _mint_answer(resp: Any, exc: Optional[BaseException]) -> _Event:
+        """What the mint call's end means to the location's call: its answer
+        (``("response", status, headers, body)``) or its error (``("mint_failed", kind,
+        message)``)."""
+        if exc is None:
+            return ("response", resp.status_code, resp.headers, resp.content)
+        kind = getattr(exc, "kind", None)
+        return ("mint_failed", kind if isinstance(kind, str) else "server_error", str(exc))
+
+    def _webhook_flow(self, body: Any, headers: Any) -> "_Flow":
+        """One webhook delivery end to end, sans-IO (the rule is the core's: ``WebhookPlan``):
+        verify (signature, age, duplicate ``webhookId`` — the store's seen-keys in coordinated
+        mode), parse, load what the plan reads, forget and mint, and return ``(status,
+        reason)``. Yields ``(_W_NOW,)`` (answer: now), ``(_W_SEEN, id, ttl_ms)`` (answer: first
+        time seen), ``(_W_LOAD, resource)``, ``(_W_FORGET, resource)`` (answer: whether it
+        held tokens), ``(_W_EXPECT, location, company)`` (answer: whether a mint is needed),
+        ``(_W_TOKEN, location)`` (run a token call; answer: ``None`` or its error)."""
+        now = yield (_W_NOW,)
+        with self._lock:
+            v: Verification = self._verifier.verify(body, headers, now)
+            max_age = self._verifier.max_age_ms
+        if v.valid and self.shared is not None:
+            wid = _webhook_id(body)
+            if wid is not None and not (yield (_W_SEEN, wid, 2 * max_age)):
+                v = Verification.duplicate()
+        answer = WebhookPlan.rejected(v.reason)
+        if answer is None:
+            answer = yield from self._webhook_apply(body)
+        if self._watched():
+            self._emit("webhook", "", status=answer[0], reason=answer[1])
+        return answer
+
+    def _webhook_apply(self, body: Any) -> "_Flow":
+        from ._errors import HoopAuthError
+
+        try:
+            reads = webhook_reads(body)
+        except HoopAuthError:
+            return WebhookPlan.malformed()
+        for resource in reads:
+            yield (_W_LOAD, resource)
+        with self._lock:
+            plan = self.pool.plan_webhook(body)
+        changed = 0
+        for resource in plan.forget:
+            if (yield (_W_FORGET, resource)):
+                changed += 1
+        company = plan.company_id
+        for location in plan.mint if company is not None else []:
+            if (yield (_W_EXPECT, location, company)):
+                err = yield (_W_TOKEN, location)
+                if err is None:
+                    changed += 1
+                elif self._watched():
+                    # The location stays marked as minted: its first call mints again.
+                    self._emit("mint_failed", location, kind=getattr(err, "kind", type(err).__name__))
+        return plan.reply(changed)
 
     def _store_delete(self, resource_id: str) -> Any:
         """The token store's ``delete`` (a store without one keeps the record: a warning)."""
@@ -518,6 +623,8 @@ class _DriverBase:
             step = pool.response(call, resource, event[1], event[2], event[3], now, _rand())
         elif kind == "transport_error":
             step = pool.transport_error(call, resource, now, _rand())
+        elif kind == "mint_failed":
+            step = pool.mint_failed(call, resource, event[1], event[2], now, _rand())
         else:  # pragma: no cover - the drivers send only these
             raise AssertionError(kind)
         st.refresh_fp = _fingerprint(pool, resource) if step.kind == "send_refresh" else None
@@ -617,10 +724,25 @@ _Event = Tuple[Any, ...]
 _Txn = Generator[Union[str, Tuple[int, str], float], Any, Any]
 
 # The call loop's intents (see ``_DriverBase._call_loop``).
-_LOAD, _SLOT, _SEND, _SET, _WAIT, _STEP = range(6)
+_LOAD, _SLOT, _SEND, _SET, _WAIT, _STEP, _MINT = range(7)
 _LOAD_OP = (_LOAD,)
 _SLOT_OP = (_SLOT,)
 _Loop = Generator[Tuple[Any, ...], Any, Any]
+
+
+# The webhook flow's intents (see ``_DriverBase._webhook_flow``).
+_W_NOW, _W_SEEN, _W_LOAD, _W_FORGET, _W_EXPECT, _W_TOKEN = range(6)
+_Flow = Generator[Tuple[Any, ...], Any, Tuple[int, str]]
+
+
+def _webhook_id(body: Any) -> Optional[str]:
+    """The delivery's ``webhookId`` (``None`` when absent or the body is not an event)."""
+    from ._errors import HoopAuthError
+
+    try:
+        return parse_webhook_event(body).webhook_id or None
+    except HoopAuthError:
+        return None
 
 
 def _backoff(attempt: int) -> float:

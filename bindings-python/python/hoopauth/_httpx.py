@@ -18,8 +18,15 @@ from ._driver import (
     _READ,
     _SEND,
     _SET,
+    _MINT,
     _SLOT,
     _STEP,
+    _W_EXPECT,
+    _W_FORGET,
+    _W_LOAD,
+    _W_NOW,
+    _W_SEEN,
+    _W_TOKEN,
     _WAIT,
     EventHook,
     _Loop,
@@ -27,6 +34,7 @@ from ._driver import (
     _DriverBase,
     _deadline,
     _Event,
+    _Flow,
     _resource,
     _seconds,
     _SharedCall,
@@ -34,7 +42,18 @@ from ._driver import (
     _Txn,
     now_ms,
 )
-from ._hoopauth import Call, Callback, Config, Limits, Request, Step, TokenSet, parse_callback, parse_token_response
+from ._hoopauth import (
+    Call,
+    Callback,
+    Config,
+    Limits,
+    Request,
+    Step,
+    TokenSet,
+    WebhookKey,
+    parse_callback,
+    parse_token_response,
+)
 from ._pool import cache_socket_lookups
 from ._store import AnyTokenStore, TokenStore
 
@@ -115,6 +134,8 @@ class Client(_DriverBase):
         shared: Any = None,
         keys: Optional[List[bytes]] = None,
         on_event: Optional[EventHook] = None,
+        webhook_key: Union[str, WebhookKey, None] = None,
+        webhook_max_age_ms: Optional[int] = None,
         **call_options: int,
     ) -> None:
         super().__init__(
@@ -127,6 +148,8 @@ class Client(_DriverBase):
             shared=shared,
             keys=keys,
             on_event=on_event,
+            webhook_key=webhook_key,
+            webhook_max_age_ms=webhook_max_age_ms,
         )
         self._own_http = http is None
         self.http: httpx.Client = http if http is not None else httpx.Client(timeout=_http_timeout(timeout), follow_redirects=False, limits=_pool_limits(max_in_flight))
@@ -227,6 +250,13 @@ class Client(_DriverBase):
                         res = exc
                 elif tag == _SLOT:
                     holding = self._acquire_slot(deadline, timeout)
+                elif tag == _MINT:
+                    # The mint call takes its own slot: this one's is given back meanwhile.
+                    if holding:
+                        self._in_flight.release()
+                        holding = False
+                    res = self._run_mint(op[1], op[2], deadline, timeout)
+                    holding = self._acquire_slot(deadline, timeout)
                 else:  # _LOAD
                     self._ensure_loaded(resource)
                 op = loop.send(res)
@@ -249,6 +279,86 @@ class Client(_DriverBase):
                 self._abort(st.call if st is not None else call, resource)
                 if holding:
                     self._in_flight.release()
+
+    def _run_mint(self, company: str, location: str, deadline: Optional[float], timeout: Any) -> _Event:
+        """Run the mint call of a location's ``mint`` step on the company (within what is left
+        of the location call's deadline); its answer or its error for the location's call."""
+        from ._errors import HoopAuthError
+
+        left = None if deadline is None else max(deadline - time.monotonic(), 0.001)
+        try:
+            if self.shared is not None:
+                resp = self._run_shared(_SharedCall(lambda: self._mint_call(company, location)), company, left)
+            else:
+                resp = self._run(self._mint_call(company, location), company, left)
+        except TimeoutError:
+            raise _timed_out(timeout) from None
+        except HoopAuthError as exc:
+            return self._mint_answer(None, exc)
+        return self._mint_answer(resp, None)
+
+    def _run_token(self, resource: str) -> None:
+        """Make sure ``resource`` holds a usable, saved token (a minted location: mint it)."""
+        if self.shared is not None:
+            self._run_shared(_SharedCall(self._token_call), resource)
+        else:
+            self._run(self._token_call(), resource)
+
+    def handle_webhook(self, body: Union[bytes, str], headers: Any) -> Tuple[int, str]:
+        """Handle one webhook delivery end to end and return what the web framework answers,
+        ``(status, reason)``: verify it (signature with ``webhook_key``, the replay window, a
+        ``webhookId`` seen before — by any process in coordinated mode), parse it, and apply it:
+        an ``INSTALL`` under a company (a bulk one too: every approved location) mints and
+        stores a location token for each location holding none — paced on the company's
+        budget, each renewed by minting when it comes due; an ``UNINSTALL`` deletes the
+        resource's tokens and pacing state. ``200 applied``, ``200 nothing_to_do`` (e.g. the
+        same delivery again past the duplicate memory), ``200 ignored`` (another event type),
+        ``200 no_company_tokens``, ``200 duplicate``, ``401 bad_signature``, ``401 stale``,
+        ``400 malformed``. ``body``: the raw bytes as received; ``headers``: a mapping or pairs.
+        A location whose mint failed stays marked as minted: its first call mints again."""
+        return self._run_flow(self._webhook_flow(body, headers))
+
+    def _run_flow(self, flow: _Flow) -> Tuple[int, str]:
+        from ._errors import HoopAuthError
+
+        try:
+            op = next(flow)
+            while True:
+                tag = op[0]
+                res: Any = None
+                if tag == _W_NOW:
+                    res = self._clock()
+                elif tag == _W_SEEN:
+                    try:
+                        res = bool(self.shared.seen_first(op[1], op[2]))
+                    except Exception as exc:
+                        raise self._shared_error(exc) from exc
+                elif tag == _W_LOAD:
+                    if self.shared is not None:
+                        self._put(op[1], None)
+                    else:
+                        self._ensure_loaded(op[1])
+                elif tag == _W_FORGET:
+                    res = self.forget(op[1])
+                elif tag == _W_EXPECT:
+                    res = self._expect_minted(op[1], op[2])
+                else:  # _W_TOKEN
+                    try:
+                        self._run_token(op[1])
+                    except HoopAuthError as exc:
+                        res = exc
+                op = flow.send(res)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+
+    def _expect_minted(self, location: str, company: str) -> bool:
+        if self.shared is not None:
+            self._put(location, lambda: self.pool.expect_minted(location, company))
+            with self._lock:
+                return not self.pool.has_session(location)
+        self._ensure_loaded(location)
+        with self._lock:
+            return self.pool.expect_minted(location, company)
 
     # -- coordinated mode -----------------------------------------------------------------
     def _io(self, txn: _Txn, resource: str, wait_s: Optional[float] = None) -> Any:
@@ -387,7 +497,13 @@ class Client(_DriverBase):
         sent = self._clock()
         resp = self._send(req)
         tokens = parse_token_response(resp.status_code, resp.content, sent, resp.headers)
-        self.load_tokens(tokens, location_id)
+        # A minted location session: renewed by minting from the company when it comes due.
+        if self.shared is not None:
+            self._put(location_id, lambda: self.pool.load_minted(location_id, company_id, tokens))
+        else:
+            with self._lock:
+                self.pool.load_minted(location_id, company_id, tokens)
+            self._save(location_id)
         return tokens
 
     def load_tokens(self, tokens: TokenSet, resource_id: Optional[str] = None) -> str:
@@ -431,7 +547,7 @@ class Client(_DriverBase):
         record is written rather than the key deleted, so no process writes back its copy)."""
         if self.shared is not None:
             had = self.pool.has_session(resource_id)
-            self._put(resource_id, lambda: self.pool.remove(resource_id))
+            self._put(resource_id, lambda: self.pool.forget(resource_id))
             return had
         had = self._forget_local(resource_id)
         self._store_delete(resource_id)
@@ -538,6 +654,8 @@ class AsyncClient(_DriverBase):
         shared: Any = None,
         keys: Optional[List[bytes]] = None,
         on_event: Optional[EventHook] = None,
+        webhook_key: Union[str, WebhookKey, None] = None,
+        webhook_max_age_ms: Optional[int] = None,
         **call_options: int,
     ) -> None:
         super().__init__(
@@ -550,6 +668,8 @@ class AsyncClient(_DriverBase):
             shared=shared,
             keys=keys,
             on_event=on_event,
+            webhook_key=webhook_key,
+            webhook_max_age_ms=webhook_max_age_ms,
         )
         self._own_http = http is None
         self.http: httpx.AsyncClient = (
@@ -648,6 +768,14 @@ class AsyncClient(_DriverBase):
                 elif tag == _SLOT:
                     await slots.acquire()
                     holding = True
+                elif tag == _MINT:
+                    # The mint call takes its own slot: this one's is given back meanwhile.
+                    if holding:
+                        slots.release()
+                        holding = False
+                    res = await self._run_mint(op[1], op[2])
+                    await slots.acquire()
+                    holding = True
                 else:  # _LOAD
                     await self._ensure_loaded(resource)
                 op = loop.send(res)
@@ -673,6 +801,69 @@ class AsyncClient(_DriverBase):
                 self._abort(st.call if st is not None else call, resource)
                 if holding:
                     slots.release()
+
+    async def _run_mint(self, company: str, location: str) -> _Event:
+        """As :meth:`Client._run_mint` (the location call's timeout, if any, covers it)."""
+        from ._errors import HoopAuthError
+
+        try:
+            if self.shared is not None:
+                resp = await self._run_shared(_SharedCall(lambda: self._mint_call(company, location)), company)
+            else:
+                resp = await self._run(self._mint_call(company, location), company)
+        except HoopAuthError as exc:
+            return self._mint_answer(None, exc)
+        return self._mint_answer(resp, None)
+
+    async def _run_token(self, resource: str) -> None:
+        if self.shared is not None:
+            await self._run_shared(_SharedCall(self._token_call), resource)
+        else:
+            await self._run(self._token_call(), resource)
+
+    async def handle_webhook(self, body: Union[bytes, str], headers: Any) -> Tuple[int, str]:
+        """As :meth:`Client.handle_webhook`, awaitable."""
+        from ._errors import HoopAuthError
+
+        flow = self._webhook_flow(body, headers)
+        try:
+            op = next(flow)
+            while True:
+                tag = op[0]
+                res: Any = None
+                if tag == _W_NOW:
+                    res = await self._clock()
+                elif tag == _W_SEEN:
+                    try:
+                        res = bool(await _maybe_await(self.shared.seen_first(op[1], op[2])))
+                    except Exception as exc:
+                        raise self._shared_error(exc) from exc
+                elif tag == _W_LOAD:
+                    if self.shared is not None:
+                        await self._put(op[1], None)
+                    else:
+                        await self._ensure_loaded(op[1])
+                elif tag == _W_FORGET:
+                    res = await self.forget(op[1])
+                elif tag == _W_EXPECT:
+                    res = await self._expect_minted(op[1], op[2])
+                else:  # _W_TOKEN
+                    try:
+                        await self._run_token(op[1])
+                    except HoopAuthError as exc:
+                        res = exc
+                op = flow.send(res)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+
+    async def _expect_minted(self, location: str, company: str) -> bool:
+        if self.shared is not None:
+            await self._put(location, lambda: self.pool.expect_minted(location, company))
+            with self._lock:
+                return not self.pool.has_session(location)
+        await self._ensure_loaded(location)
+        with self._lock:
+            return self.pool.expect_minted(location, company)
 
     # -- coordinated mode -----------------------------------------------------------------
     async def _store_op(self, name: str, *args: Any) -> Any:
@@ -737,7 +928,7 @@ class AsyncClient(_DriverBase):
         """As :meth:`Client.forget`, awaitable (coordinated mode empties the shared record)."""
         if self.shared is not None:
             had = self.pool.has_session(resource_id)
-            await self._put(resource_id, lambda: self.pool.remove(resource_id))
+            await self._put(resource_id, lambda: self.pool.forget(resource_id))
             return had
         had = self._forget_local(resource_id)
         await _maybe_await(self._store_delete(resource_id))
@@ -837,7 +1028,12 @@ class AsyncClient(_DriverBase):
         sent = await self._clock()
         resp = await self._send(req)
         tokens = parse_token_response(resp.status_code, resp.content, sent, resp.headers)
-        await self.load_tokens(tokens, location_id)
+        if self.shared is not None:
+            await self._put(location_id, lambda: self.pool.load_minted(location_id, company_id, tokens))
+        else:
+            with self._lock:
+                self.pool.load_minted(location_id, company_id, tokens)
+            await self._save(location_id)
         return tokens
 
     async def load_tokens(self, tokens: TokenSet, resource_id: Optional[str] = None) -> str:
