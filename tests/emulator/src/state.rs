@@ -358,8 +358,10 @@ impl State {
         if company {
             self.company_install = Some(c.approved.clone());
         }
+        // Counted under the token's resource: the company for a company token.
+        let resource = grant.resource().to_string();
         let body = self.mint(grant, now);
-        self.stat(&c.location, |s| s.token_exchanges += 1);
+        self.stat(&resource, |s| s.token_exchanges += 1);
         CodeOutcome::Issued {
             body,
             location: c.location,

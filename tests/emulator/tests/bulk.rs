@@ -126,6 +126,13 @@ async fn bulk_company_token_mints_only_approved_locations() {
         );
         assert_eq!(contacts(&r, &s(&b, "access_token"), loc).await, 200);
     }
+    // The code exchange counts under the company (the token's resource).
+    let st = stats(&r).await;
+    assert_eq!(st["resources"]["comp_1"]["token_exchanges"], 1);
+    assert_eq!(
+        st["resources"]["loc_1"]["token_exchanges"], 1,
+        "the mint only"
+    );
     // loc_2 exists but was not approved; loc_9 does not exist.
     let refused = mint(&r, &company, "loc_2").await;
     assert_eq!(refused.status, 400);
