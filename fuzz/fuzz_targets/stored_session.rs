@@ -82,6 +82,17 @@ fuzz_target!(|case: Case| {
                 assert!(wait_ms > 0);
                 assert_eq!(s.stored(), &before, "a Wait changes nothing");
             }
+            Ok(Action::Mint { company_id, location_id }) => {
+                // Only a minted session (no credential, or tokens without a refresh token) mints.
+                let m = before.minted_from.clone().unwrap_or_else(|| panic!("a mint of an unminted session"));
+                assert_eq!((m.company_id, m.location_id), (company_id, location_id));
+                if let Credential::Oauth { tokens } = &before.credential {
+                    assert!(tokens.refresh_token.is_none(), "a mint of a session that can refresh");
+                }
+                assert!(!matches!(before.credential, Credential::Private { .. }));
+                assert!(s.refresh_in_flight(now) || case.lease_ms == 0 || now == u64::MAX);
+                assert_ne!(s.version(), before.version);
+            }
             Ok(Action::Reauthorize) => assert_eq!(s.stored(), &before),
             Ok(Action::Save) => panic!("a restored session has nothing unsaved"),
             Err(e) => assert!(matches!(e.kind(), ErrorKind::InvalidConfig | ErrorKind::InvalidArgument), "{e:?}"),
