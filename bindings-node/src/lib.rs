@@ -14,7 +14,7 @@ use napi::bindgen_prelude::{
 };
 use napi::{Env, JsValue, Status, ValueType};
 use napi_derive::napi;
-use serde_json::{json, to_value, Map, Number, Value};
+use serde_json::{json, to_value, Map, Value};
 
 // ---- errors ---------------------------------------------------------------------------
 
@@ -234,31 +234,42 @@ fn camel(key: &str) -> String {
     out
 }
 
-/// A serde value as JS gets it: object keys in camelCase when `rename` (the core's own
-/// structs; never a map of foreign keys such as a token set's `extra`), integers above
-/// 2^53-1 as plain numbers (napi would make them BigInts).
-fn js_form(v: Value, rename: bool) -> Value {
-    match v {
-        Value::Object(m) => Value::Object(
-            m.into_iter().map(|(k, v)| (if rename { camel(&k) } else { k }, js_form(v, rename))).collect(),
-        ),
-        Value::Array(a) => Value::Array(a.into_iter().map(|v| js_form(v, rename)).collect()),
-        Value::Number(n) if n.as_u64().is_some_and(|x| x > MAX_SAFE) => {
-            n.as_f64().and_then(Number::from_f64).map_or(Value::Null, Value::Number)
+/// A serde value as JS gets it, built straight into JS: object keys in camelCase when the
+/// flag is set (the core's own structs; never a map of foreign keys such as a token set's
+/// `extra`), every number a JS number (napi would make integers above 2^53-1 BigInts).
+pub struct Js(Value, bool);
+
+impl napi::bindgen_prelude::ToNapiValue for Js {
+    unsafe fn to_napi_value(env: napi::sys::napi_env, val: Self) -> napi::Result<napi::sys::napi_value> {
+        let Js(v, rename) = val;
+        // SAFETY: napi's own env, handed on to napi's own conversions.
+        unsafe {
+            match v {
+                Value::Object(m) => {
+                    let mut o = Object::new(&Env::from_raw(env))?;
+                    for (k, v) in m {
+                        let key = if rename && k.contains('_') { camel(&k) } else { k };
+                        o.set_named_property(&key, Js(v, rename))?;
+                    }
+                    Object::to_napi_value(env, o)
+                }
+                Value::Array(a) => Vec::to_napi_value(env, a.into_iter().map(|v| Js(v, rename)).collect::<Vec<_>>()),
+                Value::Number(n) => f64::to_napi_value(env, n.as_f64().unwrap_or(f64::NAN)),
+                v => Value::to_napi_value(env, v),
+            }
         }
-        v => v,
     }
 }
 
 /// A core value's serde form (`to_value(&x)`) with camelCase keys: the objects the natives
 /// hand out.
-fn out(v: serde_json::Result<Value>) -> Value {
-    v.map_or(Value::Null, |v| js_form(v, true))
+fn out(v: serde_json::Result<Value>) -> Js {
+    Js(v.unwrap_or(Value::Null), true)
 }
 
 /// A core enum's serde form (`{"Variant": {fields}}` or `"Variant"`) as one flat object:
 /// `tag` set to `name`, then the variant's fields in camelCase.
-fn tagged(tag: &str, name: Value, v: serde_json::Result<Value>) -> Value {
+fn tagged(tag: &str, name: Value, v: serde_json::Result<Value>) -> Js {
     let mut m = Map::new();
     if let Ok(Value::Object(variant)) = v {
         for (_, fields) in variant {
@@ -268,7 +279,7 @@ fn tagged(tag: &str, name: Value, v: serde_json::Result<Value>) -> Value {
         }
     }
     m.insert(tag.to_owned(), name);
-    js_form(Value::Object(m), true)
+    Js(Value::Object(m), true)
 }
 
 /// An error inside a result (a step's `error`): what a thrown error carries, as data.
@@ -277,29 +288,27 @@ fn error_out(e: &core::Error) -> Value {
 }
 
 /// A token set as the core's camelCase view (`extra` keeps its keys as sent).
-fn token_set_out(t: &core::TokenSet) -> Value {
-    serde_json::from_str(&t.to_js_json()).map_or(Value::Null, |v| js_form(v, false))
+fn token_set_out(t: &core::TokenSet) -> Js {
+    Js(serde_json::from_str(&t.to_js_json()).unwrap_or(Value::Null), false)
 }
 
 /// A step of the call: `step` names it; its payload under `request`, `stored` (the JSON text
 /// to save), `waitMs` and `reason`, `response` or `error`.
-fn step_out(step: &core::Step) -> Value {
+fn step_out(step: &core::Step) -> Js {
     let payload = match step {
         core::Step::Send(r) | core::Step::SendRefresh(r) => json!({ "request": r }),
         core::Step::Persist(stored) => json!({ "stored": serde_json::to_string(stored).unwrap_or_default() }),
         core::Step::Wait { wait_ms, reason } => json!({ "wait_ms": wait_ms, "reason": reason }),
         core::Step::Done(response) => json!({ "response": response }),
         core::Step::Reauthorize(e) | core::Step::Fail(e) => json!({ "error": error_out(e) }),
-        // A step the core grew after this binding: its name alone, until it is mapped here.
-        #[allow(unreachable_patterns)]
-        _ => Value::Null,
+        core::Step::Mint { company_id, location_id } => json!({ "company_id": company_id, "location_id": location_id }),
     };
     let mut m = Map::new();
     m.insert("step".into(), step.as_str().into());
     if let Value::Object(p) = payload {
         m.extend(p);
     }
-    js_form(Value::Object(m), true)
+    Js(Value::Object(m), true)
 }
 
 // ---- strings that may be secrets ----------------------------------------------------------
@@ -498,7 +507,7 @@ impl App {
     }
 
     #[napi(ts_return_type = "import('./lib/native').NativeRequest")]
-    pub fn token_request(&self, env: Env, options: TokenRequestOptions) -> napi::Result<Value> {
+    pub fn token_request(&self, env: Env, options: TokenRequestOptions) -> napi::Result<Js> {
         let r = (|| {
             let code = text(options.code);
             let refresh = text(options.refresh_token);
@@ -510,7 +519,7 @@ impl App {
     }
 
     #[napi(ts_return_type = "import('./lib/native').NativeRequest")]
-    pub fn location_token_request(&self, env: Env, options: LocationTokenRequestOptions) -> napi::Result<Value> {
+    pub fn location_token_request(&self, env: Env, options: LocationTokenRequestOptions) -> napi::Result<Js> {
         self.config
             .location_token_request(&options.agency_access_token.0, &options.company_id, &options.location_id)
             .map(|r| out(to_value(&r)))
@@ -518,7 +527,7 @@ impl App {
     }
 
     #[napi(ts_return_type = "import('./lib/native').NativeRequest")]
-    pub fn api_request(&self, env: Env, options: ApiRequestOptions) -> napi::Result<Value> {
+    pub fn api_request(&self, env: Env, options: ApiRequestOptions) -> napi::Result<Js> {
         let r = (|| {
             let req = api_request(&options)?;
             let token = options.access_token.as_ref().map(|t| t.0.as_str()).unwrap_or("");
@@ -534,7 +543,7 @@ impl App {
     ts_args_type = "url: string, expectedState?: string | undefined | null",
     ts_return_type = "{ code: string; state: string | null }"
 )]
-pub fn parse_callback(env: Env, url: Text, expected_state: Option<String>) -> napi::Result<Value> {
+pub fn parse_callback(env: Env, url: Text, expected_state: Option<String>) -> napi::Result<Js> {
     core::parse_callback(&url.0, expected_state.as_deref()).map(|c| out(to_value(&c))).or_throw(&env)
 }
 
@@ -545,7 +554,7 @@ pub fn generate_state(env: Env, random_bytes: Uint8Array) -> napi::Result<String
 
 /// Parse a token endpoint answer; `now_ms` = when the request was sent.
 #[napi(ts_args_type = "response: HttpResponse, nowMs: number", ts_return_type = "import('./lib/native').NativeTokenSet")]
-pub fn parse_token_response(env: Env, response: HttpResponse, now_ms: Num) -> napi::Result<Value> {
+pub fn parse_token_response(env: Env, response: HttpResponse, now_ms: Num) -> napi::Result<Js> {
     let r = (|| {
         let now = ms(now_ms.0, "nowMs")?;
         let status = status_in(response.status.0)?;
@@ -560,7 +569,7 @@ pub fn parse_token_response(env: Env, response: HttpResponse, now_ms: Num) -> na
     ts_args_type = "response: HttpResponse, nowMs?: number | undefined | null",
     ts_return_type = "import('./lib/native').NativeClassification"
 )]
-pub fn classify_response(env: Env, response: HttpResponse, now_ms: Option<Num>) -> napi::Result<Value> {
+pub fn classify_response(env: Env, response: HttpResponse, now_ms: Option<Num>) -> napi::Result<Js> {
     let now = opt_ms(now_ms, "nowMs").or_throw(&env)?;
     let status = status_in(response.status.0).or_throw(&env)?;
     let body = response.body.as_deref().unwrap_or("");
@@ -569,12 +578,12 @@ pub fn classify_response(env: Env, response: HttpResponse, now_ms: Option<Num>) 
 }
 
 #[napi(ts_return_type = "import('./lib/native').NativeRateLimitHeaders")]
-pub fn parse_rate_limit_headers(headers: Vec<(String, String)>) -> Value {
+pub fn parse_rate_limit_headers(headers: Vec<(String, String)>) -> Js {
     out(to_value(core::parse_rate_limit_headers(&headers)))
 }
 
 #[napi(ts_return_type = "import('./lib/native').NativeVerification")]
-pub fn verify_webhook(env: Env, options: VerifyWebhookOptions) -> napi::Result<Value> {
+pub fn verify_webhook(env: Env, options: VerifyWebhookOptions) -> napi::Result<Js> {
     let now = opt_ms(options.now_ms, "nowMs").or_throw(&env)?;
     let max_age = opt_ms(options.max_age_ms, "maxAgeMs").or_throw(&env)?;
     let key = match options.public_key.as_deref() {
@@ -592,8 +601,8 @@ pub fn verify_webhook(env: Env, options: VerifyWebhookOptions) -> napi::Result<V
 
 /// A webhook body as a typed event: `{type, appId, locationId, ...}` (camelCase); other
 /// event types come back as their whole body.
-#[napi]
-pub fn parse_webhook_event(env: Env, body: Either<String, Uint8Array>) -> napi::Result<Map<String, Value>> {
+#[napi(ts_return_type = "Record<string, any>")]
+pub fn parse_webhook_event(env: Env, body: Either<String, Uint8Array>) -> napi::Result<Js> {
     let event = core::parse_webhook_event(body_bytes(&body)).or_throw(&env)?;
     if let core::WebhookEvent::Other { event_type, body } = event {
         let mut m = match body {
@@ -601,17 +610,9 @@ pub fn parse_webhook_event(env: Env, body: Either<String, Uint8Array>) -> napi::
             _ => Map::new(),
         };
         m.insert("type".into(), Value::String(event_type));
-        return Ok(m);
+        return Ok(Js(Value::Object(m), false));
     }
-    let v = serde_json::to_value(&event)
-        .map_err(|_| throw(&env, core::Error::new(ErrorKind::MalformedResponse, "webhook event")))?;
-    let mut out = Map::new();
-    if let Value::Object(m) = v {
-        for (k, v) in m {
-            out.insert(camel(&k), v);
-        }
-    }
-    Ok(out)
+    Ok(out(to_value(&event)))
 }
 
 #[napi]
@@ -632,7 +633,7 @@ pub fn error_kinds() -> Vec<String> {
 // ---- RateLimiter ----------------------------------------------------------------------
 
 /// `{allow: true, sendId}` or `{allow: false, waitMs, dailyExhausted}`.
-fn decision(d: core::Decision) -> Value {
+fn decision(d: core::Decision) -> Js {
     tagged("allow", Value::Bool(d.is_allowed()), to_value(d))
 }
 
@@ -653,7 +654,7 @@ impl RateLimiter {
         ts_args_type = "nowMs: number",
         ts_return_type = "import('./lib/native').NativeDecision"
     )]
-    pub fn acquire(&mut self, env: Env, now_ms: Num) -> napi::Result<Value> {
+    pub fn acquire(&mut self, env: Env, now_ms: Num) -> napi::Result<Js> {
         let now = ms(now_ms.0, "nowMs").or_throw(&env)?;
         Ok(decision(self.inner.acquire(now)))
     }
@@ -661,7 +662,7 @@ impl RateLimiter {
         ts_args_type = "nowMs: number",
         ts_return_type = "import('./lib/native').NativeDecision"
     )]
-    pub fn check(&mut self, env: Env, now_ms: Num) -> napi::Result<Value> {
+    pub fn check(&mut self, env: Env, now_ms: Num) -> napi::Result<Js> {
         let now = ms(now_ms.0, "nowMs").or_throw(&env)?;
         Ok(decision(self.inner.check(now)))
     }
@@ -681,7 +682,7 @@ impl RateLimiter {
         Ok(())
     }
     #[napi(getter, ts_return_type = "Required<import('./lib/native').NativeLimits>")]
-    pub fn limits(&self) -> Value {
+    pub fn limits(&self) -> Js {
         out(to_value(self.inner.limits()))
     }
 }
@@ -729,14 +730,14 @@ impl TokenSession {
         ts_args_type = "nowMs: number",
         ts_return_type = "import('./lib/native').NativeSessionAction"
     )]
-    pub fn acquire(&mut self, env: Env, now_ms: Num) -> napi::Result<Value> {
+    pub fn acquire(&mut self, env: Env, now_ms: Num) -> napi::Result<Js> {
         let now = ms(now_ms.0, "nowMs").or_throw(&env)?;
         let a = self.inner.acquire(now).or_throw(&env)?;
         Ok(tagged("action", a.as_str().into(), to_value(&a)))
     }
 
     #[napi(ts_args_type = "response: HttpResponse, sentAtMs: number", ts_return_type = "import('./lib/native').NativeTokenSet")]
-    pub fn refresh_response(&mut self, env: Env, response: HttpResponse, sent_at_ms: Num) -> napi::Result<Value> {
+    pub fn refresh_response(&mut self, env: Env, response: HttpResponse, sent_at_ms: Num) -> napi::Result<Js> {
         let sent = ms(sent_at_ms.0, "sentAtMs").or_throw(&env)?;
         let r = response_in(response).or_throw(&env)?;
         self.inner.refresh_response(r.status, &r.headers, &r.body, sent).map(|t| token_set_out(&t)).or_throw(&env)
@@ -825,7 +826,7 @@ impl WebhookVerifier {
         body: Either<String, Uint8Array>,
         headers: Vec<(String, String)>,
         now_ms: Num,
-    ) -> napi::Result<Value> {
+    ) -> napi::Result<Js> {
         let now = ms(now_ms.0, "nowMs").or_throw(&env)?;
         Ok(out(to_value(self.inner.verify_headers(body_bytes(&body), &headers, now))))
     }
@@ -853,7 +854,7 @@ impl Call {
     }
 
     #[napi(ts_return_type = "import('./lib/native').NativeCallStats")]
-    pub fn stats(&self) -> Value {
+    pub fn stats(&self) -> Js {
         out(to_value(self.inner.stats()))
     }
 
@@ -1009,7 +1010,7 @@ impl Pool {
         event: Event,
         now_ms: Num,
         random: Num,
-    ) -> napi::Result<Value> {
+    ) -> napi::Result<Js> {
         let now = ms(now_ms.0, "nowMs").or_throw(&env)?;
         let random = ms(random.0, "random").or_throw(&env)?;
         let ev = match event.kind.as_str() {
@@ -1150,3 +1151,6 @@ pub fn parse_token_new<'env>(
         extra,
     )))
 }
+
+// Minted location sessions and the webhook plan (after the structs: napi expands in order).
+pub mod app;
