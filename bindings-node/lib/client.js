@@ -4,7 +4,8 @@
 // decision comes from the native core. No Node-only APIs.
 
 const { HoopAuthError, wrapNative, fromErrorInfo } = require('./errors.js');
-const { toApiRequest, headerRecord, toTokenInput, randomBytes } = require('./util.js');
+const { toApiRequest, headerRecord, toTokenInput, randomBytes, toPairs } = require('./util.js');
+const { webhookIdOf } = require('./shared.js');
 const { redactClass: redactStore, REDACTED: HIDDEN } = require('./redact.js');
 
 const START = { type: 'start' };
@@ -12,6 +13,12 @@ const RESUME = { type: 'resume' };
 const TRANSPORT_ERROR = { type: 'transport_error' };
 const CONFLICT = { type: 'conflict' };
 const PERSIST_FAILED = { type: 'persist_failed' };
+/** How a mint call and a token-only call are reported in events (the requests are the core's). */
+const MINT_REQUEST = Object.freeze({ method: 'POST', path: '/oauth/locationToken' });
+const TOKEN_REQUEST = Object.freeze({ method: 'TOKEN', path: '' });
+/** The core's default replay window of a webhook delivery (webhook::DEFAULT_MAX_AGE_MS, as in
+ *  shared.js): seen ids are kept twice as long in a shared store. */
+const DEFAULT_WEBHOOK_MAX_AGE_MS = 300000;
 
 /** Free a temporary native object now where the binding can (WASM memory), else leave it to GC. */
 function release(obj) {
@@ -285,7 +292,7 @@ function makeClient(ctx) {
     #persisting = new Map();   // resourceId → persists in flight in this process
     #minting = new Map();      // company + location → Shared: the location-token mint in flight
     #coordinate = false;       // call.coordinateRefresh: the store is shared between processes
-    #stats = { sends: 0, refreshes: 0, waits: 0, retries: 0 };
+    #stats = { sends: 0, refreshes: 0, waits: 0, retries: 0, mints: 0 };
     // Coordinated mode (`shared`): the store, each resource's record as last read or written
     // (to write back what a store lost), one transaction at a time per resource in this process.
     #shared = null;
@@ -293,6 +300,8 @@ function makeClient(ctx) {
     #txnLocks = new Map();
     #pendingAborts = new Map(); // resourceId → calls that ended while the store was down
     #onEvent = null;           // options.onEvent: called with each event (never a secret)
+    #webhookOptions = null;    // options.webhook: the verification key(s) and replay window
+    #verifier = null;          // built from #webhookOptions on the first handleWebhook
 
     constructor(options) {
       const o = options || {};
@@ -325,6 +334,10 @@ function makeClient(ctx) {
       if (o.onEvent != null) {
         if (typeof o.onEvent !== 'function') throw new HoopAuthError('invalid_config', 'invalid_config: onEvent must be a function');
         this.#onEvent = o.onEvent;
+      }
+      if (o.webhook != null) {
+        if (typeof o.webhook !== 'object') throw new HoopAuthError('invalid_config', 'invalid_config: webhook must be {publicKey?, legacyRsaKey?, maxAgeMs?}');
+        this.#webhookOptions = { ...o.webhook };
       }
       this.#callOptions = o.call || null;
       this.#coordinate = !!(o.call && o.call.coordinateRefresh);
@@ -524,21 +537,30 @@ function makeClient(ctx) {
     }
 
     /**
-     * Forget a resource (e.g. after an UNINSTALL webhook): its tokens leave this client and
-     * its store. In coordinated mode the shared record is emptied (not deleted, so another
-     * process's copy is not written back), keeping the pacing window.
+     * Forget a resource (e.g. after an UNINSTALL webhook): its tokens and its pacing state
+     * leave this client and its store. In coordinated mode the shared record is emptied (not
+     * deleted, so another process's copy is not written back).
      */
     async forget(resourceId) {
       if (typeof resourceId !== 'string' || resourceId === '') {
         throw new HoopAuthError('invalid_argument', 'invalid_argument: resourceId must be a non-empty string');
       }
+      await this.#forget(resourceId);
+    }
+
+    /** Forget `resourceId`; resolves to whether it had a session. */
+    async #forget(resourceId) {
+      const pool = this.#pool;
+      // Tokens and pacing state (a native without forget(): the session only).
+      const drop = () => (typeof pool.forget === 'function' ? pool.forget(resourceId) : pool.remove(resourceId));
+      let had = false;
       if (this.#shared) {
-        await this.#putTxn(resourceId, () => { this.#pool.remove(resourceId); });
-        this.#pool.remove(resourceId);
+        await this.#putTxn(resourceId, () => { had = drop() || had; });
+        drop();
         if (this.#onEvent) this.#emit('forget', resourceId);
-        return;
+        return had;
       }
-      this.#pool.remove(resourceId);
+      had = drop();
       this.#loading.delete(resourceId);
       if (typeof this.#store.delete === 'function') {
         try {
@@ -548,6 +570,7 @@ function makeClient(ctx) {
         }
       }
       if (this.#onEvent) this.#emit('forget', resourceId);
+      return had;
     }
 
     /**
@@ -687,8 +710,167 @@ function makeClient(ctx) {
       const sentAt = this.#now();
       const resp = await this.#sendToken(req, cancel);
       const tokens = parseTokenResponse(resp, sentAt);
-      await this.#putTokens(tokens.locationId || locationId, tokens, cancel);
+      const id = tokens.locationId || locationId;
+      // Kept as a minted location session: when its token comes due, a call mints a new one
+      // from the company's token (never a refresh).
+      const input = toTokenInput(tokens);
+      const put = () => this.#pool.loadMinted(id, companyId, input);
+      if (this.#shared) {
+        if (cancel != null) cancel.throwIfAborted();
+        w(put);
+        await this.#putTxn(id, put);
+      } else {
+        await this.#ensureLoaded(id, cancel);
+        w(put);
+        await this.#persist(id, cancel);
+      }
       return tokens;
+    }
+
+    /**
+     * Handle one webhook delivery end to end: verify it (signature, replay window, and
+     * duplicates — shared through the coordinated store when the client has one), parse it,
+     * and apply it: an `INSTALL` under a company with tokens mints a location token for the
+     * event's location and, for a bulk or company-level install, every approved location
+     * (locations holding tokens are left alone); an `UNINSTALL` deletes the resource's tokens
+     * and pacing state. The rules are the core's (`planWebhook`); this does the I/O.
+     * Resolves to `{status, reason, type, webhookId, minted, forgotten, failed}`: answer the
+     * platform with `status` (200 applied / nothing_to_do / ignored / no_company_tokens /
+     * duplicate, 400 malformed, 401 bad_signature / stale, 503 store_unavailable). A location
+     * whose mint failed (`failed`, by error kind) stays expected: its first call mints it.
+     */
+    async handleWebhook(body, headers, options) {
+      const o = options || {};
+      if (typeof body !== 'string' && !(body instanceof Uint8Array)) {
+        throw new HoopAuthError('invalid_argument', 'invalid_argument: body must be the raw request body (a string or a Uint8Array)');
+      }
+      const cancel = Cancel.of(o);
+      try {
+        if (cancel != null) cancel.throwIfAborted();
+        const now = o.nowMs != null ? o.nowMs : (this.#shared ? await this.#sharedNow() : this.#now());
+        let verification;
+        try {
+          verification = await raced(Promise.resolve(this.#verifyWebhook(body, headers, now, o.verifier)), cancel);
+        } catch (e) {
+          if (cancel != null && cancel.aborted) throw cancel.reason;
+          if (e instanceof HoopAuthError && (e.kind === 'store_unavailable' || e.kind === 'store_error')) {
+            // Not marked as seen: the platform's retry is handled in full.
+            return this.#webhookAnswer({ status: 503, reason: 'store_unavailable' }, null, body);
+          }
+          throw e;
+        }
+        const rejected = w(() => native.webhookRejected(verification.reason));
+        if (rejected != null) return this.#webhookAnswer(rejected, null, body);
+        let reads;
+        try {
+          reads = w(() => native.webhookReads(body));
+        } catch (e) {
+          if (!(e instanceof HoopAuthError) || e.kind !== 'malformed_response') throw e;
+          return this.#webhookAnswer(w(() => native.webhookMalformed()), null, body);
+        }
+        for (const id of reads) await this.#loadForWebhook(id, cancel);
+        const plan = w(() => this.#pool.planWebhook(body));
+        const forgotten = [];
+        const minted = [];
+        const failed = [];
+        for (const id of plan.forget) {
+          if (await this.#forget(id)) forgotten.push(id);
+        }
+        // Each location mints on its own call (single-flighted under its lease); the mints
+        // pace together on the company's budget.
+        await Promise.all(plan.mint.map(async (id) => {
+          try {
+            if (await this.#installMinted(id, plan.companyId, cancel)) minted.push(id);
+          } catch (e) {
+            if (cancel != null && cancel.aborted) throw cancel.reason;
+            failed.push({ resource: id, kind: e instanceof HoopAuthError ? e.kind : 'server_error' });
+          }
+        }));
+        minted.sort();
+        const reply = forgotten.length + minted.length > 0 ? plan.applied : plan.unchanged;
+        return this.#webhookAnswer(reply, plan, body, { minted, forgotten, failed });
+      } finally {
+        if (cancel != null) cancel.dispose();
+      }
+    }
+
+    #webhookAnswer(reply, plan, body, changes) {
+      const c = changes || { minted: [], forgotten: [], failed: [] };
+      if (this.#onEvent) this.#emit('webhook', '', { status: reply.status, reason: reply.reason });
+      return {
+        status: reply.status,
+        reason: reply.reason,
+        type: plan != null ? plan.eventType : null,
+        webhookId: plan != null ? (plan.webhookId == null ? null : plan.webhookId) : webhookIdOf(body),
+        minted: c.minted,
+        forgotten: c.forgotten,
+        failed: c.failed,
+      };
+    }
+
+    /** Verify with `verifier` (a WebhookVerifier or SharedWebhookVerifier), else the client's
+     *  own: built from `options.webhook` once; in coordinated mode its duplicate memory is the
+     *  shared store's (a `webhookId` accepted by any process is a duplicate everywhere). */
+    #verifyWebhook(body, headers, now, verifier) {
+      if (verifier != null) {
+        if (typeof verifier.verify !== 'function') throw new HoopAuthError('invalid_argument', 'invalid_argument: verifier must have verify(body, headers, nowMs)');
+        return verifier.verify(body, headers, now);
+      }
+      if (this.#verifier == null) {
+        const o = this.#webhookOptions || {};
+        const sharedSeen = this.#shared != null && typeof this.#shared.seenFirst === 'function';
+        const maxAgeMs = o.maxAgeMs == null ? DEFAULT_WEBHOOK_MAX_AGE_MS : o.maxAgeMs;
+        this.#verifier = {
+          inner: w(() => new native.WebhookVerifier({
+            publicKey: o.publicKey == null ? undefined : o.publicKey,
+            legacyRsaKey: o.legacyRsaKey == null ? undefined : o.legacyRsaKey,
+            maxAgeMs,
+            capacity: sharedSeen ? 0 : (o.capacity == null ? undefined : o.capacity),
+          })),
+          shared: sharedSeen ? this.#shared : null,
+          maxAgeMs,
+        };
+      }
+      const v = this.#verifier;
+      const first = w(() => v.inner.verify(body, toPairs(headers), now));
+      if (!first.valid || v.shared == null) return first;
+      const id = webhookIdOf(body);
+      if (id == null) return first;
+      return Promise.resolve(v.shared.seenFirst(id, 2 * v.maxAgeMs)).then(
+        (fresh) => (fresh ? first : { valid: false, reason: 'duplicate' }),
+        (e) => { throw e instanceof HoopAuthError ? e : new HoopAuthError('store_unavailable', 'store_unavailable: the shared store could not mark the webhook as seen', { cause: e }); },
+      );
+    }
+
+    /** Bring a resource's stored state into the pool before a webhook's plan reads it. */
+    async #loadForWebhook(resourceId, cancel) {
+      if (this.#shared) {
+        const rec = await this.#read(resourceId);
+        this.#loadRecord(resourceId, rec.data);
+        this.#loading.set(resourceId, LOADED);
+        return;
+      }
+      await this.#ensureLoaded(resourceId, cancel);
+    }
+
+    /** An INSTALL's location: mark it minted from `companyId` and, when it holds no usable
+     *  token, mint its first one (a token call: its mint step runs the company's call).
+     *  Resolves to whether a token was minted. */
+    async #installMinted(locationId, companyId, cancel) {
+      let need = false;
+      if (this.#shared) {
+        await this.#putTxn(locationId, () => { need = this.#pool.expectMinted(locationId, companyId); });
+      } else {
+        await this.#ensureLoaded(locationId, cancel);
+        need = w(() => this.#pool.expectMinted(locationId, companyId));
+        // Saved at once, so a process that restarts before the mint still knows where the
+        // location's tokens come from.
+        if (need) await this.#persist(locationId, cancel);
+      }
+      if (!need) return false;
+      const make = () => w(() => native.Call.token(this.#callOptions));
+      await this.#drive(locationId, make, TOKEN_REQUEST, cancel);
+      return true;
     }
 
     /**
@@ -703,12 +885,54 @@ function makeClient(ctx) {
       const cancel = Cancel.of(options);
       try {
         if (cancel != null) cancel.throwIfAborted();
-        if (this.#shared) return await this.#runShared(resourceId, options, cancel);
-        const loading = this.#ensureLoaded(resourceId, cancel);
-        if (loading != null) await loading;
-        return await this.#run(resourceId, options, cancel);
+        const make = () => w(() => new native.Call(toApiRequest(options), this.#callOptions));
+        const r = await this.#drive(resourceId, make, options, cancel);
+        return new ApiResponse(r.status, headerRecord(r.headers), r.body);
       } finally {
         if (cancel != null) cancel.dispose();
+      }
+    }
+
+    /** Run one call made by `make` on `resourceId` to its end; resolves to the core's response. */
+    async #drive(resourceId, make, options, cancel) {
+      if (this.#shared) return this.#runShared(resourceId, make, options, cancel);
+      const loading = this.#ensureLoaded(resourceId, cancel);
+      if (loading != null) await loading;
+      return this.#run(resourceId, make, options, cancel);
+    }
+
+    /**
+     * The mint of a `mint` step of a call on `resourceId` (a minted location session): a call
+     * of its own on the company (`Call.locationToken`), which takes the company's token as any
+     * call does (its refresh under its lease, in coordinated mode through its shared record)
+     * and paces on the company's budget. Resolves to the event to feed: the answer, or
+     * `mint_failed` with the mint call's error (or a transport error when it got no answer).
+     */
+    async #mintFor(resourceId, step, cancel) {
+      let { companyId, locationId } = step;
+      if (companyId == null || locationId == null) {
+        // A native whose mint step carries no ids: the session says where it is minted from.
+        const m = w(() => this.#pool.mintedFrom(resourceId));
+        if (m == null) return TRANSPORT_ERROR;
+        ({ companyId, locationId } = m);
+      }
+      const watched = this.#onEvent != null;
+      const t0 = watched ? this.#now() : 0;
+      if (watched) this.#emit('mint', resourceId, { company: String(companyId) });
+      this.#stats.mints++;
+      try {
+        const make = () => w(() => native.Call.locationToken(companyId, locationId, this.#callOptions));
+        const r = await this.#drive(companyId, make, MINT_REQUEST, cancel);
+        if (watched) this.#emit('minted', resourceId, { status: r.status, ms: this.#now() - t0 });
+        return { type: 'response', response: { status: r.status, headers: r.headers, body: r.body } };
+      } catch (e) {
+        if (cancel != null && cancel.aborted) throw cancel.reason;
+        if (!(e instanceof HoopAuthError)) {
+          if (watched) this.#emit('mint_failed', resourceId, { kind: 'server_error', ms: this.#now() - t0 });
+          return TRANSPORT_ERROR;
+        }
+        if (watched) this.#emit('mint_failed', resourceId, { kind: e.kind, ms: this.#now() - t0 });
+        return { type: 'mint_failed', error: { kind: e.kind, message: e.message } };
       }
     }
 
@@ -837,7 +1061,7 @@ function makeClient(ctx) {
         st.adopted++;
         event = START;
       }
-      const step = pool.step(st.call, resourceId, event, now, random32());
+      const step = feedPool(pool, st.call, resourceId, event, now);
       st.fp = step.step === 'send_refresh' ? this.#fingerprint(resourceId) : null;
       return step;
     }
@@ -998,8 +1222,7 @@ function makeClient(ctx) {
       }
     }
 
-    async #runShared(resourceId, options, cancel) {
-      const make = () => w(() => new native.Call(toApiRequest(options), this.#callOptions));
+    async #runShared(resourceId, make, options, cancel) {
       const st = { call: make(), fp: null, adopted: 0, down: false, make };
       const stats = this.#stats;
       const slots = this.#slots;
@@ -1063,11 +1286,24 @@ function makeClient(ctx) {
               step = await this.#txn(st, resourceId, RESUME, cancel);
               break;
             }
+            case 'mint': {
+              // A minted location session came due and this call holds its lease (saved in
+              // the shared record): mint through the company's own call, then feed its answer.
+              holding = false;
+              slots.give();
+              const event = await this.#mintFor(resourceId, step, cancel);
+              const again = slots.take(cancel);
+              if (again) await again;
+              holding = true;
+              step = await this.#txn(st, resourceId, event, cancel);
+              this.#changed(resourceId);
+              break;
+            }
             case 'done': {
               finished = true;
               const r = step.response;
               if (watched) this.#emit('call_done', resourceId, { status: r.status, ms: this.#now() - t0 });
-              return new ApiResponse(r.status, headerRecord(r.headers), r.body);
+              return r;
             }
             default: {
               finished = true;
@@ -1090,9 +1326,9 @@ function makeClient(ctx) {
       }
     }
 
-    async #run(resourceId, options, cancel) {
+    async #run(resourceId, make, options, cancel) {
       const pool = this.#pool;
-      const call = w(() => new native.Call(toApiRequest(options), this.#callOptions));
+      const call = make();
       const stats = this.#stats;
       const slots = this.#slots;
       let holding = false;
@@ -1187,11 +1423,24 @@ function makeClient(ctx) {
               step = pool.step(call, resourceId, RESUME, this.#now(), random32());
               break;
             }
+            case 'mint': {
+              // A minted location session came due and this call holds its lease: the mint is
+              // a call of its own on the company (its token, its lease, its pacing).
+              holding = false;
+              slots.give();
+              const event = await this.#mintFor(resourceId, step, cancel);
+              const again = slots.take(cancel);
+              if (again) await again;
+              holding = true;
+              step = feedPool(pool, call, resourceId, event, this.#now());
+              this.#changed(resourceId);
+              break;
+            }
             case 'done': {
               finished = true;
               const r = step.response;
               if (watched) this.#emit('call_done', resourceId, { status: r.status, ms: this.#now() - t0 });
-              return new ApiResponse(r.status, headerRecord(r.headers), r.body);
+              return r;
             }
             default: {
               finished = true;
@@ -1279,6 +1528,12 @@ function persistUnavailable(resourceId, e) {
 
 /** Marks a resource whose store load is done (or that this process filled itself). */
 const LOADED = Object.freeze({ done: true, failed: false });
+
+/** Feed `event` to `call`: a failed mint through the native's own entry, else a step. */
+function feedPool(pool, call, resourceId, event, now) {
+  if (event.type === 'mint_failed') return wrapNative(() => pool.mintFailed(call, resourceId, event.error, now, random32()));
+  return pool.step(call, resourceId, event, now, random32());
+}
 
 function isFinished(call) {
   return typeof call.isFinished === 'function' ? call.isFinished() : false;

@@ -295,6 +295,27 @@ export interface ClientOptions {
    *  plain objects with ids, names, statuses and timings, never a secret. A hook that throws
    *  is ignored. */
   onEvent?: (event: HoopAuthEvent) => void;
+  /** How `handleWebhook` verifies deliveries (default: the platform's Ed25519 key, the core's
+   *  300 s replay window). In coordinated mode its duplicate memory is the shared store's. */
+  webhook?: { publicKey?: string; legacyRsaKey?: string | boolean; maxAgeMs?: number; capacity?: number };
+}
+
+/** What `Client.handleWebhook` did with a delivery; answer the platform with `status`. */
+export interface WebhookHandling {
+  /** 200 (applied, nothing_to_do, ignored, no_company_tokens, duplicate), 400 malformed,
+   *  401 bad_signature or stale, 503 store_unavailable (the shared store could not be asked). */
+  status: number;
+  reason: 'applied' | 'nothing_to_do' | 'ignored' | 'no_company_tokens' | 'duplicate' | 'bad_signature' | 'stale'
+    | 'malformed' | 'store_unavailable' | (string & {});
+  /** The event's type (`INSTALL`, `UNINSTALL`, …); null when it was not verified or parsed. */
+  type: string | null;
+  webhookId: string | null;
+  /** Locations whose first token was minted (sorted). */
+  minted: string[];
+  /** Resources whose tokens and pacing state were deleted. */
+  forgotten: string[];
+  /** Locations whose mint failed: they stay expected, and their first call mints them. */
+  failed: Array<{ resource: string; kind: ErrorKind }>;
 }
 
 /** An event given to `ClientOptions.onEvent`: `event` names it, `resource` is the resource id. */
@@ -313,6 +334,12 @@ export type HoopAuthEvent = { resource: string } & (
   | { event: 'call_failed'; kind: string; ms: number }
   /** Coordinated mode: another process wrote the shared record first. */
   | { event: 'store_lost_race'; attempt: number }
+  /** A minted location session came due (or has no token yet): minted from `company`'s token. */
+  | { event: 'mint'; company: string }
+  | { event: 'minted'; status: number; ms: number }
+  | { event: 'mint_failed'; kind: string; ms: number }
+  /** `handleWebhook` answered a delivery (`resource` is ''). */
+  | { event: 'webhook'; status: number; reason: string }
 );
 
 /** A record of the shared store: `rev` 0 and `data` null when absent; `nowMs`: the store's clock. */
@@ -391,6 +418,9 @@ export interface ApiResponse {
 
 export interface ClientStats {
   sends: number; refreshes: number; waits: number; retries: number;
+  /** Location tokens minted from their company's token by calls (a minted location's first
+   *  token after an INSTALL, and each renewal when one comes due). */
+  mints: number;
   /** Coordinated mode only: store reads, compare-and-set writes, writes lost to another process. */
   storeReads?: number; storeWrites?: number; lostRaces?: number;
 }
@@ -402,8 +432,18 @@ export class Client {
   authorizationUrl(options: AuthorizationUrlOptions): string;
   /** Exchange the code (or a whole callback URL, checked against expectedState); stores and returns the set. */
   exchangeCode(codeOrCallbackUrl: string, options?: { expectedState?: string; userType?: UserType } & CallControl): Promise<TokenSet>;
-  /** Mint and store a location token from a stored company token. */
+  /** Mint and store a location token from a stored company token; from then on the location
+   *  renews itself from the company (minted again when due, never refreshed). */
   locationToken(companyId: string, locationId: string, options?: CallControl): Promise<TokenSet>;
+  /** Handle a webhook delivery end to end: verify (signature, replay window, duplicates —
+   *  shared in coordinated mode), parse, apply (INSTALL mints the approved locations' tokens
+   *  from the company's, UNINSTALL deletes the resource's tokens and pacing state). `body` is
+   *  the raw request body. Idempotent: a repeated delivery is answered `duplicate`. */
+  handleWebhook(
+    body: string | Uint8Array,
+    headers: HeadersInit | Record<string, string | string[] | undefined>,
+    options?: { verifier?: { verify(body: string | Uint8Array, headers: HeadersInit, nowMs?: number): WebhookVerification | Promise<WebhookVerification> }; nowMs?: number } & CallControl,
+  ): Promise<WebhookHandling>;
   /** Use a private-integration token for a resource. */
   usePrivateToken(resourceId: string, token: string): Promise<void>;
   /** Store an existing token set for a resource (default: its locationId, else companyId). */
@@ -414,8 +454,8 @@ export class Client {
   request(resourceId: string, options: ApiRequestOptions & CallControl): Promise<ApiResponse>;
   /** Save every resource's tokens a failed or cancelled save left unsaved; resolves to their ids. */
   flush(options?: CallControl): Promise<string[]>;
-  /** Forget a resource (e.g. after UNINSTALL): its tokens leave this client and its store (in
-   *  coordinated mode the shared record is emptied, keeping the pacing window). */
+  /** Forget a resource (e.g. after UNINSTALL): its tokens and pacing state leave this client
+   *  and its store (in coordinated mode the shared record is emptied). */
   forget(resourceId: string): Promise<void>;
   /** The shared store of coordinated mode, or null. */
   readonly shared: SharedStore | null;

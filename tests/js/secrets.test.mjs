@@ -255,6 +255,7 @@ const EXPORTS = {
       setTokens: [[h.parseTokenResponse(TOKEN_RESPONSE, 0), 'loc_9']],
       usePrivateToken: [['loc_p', PIT]],
       locationToken: [['c1', 'loc_1']],
+      handleWebhook: [['{"type":"INSTALL","companyId":"c1","webhookId":"w1"}', { 'x-ghl-signature': 'AAAA' }]],
       request: [['loc_1', { path: '/contacts/' }], ['nowhere', { path: '/contacts/' }]],
       flush: [[]],
       forget: [['loc_9']],
