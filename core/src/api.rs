@@ -7,7 +7,7 @@ use crate::urls::{encode_path_and_query, AbsoluteUrl};
 
 /// An API call to make: method, path (or absolute URL on the API origin), query,
 /// optional JSON body (already serialised), optional `Version` override.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
 pub struct ApiRequest {
     /// The HTTP method.
     pub method: Method,
