@@ -142,7 +142,8 @@ fn from_fields<T>(fields: Vec<(String, Value)>, what: &str, kind: ErrorKind, de:
         Ok(t) => return Ok(t),
         Err(e) => e.to_string(),
     };
-    let culprit = fields.iter().find(|(k, v)| {
+    // A missing field is no present field's fault.
+    let culprit = fields.iter().filter(|_| !e.starts_with("missing field")).find(|(k, v)| {
         let one: Map<String, Value> = std::iter::once((snake(k), v.clone())).collect();
         de(Value::Object(one)).is_err_and(|e1| e1.to_string() == e)
     });
@@ -384,27 +385,32 @@ pub struct LocationTokenRequestOptions {
     pub location_id: String,
 }
 
-/// An API request; `query` as pairs and `json` as text (the JS layer serialises).
-#[napi(object)]
-pub struct ApiRequestOptions {
-    pub method: Option<String>,
-    pub path: String,
-    pub query: Option<Vec<(String, String)>>,
-    pub json: Option<String>,
-    pub version: Option<String>,
-    #[napi(ts_type = "string")]
-    pub access_token: Option<Text>,
-}
-
-fn api_request(o: &ApiRequestOptions) -> core::Result<core::ApiRequest> {
-    let method = core::Method::parse(o.method.as_deref().unwrap_or("GET"))?;
-    Ok(core::ApiRequest {
-        method,
-        path: o.path.clone(),
-        query: o.query.clone().unwrap_or_default(),
-        json: o.json.clone(),
-        version: o.version.clone(),
-    })
+/// An API request (`NativeApiRequest`: `query` as pairs, `json` as text) into the core's
+/// `ApiRequest` through serde — the method in any case, GET when absent — and the
+/// `accessToken` beside it (a secret: never in a message).
+fn api_request_in(o: Unknown) -> core::Result<(core::ApiRequest, Option<String>)> {
+    let kind = ErrorKind::InvalidArgument;
+    let mut fields = fields_in(Some(o), "request", kind, Takes::Records)?;
+    let mut token = None;
+    if let Some(i) = fields.iter().position(|(k, _)| k == "accessToken") {
+        match fields.remove(i).1 {
+            Value::String(t) => token = Some(t),
+            _ => return Err(arg_error("request.accessToken must be a string")),
+        }
+    }
+    let method = match fields.iter().position(|(k, _)| k == "method") {
+        Some(i) => match &fields[i].1 {
+            Value::String(m) => core::Method::parse(m)?,
+            _ => return Err(arg_error("request.method must be a string")),
+        },
+        None => core::Method::Get,
+    };
+    fields.retain(|(k, _)| k != "method");
+    fields.push(("method".into(), method.as_str().into()));
+    if !fields.iter().any(|(k, _)| k == "query") {
+        fields.push(("query".into(), json!([])));
+    }
+    Ok((from_fields(fields, "request", kind, serde_json::from_value)?, token))
 }
 
 /// A token set as JS hands it back (`NativeTokenSet`) into the core's through serde; `userType`
@@ -526,13 +532,12 @@ impl App {
             .or_throw(&env)
     }
 
-    #[napi(ts_return_type = "import('./lib/native').NativeRequest")]
-    pub fn api_request(&self, env: Env, options: ApiRequestOptions) -> napi::Result<Js> {
-        let r = (|| {
-            let req = api_request(&options)?;
-            let token = options.access_token.as_ref().map(|t| t.0.as_str()).unwrap_or("");
-            self.config.api_request(&req, token)
-        })();
+    #[napi(
+        ts_args_type = "options: import('./lib/native').NativeApiRequest & { accessToken?: string }",
+        ts_return_type = "import('./lib/native').NativeRequest"
+    )]
+    pub fn api_request(&self, env: Env, options: Unknown) -> napi::Result<Js> {
+        let r = api_request_in(options).and_then(|(req, token)| self.config.api_request(&req, token.as_deref().unwrap_or("")));
         r.map(|r| out(to_value(&r))).or_throw(&env)
     }
 }
@@ -845,10 +850,10 @@ impl Call {
     /// `options`: the core's CallOptions in camelCase, every field optional.
     #[napi(
         constructor,
-        ts_args_type = "request: ApiRequestOptions, options?: { maxAuthRetries?: number; maxRateLimitRetries?: number; maxServerRetries?: number; maxRefreshAttempts?: number; backoffBaseMs?: number; backoffMaxMs?: number; maxWaitMs?: number; refreshPollMs?: number; recheckMs?: number; coordinateRefresh?: boolean } | undefined | null"
+        ts_args_type = "request: import('./lib/native').NativeApiRequest, options?: { maxAuthRetries?: number; maxRateLimitRetries?: number; maxServerRetries?: number; maxRefreshAttempts?: number; backoffBaseMs?: number; backoffMaxMs?: number; maxWaitMs?: number; refreshPollMs?: number; recheckMs?: number; coordinateRefresh?: boolean } | undefined | null"
     )]
-    pub fn new(env: Env, request: ApiRequestOptions, options: Option<Unknown>) -> napi::Result<Self> {
-        let req = api_request(&request).or_throw(&env)?;
+    pub fn new(env: Env, request: Unknown, options: Option<Unknown>) -> napi::Result<Self> {
+        let (req, _) = api_request_in(request).or_throw(&env)?;
         let o: core::CallOptions = options_in(options, "callOptions", serde_json::from_value::<core::CallOptions>).or_throw(&env)?;
         Ok(Call { inner: core::Call::new(req, o) })
     }

@@ -286,4 +286,16 @@ test('App options, authorizationUrl, token sets in: the same answers and error k
     'bad apiBase': { clientId: 'cid', apiBase: 'ftp://x' },
   };
   for (const [name, o] of Object.entries(apps)) agree(`App: ${name}`, (n) => { const a = new n.App(o); return [a.clientId, a.apiBase]; });
+  const requests = {
+    'method in lower case': { method: 'post', path: '/contacts/', json: '{"a":1}', accessToken: 'at' },
+    'no method: GET': { path: '/contacts/', query: [['locationId', 'loc_1']], accessToken: 'at' },
+    'version override': { path: '/x', version: '2021-04-15', accessToken: 'at' },
+    'unknown method': { method: 'FETCH', path: '/x', accessToken: 'at' },
+    'no path': { accessToken: 'at' },
+    'query not pairs': { path: '/x', query: 'q', accessToken: 'at' },
+  };
+  for (const [name, o] of Object.entries(requests)) {
+    agree(`App.apiRequest: ${name}`, (n) => new n.App({ clientId: 'cid' }).apiRequest(o));
+    agree(`Call: ${name}`, (n) => new n.Call(o, null).isFinished());
+  }
 });
