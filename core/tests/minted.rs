@@ -468,3 +468,126 @@ fn rejected_and_malformed_deliveries_have_their_answers() {
     let err = parse_webhook_event(b"[1]").unwrap_err();
     assert_eq!(WebhookPlan::malformed(&err).status, 400);
 }
+
+#[test]
+fn a_bulk_install_is_paced_on_the_company_budget() {
+    // The company may send 2 requests per second: minting 6 locations at once takes 3 windows.
+    let mut p = Platform { company_ttl_ms: 3_600_000, location_ttl_ms: 3_600_000, ..Platform::default() };
+    let limits = Limits { max: 2, interval_ms: 1_000, margin_ms: 0, ..Limits::default() };
+    let mut pool = pool(300_000, limits);
+    let company = p.company_tokens(T0);
+    pool.load_tokens(None, company).unwrap();
+    let locations: Vec<String> = (1..=6).map(|i| format!("loc_{i}")).collect();
+    for l in &locations {
+        assert!(pool.expect_minted(l, COMPANY).unwrap());
+    }
+    let starts: Vec<(u64, &str)> = locations.iter().map(|l| (T0, l.as_str())).collect();
+    let t = run(&mut p, &mut pool, &starts, 20, CallOptions::default());
+    assert_eq!(t.done, 6, "{:?}", t.failed);
+    assert_eq!(p.mints.len(), 6);
+    let times: Vec<u64> = p.mints.iter().map(|(t, _)| *t).collect();
+    for w in times.windows(3) {
+        assert!(w[2] - w[0] >= 1_000, "three mints within one window of the company: {times:?}");
+    }
+    assert!(times[5] - times[0] >= 2_000);
+}
+
+/// Several processes, one shared store (a record per resource, each step a transaction:
+/// read, step, write back what changed — see `hoopauth::shared`).
+fn run_fleet(p: &mut Platform, pools: &mut [Pool], store: &mut HashMap<String, String>, starts: &[(u64, usize, &str)], latency: u64) -> Tally {
+    let mut tasks: Vec<(Task, usize)> = Vec::new();
+    let mut queue: BTreeMap<(u64, u64), (usize, Event)> = BTreeMap::new();
+    let mut seq = 0;
+    for (at, proc_, location) in starts {
+        let call = Call::new(ApiRequest::new(Method::Get, "/contacts/"), CallOptions::default());
+        tasks.push((Task { call, resource: (*location).to_owned(), parent: None }, *proc_));
+        queue.insert((*at, seq), (tasks.len() - 1, Event::Start));
+        seq += 1;
+    }
+    let mut tally = Tally::default();
+    while let Some(((now, _), (i, event))) = queue.pop_first() {
+        let (resource, proc_) = (tasks[i].0.resource.clone(), tasks[i].1);
+        let pool = &mut pools[proc_];
+        pool.load_shared(&resource, store.get(&resource).map(String::as_str)).unwrap();
+        let step = pool.step(&mut tasks[i].0.call, &resource, event, now, 7);
+        if let Some(record) = pool.export_shared(&resource, &[1; 24]).unwrap() {
+            store.insert(resource.clone(), record);
+            pool.shared_written(&resource);
+        }
+        let parent = tasks[i].0.parent;
+        let next: Vec<(u64, usize, Event)> = match step {
+            Step::Send(req) => vec![(now + 2 * latency, i, Event::Response(p.handle(&req, now + latency)))],
+            Step::SendRefresh(req) => {
+                tally.send_refresh += 1;
+                assert_eq!(resource, COMPANY, "only the company refreshes");
+                vec![(now + 2 * latency, i, Event::Response(p.handle(&req, now + latency)))]
+            }
+            Step::Persist(_) => {
+                tally.persists += 1;
+                vec![(now, i, Event::Resume)] // saved by the write above
+            }
+            Step::Wait { wait_ms, .. } => vec![(now + wait_ms, i, Event::Resume)],
+            Step::Mint { company_id, location_id } => {
+                tally.mint_steps += 1;
+                let call = Call::location_token(&company_id, &location_id, CallOptions::default());
+                tasks.push((Task { call, resource: company_id, parent: Some(i) }, proc_));
+                vec![(now, tasks.len() - 1, Event::Start)]
+            }
+            Step::Done(resp) => match parent {
+                Some(parent) => vec![(now, parent, Event::Response(resp))],
+                None => {
+                    tally.done += 1;
+                    vec![]
+                }
+            },
+            Step::Fail(e) | Step::Reauthorize(e) if parent.is_some() => vec![(now, parent.unwrap(), Event::MintFailed(e))],
+            Step::Reauthorize(_) => {
+                tally.reauthorize += 1;
+                vec![]
+            }
+            Step::Fail(e) => {
+                tally.failed.push(e.kind());
+                vec![]
+            }
+        };
+        for (at, task, ev) in next {
+            queue.insert((at, seq), (task, ev));
+            seq += 1;
+        }
+    }
+    tally
+}
+
+#[test]
+fn coordinated_processes_mint_once_per_due_point_while_the_company_refreshes() {
+    let mut p = Platform { company_ttl_ms: 100_000, location_ttl_ms: 60_000, ..Platform::default() };
+    let mut pools: Vec<Pool> = (0..3).map(|_| pool(300_000, Limits::default())).collect();
+    let mut store: HashMap<String, String> = HashMap::new();
+    // Process 0 holds the company's tokens and prepares the location; the store carries both.
+    let company = p.company_tokens(T0);
+    pools[0].load_shared(COMPANY, None).unwrap();
+    pools[0].load_tokens(None, company).unwrap();
+    store.insert(COMPANY.into(), pools[0].export_shared(COMPANY, &[0; 24]).unwrap().unwrap());
+    pools[0].load_shared("loc_1", None).unwrap();
+    assert!(pools[0].expect_minted("loc_1", COMPANY).unwrap());
+    store.insert("loc_1".into(), pools[0].export_shared("loc_1", &[0; 24]).unwrap().unwrap());
+    // Eight calls a second over three processes (within the location's 100 per 10 s), for
+    // five minutes.
+    let mut starts = Vec::new();
+    for s in 0..300u64 {
+        for k in 0..8u64 {
+            starts.push((T0 + s * 1_000 + k * 120, (k % 3) as usize, "loc_1"));
+        }
+    }
+    let t = run_fleet(&mut p, &mut pools, &mut store, &starts, 30);
+    assert_eq!(t.done as usize, starts.len(), "{:?}", t.failed);
+    assert_eq!((t.reauthorize, p.invalid_grants, p.unauthorized), (0, 0, 0));
+    let times: Vec<u64> = p.mints.iter().map(|(t, _)| *t).collect();
+    assert_eq!(times.len(), 10, "one mint per due point across the processes: {times:?}");
+    assert_eq!(t.mint_steps as usize, times.len(), "every mint step of any process was the only one");
+    for w in times.windows(2) {
+        assert!(w[1] - w[0] >= 29_000, "mints {w:?}");
+    }
+    assert!(p.refreshes >= 3 && t.send_refresh == p.refreshes, "the company refreshed once per its own due point");
+    assert!(store["loc_1"].contains("minted_from") && !store["loc_1"].contains("rt-minted"));
+}
