@@ -96,6 +96,27 @@ if [ "$rust_only" = 0 ]; then
   fi
 fi
 
+# The install scene: the app's whole life over webhooks — a company-level bulk INSTALL
+# (delivered twice: the repeat is a duplicate), a location token minted per approved location
+# and minted again as each comes due (never refreshed), paced calls, one location uninstalled
+# (its tokens gone from the store). `hoopauth-demo install` starts a fresh emulator for each
+# driver and judges (tests/demo/src/install.rs): the Rust driver over the core, then the JS
+# packages that are built (tests/demo/drivers/install.mjs on the addon and on WASM in Node).
+say "install scene: bulk INSTALL, location tokens minted and minted again, UNINSTALL"
+run_install() {
+  local name="$1"; shift
+  "$DEMO_BIN" install --name "$name" --rows "$ROWS" -- "$@" || FAILED=1
+}
+run_install rust "$DEMO_BIN" install-driver
+if [ "$rust_only" = 0 ] && have node; then
+  if (cd bindings-node && node -e 'require(".")') >/dev/null 2>&1; then
+    run_install node node tests/demo/drivers/install.mjs
+  fi
+  if [ -d bindings-wasm/pkg-node ] && (cd bindings-wasm/pkg-node && node -e 'require(".")') >/dev/null 2>&1; then
+    HOOPAUTH_JS_IMPL=bindings-wasm/pkg-node run_install wasm node tests/demo/drivers/install.mjs
+  fi
+fi
+
 # The coordinated scene: several processes (Python sync and asyncio, the Node addon and WASM in
 # Node, whichever are built) share one client of the app through a throwaway redis-server:
 # one pacing window (0 x 429, at most the limit in any 10 s), then a process killed with -9

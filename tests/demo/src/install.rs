@@ -80,10 +80,11 @@ impl InstallPlan {
 
     /// The most mints a correct client makes for one location in `wall_ms`: its first, then
     /// one per due point crossed (a token is renewed after half its life at the earliest),
-    /// plus one for a renewal racing the run's end.
+    /// plus two for renewals racing the run's start and end (a repeated mint doubles the
+    /// count instead).
     pub fn mint_bound(&self, wall_ms: u64) -> u64 {
         let half = (self.location_token_ttl_secs * 1000 / 2).max(1);
-        2 + wall_ms / half
+        3 + wall_ms / half
     }
 
     /// The contract's arguments for a driver against the emulator.
@@ -568,7 +569,7 @@ mod tests {
                 ("loc_3".into(), 3)
             ]
         );
-        assert_eq!(v.max_mints, 2 + 2600 / 1000);
+        assert_eq!(v.max_mints, 3 + 2600 / 1000);
         let back: Verdict = serde_json::from_str(&v.to_json()).unwrap_or_default();
         assert_eq!(back, v);
         assert!(v.human().contains("location tokens minted loc_1 3"));

@@ -8,6 +8,7 @@
 //! [`runner`] for every driver); [`runner`] runs any driver command against a fresh emulator.
 
 pub mod install;
+pub mod install_driver;
 pub mod runner;
 pub mod verdict;
 

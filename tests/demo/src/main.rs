@@ -16,6 +16,7 @@
 //!   wrote; exits 1 when any row failed.
 
 use hoopauth_demo::install::{run_install, InstallOptions, InstallPlan};
+use hoopauth_demo::install_driver::{run_install_driver, DriverArgs};
 use hoopauth_demo::runner::{read_rows, run_driver, RunnerOptions};
 use hoopauth_demo::verdict::{table, Plan};
 use hoopauth_demo::{run, Options};
@@ -31,7 +32,7 @@ hoopauth-demo run [--name NAME] [--short] [--calls N] [--locations a,b,c] [--max
 hoopauth-demo install [--name NAME] [--calls N] [--timeout-secs S] [--rows FILE] -- COMMAND [ARG...]
   (the install scene: bulk INSTALL of loc_1,loc_2,loc_3, 150 calls at 20 per 1000 ms, 2 s location tokens,
    UNINSTALL loc_2; the driver gets --base-url --client-id --client-secret --webhook-key --calls --approved
-   --uninstall --max --interval-ms appended)
+   --uninstall --max --interval-ms appended; `hoopauth-demo install-driver` is the Rust driver)
 hoopauth-demo summary FILE";
 
 /// `(flag, value)` pairs (value empty for a switch), and what follows `--`.
@@ -162,6 +163,33 @@ fn parse_install(args: Vec<String>) -> Result<InstallOptions, String> {
     Ok(o)
 }
 
+/// `install-driver`: the install scene's contract arguments.
+fn parse_install_driver(args: Vec<String>) -> Result<DriverArgs, String> {
+    let (flags, rest) = pairs(args, &[])?;
+    if !rest.is_empty() {
+        return Err(format!("install-driver: unexpected arguments after --\n{USAGE}"));
+    }
+    let mut a = DriverArgs::default();
+    for (n, v) in &flags {
+        match n.as_str() {
+            "--base-url" => a.base_url = v.clone(),
+            "--client-id" => a.client_id = v.clone(),
+            "--client-secret" => a.client_secret = v.clone(),
+            "--webhook-key" => a.webhook_key = v.clone(),
+            "--calls" => a.calls = num(n, v)? as usize,
+            "--approved" => a.approved = locations(v)?,
+            "--uninstall" => a.uninstall = v.clone(),
+            "--max" => a.max = u32::try_from(num(n, v)?).map_err(|_| "--max: too large".to_owned())?,
+            "--interval-ms" => a.interval_ms = num(n, v)?,
+            _ => return Err(format!("install-driver: unknown flag {n}\n{USAGE}")),
+        }
+    }
+    if a.base_url.is_empty() || a.webhook_key.is_empty() || a.uninstall.is_empty() || a.approved.is_empty() {
+        return Err(format!("install-driver: --base-url, --webhook-key, --approved and --uninstall are required\n{USAGE}"));
+    }
+    Ok(a)
+}
+
 fn exit_on_bad_args<T>(r: Result<T, String>) -> T {
     r.unwrap_or_else(|e| {
         eprintln!("{e}");
@@ -196,6 +224,21 @@ fn main() {
                 }
                 Err(e) => {
                     eprintln!("hoopauth-demo install: {e}");
+                    std::process::exit(1);
+                }
+            }
+        }
+        Some("install-driver") => {
+            args.remove(0);
+            let a = exit_on_bad_args(parse_install_driver(args));
+            match run_install_driver(&a) {
+                Ok(line) => {
+                    eprintln!("install-driver: {line}");
+                    println!("{line}");
+                    std::process::exit(0);
+                }
+                Err(e) => {
+                    eprintln!("hoopauth-demo install-driver: {e}");
                     std::process::exit(1);
                 }
             }

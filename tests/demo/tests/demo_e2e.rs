@@ -144,3 +144,30 @@ fn the_runner_fails_a_driver_that_does_nothing() {
     assert!(rows.iter().all(|r| !r.passed()));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_install_scene_passes_with_the_rust_driver() {
+    // A bulk INSTALL over webhooks, location tokens minted and minted again as they come due,
+    // paced calls, one location uninstalled: the Rust driver over the core, judged by the runner.
+    let opts = hoopauth_demo::install::InstallOptions {
+        name: "rust".into(),
+        plan: hoopauth_demo::install::InstallPlan::standard(),
+        command: vec![env!("CARGO_BIN_EXE_hoopauth-demo").into(), "install-driver".into()],
+        timeout: Duration::from_secs(120),
+        rows: None,
+    };
+    let v = hoopauth_demo::install::run_install(&opts).unwrap_or_else(|e| unreachable!("{e}"));
+    assert!(v.passed(), "{:?}", v.problems);
+    assert_eq!((v.ok, v.calls, v.rate_limited, v.invalid_grants), (150, 150, 0, 0));
+    assert!(v.refreshes.iter().all(|(_, n)| *n == 0), "{:?}", v.refreshes);
+    assert!(v.mints.iter().all(|(_, n)| *n >= 2 && *n <= v.max_mints), "{:?}", v.mints);
+    // A driver that answers nothing fails the scene.
+    let idle = hoopauth_demo::install::InstallOptions {
+        name: "idle".into(),
+        command: vec!["sh".into(), "-c".into(), r#"echo '{"calls": 150, "ok": 150}'"#.into()],
+        ..opts
+    };
+    let v = hoopauth_demo::install::run_install(&idle).unwrap_or_else(|e| unreachable!("{e}"));
+    assert!(v.problems.iter().any(|p| p.contains("no location token minted")), "{:?}", v.problems);
+    assert!(v.problems.iter().any(|p| p.contains("webhook deliveries")), "{:?}", v.problems);
+}
