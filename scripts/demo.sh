@@ -100,14 +100,18 @@ fi
 # (delivered twice: the repeat is a duplicate), a location token minted per approved location
 # and minted again as each comes due (never refreshed), paced calls, one location uninstalled
 # (its tokens gone from the store). `hoopauth-demo install` starts a fresh emulator for each
-# driver and judges (tests/demo/src/install.rs): the Rust driver over the core, then the JS
-# packages that are built (tests/demo/drivers/install.mjs on the addon and on WASM in Node).
+# driver and judges (tests/demo/src/install.rs): the Rust driver over the core, then the
+# packages that are built (tests/demo/drivers/install.py on the Python package,
+# tests/demo/drivers/install.mjs on the Node addon and on WASM in Node).
 say "install scene: bulk INSTALL, location tokens minted and minted again, UNINSTALL"
 run_install() {
   local name="$1"; shift
   "$DEMO_BIN" install --name "$name" --rows "$ROWS" -- "$@" || FAILED=1
 }
 run_install rust "$DEMO_BIN" install-driver
+if [ "$rust_only" = 0 ] && [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c 'import hoopauth' 2>/dev/null; then
+  run_install python "$VENV/bin/python" tests/demo/drivers/install.py
+fi
 if [ "$rust_only" = 0 ] && have node; then
   if (cd bindings-node && node -e 'require(".")') >/dev/null 2>&1; then
     run_install node node tests/demo/drivers/install.mjs
