@@ -205,13 +205,20 @@ def test_async_client_handles_deliveries(emu: Any) -> None:
 
     async def main() -> None:
         store = h.MemoryTokenStore()
-        async with h.AsyncClient(config, store=store, webhook_key=emu.webhook_public_key) as client:
+        async with h.AsyncClient(config, store=store, webhook_key=emu.webhook_public_key, max_in_flight=1) as client:
             await install_company_async(emu, client, ["loc_1", "loc_3"])
             assert await client.handle_webhook(install, install_headers) == (200, "applied")
             assert await client.handle_webhook(install, install_headers) == (200, "duplicate")
             r = await asyncio.gather(*[client.get("/contacts/", **contacts(loc)) for loc in ["loc_1", "loc_3"] * 5])
             assert all(x.status_code == 200 for x in r)
             assert client.pool.minted_from("loc_3") == (COMPANY, "loc_3")
+            # Due (2 s tokens): minted again under one in-flight slot, concurrent calls sharing it.
+            before = res_stats(emu, "loc_1")["token_exchanges"]
+            await asyncio.sleep(1.1)
+            r = await asyncio.gather(*[client.get("/contacts/", **contacts("loc_1")) for _ in range(6)])
+            assert all(x.status_code == 200 for x in r)
+            assert res_stats(emu, "loc_1")["token_exchanges"] - before == 1
+            assert res_stats(emu, "loc_1")["refreshes"] == 0
             assert await client.handle_webhook(uninstall, uninstall_headers) == (200, "applied")
             assert store.get("loc_3") is None and store.get("loc_1") is not None
             assert await client.handle_webhook(b"{", {}) == (401, "bad_signature")
@@ -278,14 +285,15 @@ def test_coordinated_processes_share_minted_tokens_and_duplicates(emu: Any, tmp_
 
 def test_client_location_token_is_renewed_by_minting(emu: Any) -> None:
     config = make_config(emu)
-    with h.Client(config) as client:
+    # One in-flight slot: the location's call gives it back while the company's mint call runs.
+    with h.Client(config, max_in_flight=1) as client:
         install_company(emu, client, ["loc_4"])
         tokens = client.location_token(COMPANY, "loc_4")
         assert tokens.expires_in == 2
         assert client.pool.minted_from("loc_4") == (COMPANY, "loc_4")
         before = res_stats(emu, "loc_4")["token_exchanges"]
         time.sleep(1.1)
-        assert client.get("/contacts/", **contacts("loc_4")).status_code == 200
+        assert client.get("/contacts/", timeout=5, **contacts("loc_4")).status_code == 200
         s = res_stats(emu, "loc_4")
         assert s["token_exchanges"] - before == 1 and s["refreshes"] == 0
 
