@@ -157,6 +157,33 @@ fn run_case(op: &str, input: &Value) -> Result<Value> {
             let user_type = s(input, "user_type").map(UserType::parse).transpose()?;
             Ok(request_json(&cfg.token_request(&grant, user_type)?))
         }
+        "webhook_plan" => {
+            // Proposed for SPEC: a verified delivery's plan. `tokens`: resource -> token body
+            // (200) the pool holds before the delivery.
+            let mut pool = Pool::new(config(input)?, SessionOptions::default(), Limits::default());
+            let now = input.get("now_ms").and_then(Value::as_u64).unwrap_or(0);
+            for (resource, body) in input.get("tokens").and_then(Value::as_object).into_iter().flatten() {
+                let t = parse_token_response(200, &[], body.as_str().unwrap().as_bytes(), now)?;
+                pool.load_tokens(Some(resource), t)?;
+            }
+            let event = parse_webhook_event(s(input, "body").unwrap().as_bytes())?;
+            let plan = pool.plan_webhook(&event);
+            let (applied, unchanged) = (plan.reply(1), plan.reply(0));
+            Ok(json!({
+                "reads": webhook_reads(&event),
+                "company_id": plan.company_id,
+                "mint": plan.mint,
+                "forget": plan.forget,
+                "applied": [applied.status, applied.reason],
+                "unchanged": [unchanged.status, unchanged.reason],
+            }))
+        }
+        "webhook_reply" => {
+            let reason = VerifyReason::from_name(s(input, "verification").unwrap())
+                .ok_or_else(|| Error::new(ErrorKind::InvalidArgument, "unknown verification reason"))?;
+            let r = WebhookPlan::rejected_for(reason);
+            Ok(json!({"reply": r.map(|r| json!([r.status, r.reason]))}))
+        }
         "location_token_request" => {
             let cfg = config(input)?;
             let r = cfg.location_token_request(
