@@ -810,7 +810,8 @@ record! {
 // ---------------------------------------------------------------------------------------
 
 record! {
-    /// What to do to get a usable token: `action` is `use`, `refresh`, `wait` or `reauthorize`.
+    /// What to do to get a usable token: `action` is `use`, `refresh`, `mint`, `wait`,
+    /// `reauthorize` or `save`.
     PySessionAction(core::Action) as "SessionAction", frozen;
     action: &'static str = |a| a.as_str();
     /// The token to send (for `use`).
@@ -825,6 +826,16 @@ record! {
     };
     wait_ms: Option<u64> = |a| match a {
         core::Action::Wait { wait_ms } => Some(*wait_ms),
+        _ => None,
+    };
+    /// The company whose token mints the location's (for `mint`).
+    company_id: Option<&str> = |a| match a {
+        core::Action::Mint { company_id, .. } => Some(company_id.as_str()),
+        _ => None,
+    };
+    /// The location to mint a token for (for `mint`).
+    location_id: Option<&str> = |a| match a {
+        core::Action::Mint { location_id, .. } => Some(location_id.as_str()),
         _ => None,
     };
 }
@@ -901,6 +912,41 @@ record! {
         /// The refresh got no answer: free the lease (the same refresh token may be sent again).
         fn refresh_lost(&mut self) {
             self.inner.refresh_lost();
+        }
+        /// Make this a minted location session of `company_id` (None, None: an ordinary one).
+        #[pyo3(signature = (company_id, location_id))]
+        fn set_minted_from(&mut self, company_id: Option<String>, location_id: Option<String>) {
+            let m = company_id.zip(location_id).map(|(company_id, location_id)| core::MintedFrom { company_id, location_id });
+            self.inner.set_minted_from(m);
+        }
+        /// `(company_id, location_id)` of a minted location session, else None.
+        #[getter]
+        fn minted_from(&self) -> Option<(String, String)> {
+            self.inner.minted_from().map(|m| (m.company_id.clone(), m.location_id.clone()))
+        }
+        /// Feed a mint's answer (`POST /oauth/locationToken`, sent at `sent_at_ms`); returns the
+        /// new token set (its refresh token dropped).
+        #[pyo3(signature = (status, body, sent_at_ms, headers=None))]
+        fn mint_response(
+            &mut self,
+            status: &Bound<'_, PyAny>,
+            body: &Bound<'_, PyAny>,
+            sent_at_ms: &Bound<'_, PyAny>,
+            headers: Option<&Bound<'_, PyAny>>,
+        ) -> PyResult<PyTokenSet> {
+            let (status, sent_at_ms) = (status_of(status)?, ms_of(sent_at_ms, "sent_at_ms")?);
+            let (body, headers) = (body_bytes(body)?, pairs(headers)?);
+            let mut secrets = Vec::new();
+            config_secrets(self.inner.config(), &mut secrets);
+            session_secrets(Some(&self.inner), &mut secrets);
+            match self.inner.mint_response(status, &headers, &body, sent_at_ms) {
+                Ok(t) => Ok(PyTokenSet { inner: t }),
+                Err(e) => Err(to_py_err(scrub_error(e, &secrets))),
+            }
+        }
+        /// A mint failed or got no answer: free the lease.
+        fn mint_failed(&mut self) {
+            self.inner.mint_failed();
         }
         /// Feed an API answer obtained with `access_token`; returns the classification kind.
         #[pyo3(signature = (status, body, access_token))]
