@@ -91,7 +91,9 @@ export type NativeSessionAction =
   | { action: 'refresh'; request: NativeRequest }
   | { action: 'wait'; waitMs: number }
   | { action: 'reauthorize' }
-  | { action: 'save' };
+  | { action: 'save' }
+  /** A minted location session came due: mint its token from the company's (`Call.locationToken`). */
+  | { action: 'mint'; companyId: string; locationId: string };
 
 export interface NativeTokenSession {
   load(tokens: NativeTokenSet): void;

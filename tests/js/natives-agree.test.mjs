@@ -299,3 +299,18 @@ test('App options, authorizationUrl, token sets in: the same answers and error k
     agree(`Call: ${name}`, (n) => new n.Call(o, null).isFinished());
   }
 });
+
+test('Pool.step: a minted location session asks for a mint', { skip }, () => {
+  lockstep('mint', (n) => {
+    const pool = new n.Pool(new n.App({ clientId: 'cid', clientSecret: 'agree-secret' }), null, null);
+    pool.loadTokens(null, n.parseTokenResponse(json(200, JSON.stringify({
+      access_token: 'at-c', refresh_token: 'rt-c', expires_in: 86399, userType: 'Company', companyId: 'comp_1',
+    })), T0));
+    return { pool, call: new n.Call({ path: '/contacts/' }, null) };
+  }, [
+    (st) => st.pool.expectMinted('loc_m', 'comp_1'),
+    (st) => st.pool.mintedFrom('loc_m'),
+    (st) => st.pool.step(st.call, 'loc_m', { type: 'start' }, T0 + 1000, 1),
+    (st) => st.call.stats(),
+  ]);
+});
