@@ -551,8 +551,8 @@ function makeClient(ctx) {
     /** Forget `resourceId`; resolves to whether it had a session. */
     async #forget(resourceId) {
       const pool = this.#pool;
-      // Tokens and pacing state (a native without forget(): the session only).
-      const drop = () => (typeof pool.forget === 'function' ? pool.forget(resourceId) : pool.remove(resourceId));
+      // Tokens and pacing state.
+      const drop = () => pool.forget(resourceId);
       let had = false;
       if (this.#shared) {
         await this.#putTxn(resourceId, () => { had = drop() || had; });
@@ -909,13 +909,7 @@ function makeClient(ctx) {
      * `mint_failed` with the mint call's error (or a transport error when it got no answer).
      */
     async #mintFor(resourceId, step, cancel) {
-      let { companyId, locationId } = step;
-      if (companyId == null || locationId == null) {
-        // A native whose mint step carries no ids: the session says where it is minted from.
-        const m = w(() => this.#pool.mintedFrom(resourceId));
-        if (m == null) return TRANSPORT_ERROR;
-        ({ companyId, locationId } = m);
-      }
+      const { companyId, locationId } = step;
       const watched = this.#onEvent != null;
       const t0 = watched ? this.#now() : 0;
       if (watched) this.#emit('mint', resourceId, { company: String(companyId) });
