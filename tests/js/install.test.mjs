@@ -252,3 +252,35 @@ test('coordinated mode: one shared store — duplicates across processes, mints 
     }
   });
 });
+
+test('a location the platform no longer approves: its call fails with the mint error, no re-authorization, others unaffected', async () => {
+  await withEmulator(['--max', '50', '--interval-ms', '1000'], async (emu) => {
+    const events = [];
+    const client = newClient(emu, { onEvent: (e) => events.push(e) });
+    const hook = await endpoint(() => client);
+    try {
+      await bulkInstall(client, emu, ['loc_1', 'loc_2']);
+      await send(emu, { url: hook.url, type: 'INSTALL', bulk: true });
+      assert.equal((await contacts(client, 'loc_2')).status, 200);
+      // The platform revokes loc_2 (its UNINSTALL never reaches the app: undeliverable).
+      const r = await fetch(`${emu.baseUrl}/_emulator/webhooks/send`, {
+        method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ url: 'http://127.0.0.1:9/gone', type: 'UNINSTALL', locationId: 'loc_2', revoke: true }),
+      });
+      assert.equal(r.status, 502);
+      // loc_2's token is refused (401): the core mints again; the mint is refused (not approved).
+      await assert.rejects(contacts(client, 'loc_2'), (e) => {
+        assert.ok(e instanceof h.HoopAuthError);
+        assert.notEqual(e.reauthorize, true, 'the company is fine: no re-authorization');
+        assert.ok(!e.message.includes(emu.info.client_secret));
+        return true;
+      });
+      assert.ok(events.some((e) => e.event === 'mint_failed' && e.resource === 'loc_2'));
+      assert.equal((await contacts(client, 'loc_1')).status, 200);
+      const stats = await emu.stats();
+      assert.equal(stats.resources.loc_2.refreshes, 0);
+    } finally {
+      await hook.close();
+    }
+  });
+});
