@@ -284,3 +284,31 @@ test('a location the platform no longer approves: its call fails with the mint e
     }
   });
 });
+
+test('a call cancelled while its mint runs releases the lease: the next call mints at once', async () => {
+  await withEmulator(['--max', '50', '--interval-ms', '1000'], async (emu) => {
+    let slow = false;
+    const fetchSlowMint = async (url, init) => {
+      if (slow && String(url).includes('/oauth/locationToken')) await new Promise((r) => setTimeout(r, 300));
+      return fetch(url, init);
+    };
+    const client = newClient(emu, { fetch: fetchSlowMint });
+    await bulkInstall(client, emu, ['loc_1']);
+    // The delivery (to nowhere: 502) handled by hand, cancelled while its mint waits for an answer.
+    const sent = await fetch(`${emu.baseUrl}/_emulator/webhooks/send`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ url: 'http://127.0.0.1:9/none', type: 'INSTALL', bulk: true }),
+    }).then((r) => r.json());
+    slow = true;
+    const ac = new AbortController();
+    const handled = client.handleWebhook(sent.body, { 'x-ghl-signature': sent.signature }, { signal: ac.signal });
+    setTimeout(() => ac.abort(), 50);
+    await assert.rejects(handled, (e) => e.name === 'AbortError');
+    slow = false;
+    const t0 = Date.now();
+    assert.equal((await contacts(client, 'loc_1')).status, 200);
+    assert.ok(Date.now() - t0 < 1000, 'no wait for a lease left behind');
+    const stats = await emu.stats();
+    assert.ok(stats.resources.loc_1.token_exchanges <= 2, 'the cancelled mint and the new one');
+  });
+});
