@@ -60,7 +60,13 @@ function fullUrl(config) {
   if (config.baseURL && !isAbsolute(url)) {
     full = url ? `${String(config.baseURL).replace(/\/+$/, '')}/${url.replace(/^\/+/, '')}` : String(config.baseURL);
   }
-  const u = new URL(full);
+  let u;
+  try {
+    u = new URL(full);
+  } catch {
+    // The URL is not quoted: it may carry a token in its query.
+    throw new HoopAuthError('invalid_argument', 'invalid_argument: the axios request has no absolute URL (give `baseURL` or an absolute `url`)');
+  }
   const p = config.params;
   if (p != null) {
     if (typeof config.paramsSerializer === 'function') {
@@ -120,7 +126,11 @@ function requestResource(config, options) {
   const parts = url.pathname.split('/');
   for (let i = 0; i < parts.length - 1; i++) {
     if ((parts[i] === 'locations' || parts[i] === 'companies') && !NOT_IDS.has(parts[i + 1])) {
-      return decodeURIComponent(parts[i + 1]);
+      try {
+        return decodeURIComponent(parts[i + 1]);
+      } catch {
+        return parts[i + 1];
+      }
     }
   }
   return null;

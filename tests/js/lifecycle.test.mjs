@@ -93,7 +93,7 @@ for (const name of LIFECYCLE.call_methods) {
 }
 
 test('Call.stats counts', () => {
-  assert.deepEqual(new n.Call(GET, null).stats(), { sends: 0, refreshes: 0, authRetries: 0, rateLimitRetries: 0, serverRetries: 0 });
+  assert.deepEqual(new n.Call(GET, null).stats(), { sends: 0, refreshes: 0, mints: 0, authRetries: 0, rateLimitRetries: 0, serverRetries: 0 });
 });
 
 for (const name of LIFECYCLE.call_options) {

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import util from 'node:util';
 import { Console } from 'node:console';
 import { Writable } from 'node:stream';
-import { h } from './helpers.mjs';
+import { h, IMPL_DIR } from './helpers.mjs';
 
 const SECRET = 'client-secret-XYZZY';
 const AT = 'access-token-PLUGH';
@@ -262,7 +262,16 @@ const EXPORTS = {
       shared: [[]],
     },
   },
+  axiosAdapter: { call: [[new h.Client({ app: APP_OPTIONS, fetch: fakeFetch })], [{ request: 1 }]] },
+  axiosRequestResource: {
+    call: [[{ url: '/contacts/', params: { locationId: 'loc_1' }, headers: { Authorization: `Bearer ${AT}` } }], [{ url: `/x?access_token=${AT}` }]],
+  },
+  AXIOS_RESOURCE_HEADER: { values: () => [h.AXIOS_RESOURCE_HEADER] },
 };
+// The axios adapter is exported by @hoopauth/node only (the npm SDK runs on Node).
+const NODE_ONLY = ['axiosAdapter', 'axiosRequestResource', 'AXIOS_RESOURCE_HEADER'];
+const WASM = IMPL_DIR.includes('bindings-wasm');
+if (WASM) for (const k of NODE_ONLY) delete EXPORTS[k];
 // `Config` is `App` under the name Rust and Python use: the same class, the same checks.
 EXPORTS.Config = { ...EXPORTS.App, make: () => [new h.Config(APP_OPTIONS)] };
 const EXPORTED_PROTOS = new Set(Object.values(h).filter((v) => typeof v === 'function' && v.prototype).map((v) => v.prototype));
@@ -334,4 +343,21 @@ test('a store_error carries the store error as cause, and no token', async () =>
     allForms(e, 'store_error');
     return true;
   });
+});
+
+test('the axios adapter prints no secret: its answers, its refusals, its errors', { skip: WASM && 'the axios adapter is in @hoopauth/node only' }, async () => {
+  const client = new h.Client({ app: APP_OPTIONS, fetch: fakeFetch });
+  await client.setTokens(h.parseTokenResponse(TOKEN_RESPONSE, Date.now()), 'loc_1');
+  const adapter = h.axiosAdapter(client);
+  const url = 'https://services.leadconnectorhq.com/contacts/';
+  // Sent with the client's token (the answer must not carry it).
+  const ok = await run(() => adapter({ url, method: 'get', params: { locationId: 'loc_1' }, headers: {} }), 'axiosAdapter(client)(ok)');
+  assert.equal(ok.status, 200);
+  // A caller's own Authorization is refused without echoing it.
+  await run(() => adapter({ url, method: 'get', params: { locationId: 'loc_1' }, headers: { Authorization: `Bearer ${AT}` } }), 'axiosAdapter(client)(authorization)');
+  // A resource without tokens: the error names no token.
+  let err;
+  try { await adapter({ url, method: 'get', params: { locationId: 'loc_none' }, headers: {} }); } catch (e) { err = e; }
+  assert.ok(err, 'a resource without tokens must fail');
+  await check(err, 'axiosAdapter(client)(no tokens) error');
 });
