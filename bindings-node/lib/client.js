@@ -738,6 +738,9 @@ function makeClient(ctx) {
      * platform with `status` (200 applied / nothing_to_do / ignored / no_company_tokens /
      * duplicate, 400 malformed, 401 bad_signature / stale, 503 store_unavailable). A location
      * whose mint failed (`failed`, by error kind) stays expected: its first call mints it.
+     * When applying fails (503 store_unavailable, or any other error, rethrown), the delivery
+     * is un-marked as seen (the verifier's or the store's `forgetSeen`, best effort), so the
+     * platform's retry is handled in full rather than answered as a duplicate.
      */
     async handleWebhook(body, headers, options) {
       const o = options || {};
@@ -768,29 +771,63 @@ function makeClient(ctx) {
           if (!(e instanceof HoopAuthError) || e.kind !== 'malformed_response') throw e;
           return this.#webhookAnswer(w(() => native.webhookMalformed()), null, body);
         }
-        for (const id of reads) await this.#loadForWebhook(id, cancel);
-        const plan = w(() => this.#pool.planWebhook(body));
-        const forgotten = [];
-        const minted = [];
-        const failed = [];
-        for (const id of plan.forget) {
-          if (await this.#forget(id)) forgotten.push(id);
-        }
-        // Each location mints on its own call (single-flighted under its lease); the mints
-        // pace together on the company's budget.
-        await Promise.all(plan.mint.map(async (id) => {
-          try {
-            if (await this.#installMinted(id, plan.companyId, cancel)) minted.push(id);
-          } catch (e) {
-            if (cancel != null && cancel.aborted) throw cancel.reason;
-            failed.push({ resource: id, kind: e instanceof HoopAuthError ? e.kind : 'server_error' });
+        try {
+          return await this.#applyWebhook(body, reads, cancel);
+        } catch (e) {
+          // Applying failed: the delivery is un-marked as seen (best effort) so the
+          // platform's retry is handled in full, never answered as a duplicate.
+          await this.#unmarkWebhook(body, o.verifier);
+          if (cancel != null && cancel.aborted) throw cancel.reason;
+          if (e instanceof HoopAuthError && (e.kind === 'store_unavailable' || e.kind === 'store_error')) {
+            return this.#webhookAnswer({ status: 503, reason: 'store_unavailable' }, null, body);
           }
-        }));
-        minted.sort();
-        const reply = forgotten.length + minted.length > 0 ? plan.applied : plan.unchanged;
-        return this.#webhookAnswer(reply, plan, body, { minted, forgotten, failed });
+          throw e;
+        }
       } finally {
         if (cancel != null) cancel.dispose();
+      }
+    }
+
+    /** Load what the plan reads, plan, forget and mint: the answer's reply and changes. */
+    async #applyWebhook(body, reads, cancel) {
+      for (const id of reads) await this.#loadForWebhook(id, cancel);
+      const plan = w(() => this.#pool.planWebhook(body));
+      const forgotten = [];
+      const minted = [];
+      const failed = [];
+      for (const id of plan.forget) {
+        if (await this.#forget(id)) forgotten.push(id);
+      }
+      // Each location mints on its own call (single-flighted under its lease); the mints
+      // pace together on the company's budget.
+      await Promise.all(plan.mint.map(async (id) => {
+        try {
+          if (await this.#installMinted(id, plan.companyId, cancel)) minted.push(id);
+        } catch (e) {
+          if (cancel != null && cancel.aborted) throw cancel.reason;
+          failed.push({ resource: id, kind: e instanceof HoopAuthError ? e.kind : 'server_error' });
+        }
+      }));
+      minted.sort();
+      const reply = forgotten.length + minted.length > 0 ? plan.applied : plan.unchanged;
+      return this.#webhookAnswer(reply, plan, body, { minted, forgotten, failed });
+    }
+
+    /** Remove a delivery's seen-mark (the verifier's memory or the shared store's); a
+     *  verifier or store without `forgetSeen` is left as is; a failure is swallowed. */
+    async #unmarkWebhook(body, verifier) {
+      const id = webhookIdOf(body);
+      if (id == null) return;
+      try {
+        let target = verifier;
+        if (target == null) {
+          const v = this.#verifier;
+          if (v == null) return;
+          target = v.shared != null ? v.shared : v.inner;
+        }
+        if (typeof target.forgetSeen === 'function') await target.forgetSeen(id);
+      } catch (_) {
+        // The original error wins.
       }
     }
 

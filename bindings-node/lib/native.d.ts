@@ -110,6 +110,8 @@ export interface NativeTokenSession {
 
 export interface NativeWebhookVerifier {
   verify(body: string | Uint8Array, headers: Pairs, nowMs: number): NativeVerification;
+  /** Forget one accepted webhookId: the same delivery is accepted again. */
+  forgetSeen(webhookId: string): void;
 }
 
 export interface NativeCallStats {

@@ -166,6 +166,12 @@ function makeShared(ctx) {
       return r === 'OK';
     }
 
+    /** Un-mark `webhookId` (its handling failed): the platform's retry is handled in full. */
+    async forgetSeen(webhookId) {
+      const key = this.webhookKey(webhookId);
+      await this.#op('webhook', () => this.#client.del(key));
+    }
+
     /** The server's clock (TIME), Unix ms. */
     async nowMs() {
       const r = await this.#op('time', () => this.#client.time());
@@ -210,6 +216,10 @@ function makeShared(ctx) {
       this.#seen.set(webhookId, now + ttlMs);
       if (this.#seen.size > 10000) for (const [k, t] of this.#seen) if (t <= now) this.#seen.delete(k);
       return true;
+    }
+    forgetSeen(webhookId) {
+      checkId(webhookId, 'webhookId');
+      this.#seen.delete(webhookId);
     }
     nowMs() { return this.#now(); }
     get size() { return this.#records.size; }

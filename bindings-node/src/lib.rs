@@ -835,6 +835,13 @@ impl WebhookVerifier {
         let now = ms(now_ms.0, "nowMs").or_throw(&env)?;
         Ok(out(to_value(self.inner.verify_headers(body_bytes(&body), &headers, now))))
     }
+
+    /// Forget one accepted `webhookId`: the same delivery is accepted again (a receiver
+    /// whose handling failed un-marks the delivery so the platform's retry is handled).
+    #[napi]
+    pub fn forget_seen(&mut self, webhook_id: String) {
+        self.inner.forget_seen(&webhook_id);
+    }
 }
 
 // ---- Call and Pool --------------------------------------------------------------------

@@ -1507,6 +1507,10 @@ record! {
         fn clear_seen(&mut self) {
             self.inner.clear_seen();
         }
+        /// Forget one accepted `webhook_id`: the same delivery is accepted again.
+        fn forget_seen(&mut self, webhook_id: &str) {
+            self.inner.forget_seen(webhook_id);
+        }
     }
 }
 

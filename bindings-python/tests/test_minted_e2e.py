@@ -297,3 +297,88 @@ def test_client_location_token_is_renewed_by_minting(emu: Any) -> None:
         s = res_stats(emu, "loc_4")
         assert s["token_exchanges"] - before == 1 and s["refreshes"] == 0
 
+
+
+class _DeleteFailsOnce(h.MemoryTokenStore):
+    """A token store whose ``delete`` of ``fail`` raises once."""
+
+    fail = ""
+
+    def delete(self, resource_id: str) -> None:
+        if resource_id == self.fail:
+            self.fail = ""
+            raise RuntimeError("store down")
+        super().delete(resource_id)
+
+
+class _CasFailsOnce(SqliteStore):
+    """A shared store whose compare-and-set of ``fail`` cannot reach the store once."""
+
+    fail = ""
+
+    def cas(self, resource: str, rev: int, data: str) -> bool:
+        if resource == self.fail:
+            self.fail = ""
+            raise h.StoreUnavailableError("store_unavailable: store down", kind="store_unavailable")
+        return super().cas(resource, rev, data)
+
+
+def test_a_delivery_whose_apply_fails_is_unmarked_its_retry_is_applied(emu: Any, tmp_path: Path) -> None:
+    config = make_config(emu)
+    store = _DeleteFailsOnce()
+    shared = _CasFailsOnce(str(tmp_path / "shared.db"))
+    own = h.Client(config, store=store, webhook_key=emu.webhook_public_key)
+    coordinated = h.Client(config, shared=shared, webhook_key=emu.webhook_public_key)
+    recorded = Receiver(lambda body, headers: (200, "recorded"))
+    try:
+        send(emu, recorded.url, type="INSTALL", bulk=True, locations=["loc_1", "loc_2"])
+        send(emu, recorded.url, type="UNINSTALL", locationId="loc_2")
+    finally:
+        recorded.close()
+    (install, install_headers), (uninstall, uninstall_headers) = recorded.deliveries
+    try:
+        for client, failing in ((own, store), (coordinated, shared)):
+            install_company(emu, client, ["loc_1", "loc_2"])
+            assert client.handle_webhook(install, install_headers) == (200, "applied")
+            assert client.get("/contacts/", **contacts("loc_2")).status_code == 200
+            failing.fail = "loc_2"
+            if client is own:
+                # Anything else raised while applying is raised, the delivery un-marked.
+                with pytest.raises(RuntimeError):
+                    client.handle_webhook(uninstall, uninstall_headers)
+            else:
+                assert client.handle_webhook(uninstall, uninstall_headers) == (503, "store_unavailable")
+            # The platform's retry is handled in full, then the delivery is a duplicate.
+            assert client.handle_webhook(uninstall, uninstall_headers) == (200, "applied")
+            assert client.handle_webhook(uninstall, uninstall_headers) == (200, "duplicate")
+            with pytest.raises(h.HoopAuthError):
+                client.get("/contacts/", **contacts("loc_2"))
+            assert client.get("/contacts/", **contacts("loc_1")).status_code == 200
+    finally:
+        own.close()
+        coordinated.close()
+
+
+def test_async_client_unmarks_a_delivery_whose_apply_fails(emu: Any) -> None:
+    config = make_config(emu)
+    recorded = Receiver(lambda body, headers: (200, "recorded"))
+    try:
+        send(emu, recorded.url, type="INSTALL", bulk=True, locations=["loc_1", "loc_2"])
+        send(emu, recorded.url, type="UNINSTALL", locationId="loc_2")
+    finally:
+        recorded.close()
+    (install, install_headers), (uninstall, uninstall_headers) = recorded.deliveries
+
+    async def main() -> None:
+        store = _DeleteFailsOnce()
+        async with h.AsyncClient(config, store=store, webhook_key=emu.webhook_public_key) as client:
+            await install_company_async(emu, client, ["loc_1", "loc_2"])
+            assert await client.handle_webhook(install, install_headers) == (200, "applied")
+            store.fail = "loc_2"
+            with pytest.raises(RuntimeError):
+                await client.handle_webhook(uninstall, uninstall_headers)
+            assert await client.handle_webhook(uninstall, uninstall_headers) == (200, "applied")
+            assert await client.handle_webhook(uninstall, uninstall_headers) == (200, "duplicate")
+            assert store.get("loc_2") is None and store.get("loc_1") is not None
+
+    asyncio.run(main())

@@ -83,6 +83,16 @@ def test_webhook_duplicates_expire(store: Any) -> None:
         store.seen_first("wh-3", 0)
 
 
+def test_forget_seen_unmarks_one_webhook(store: Any) -> None:
+    assert store.seen_first("wh-f1", 60_000) is True
+    assert store.seen_first("wh-f2", 60_000) is True
+    store.forget_seen("wh-f1")
+    store.forget_seen("wh-unknown")  # nothing to forget: no error
+    assert store.seen_first("wh-f1", 60_000) is True  # handled again
+    assert store.seen_first("wh-f1", 60_000) is False
+    assert store.seen_first("wh-f2", 60_000) is False
+
+
 def test_now_ms_is_the_store_clock(store: Any) -> None:
     assert abs(store.now_ms() - time.time() * 1000) < 1000
 

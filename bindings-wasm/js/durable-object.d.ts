@@ -73,6 +73,8 @@ export class DurableObjectStore implements SharedStore {
   cas(resourceId: string, rev: number, data: string): Promise<boolean>;
   delete(resourceId: string): Promise<void>;
   seenFirst(webhookId: string, ttlMs: number): Promise<boolean>;
+  /** Un-mark `webhookId` (its handling failed): the same delivery is handled again. */
+  forgetSeen(webhookId: string): Promise<void>;
   nowMs(): Promise<number>;
   toJSON(): { prefix: string };
 }

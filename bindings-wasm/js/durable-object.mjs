@@ -3,12 +3,12 @@
 // '@hoopauth/wasm/durable-object'.)
 //
 //   HoopAuthStore       the Durable Object class: holds records and seen webhook ids in its
-//                       storage and answers read / compare-and-set / delete / seen / now.
+//                       storage and answers read / compare-and-set / delete / seen / unseen / now.
 //                       No rule of the protocol lives here (like the Redis scripts): a read
 //                       returns the record, its revision and the object's clock; a
 //                       compare-and-set writes when the revision still matches.
 //   DurableObjectStore  the store a Client takes as `shared` (the interface of RedisStore and
-//                       MemorySharedStore: read, cas, delete, seenFirst, nowMs), talking to
+//                       MemorySharedStore: read, cas, delete, seenFirst, forgetSeen, nowMs), talking to
 //                       the objects through their stubs' fetch.
 //
 // One object per resource (location or company): each resource's record lives in its own
@@ -120,6 +120,11 @@ export class HoopAuthStore {
         });
         if (exp != null) await this.#arm(exp);
         return { first: exp != null };
+      }
+      case 'unseen': {
+        if (!isId(m.id)) throw new BadRequest('unseen: id must be a non-empty string');
+        await s.delete(SEEN + m.id);
+        return { ok: true };
       }
       case 'now':
         return { nowMs: Date.now() };
@@ -295,6 +300,12 @@ export class DurableObjectStore {
     const r = await this.#call('webhook', name, { op: 'seen', id: webhookId, ttlMs });
     if (typeof r.first !== 'boolean') throw failed('webhook', 'an unexpected answer');
     return r.first;
+  }
+
+  /** Un-mark `webhookId` (its handling failed): the platform's retry is handled in full. */
+  async forgetSeen(webhookId) {
+    const name = this.webhookObjectName(webhookId);
+    await this.#call('webhook', name, { op: 'unseen', id: webhookId });
   }
 
   /** The store's clock (the `<prefix>clock` object's Date.now()), Unix ms. */

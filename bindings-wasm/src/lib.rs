@@ -484,6 +484,13 @@ impl WebhookVerifier {
         };
         Ok(verification_to_js(&self.inner.verify_headers(&body, &h, now)))
     }
+
+    /// Forget one accepted `webhookId`: the same delivery is accepted again (a receiver
+    /// whose handling failed un-marks the delivery so the platform's retry is handled).
+    #[wasm_bindgen(js_name = forgetSeen)]
+    pub fn forget_seen(&mut self, webhook_id: String) {
+        self.inner.forget_seen(&webhook_id);
+    }
 }
 
 // -----------------------------------------------------------------------------------------

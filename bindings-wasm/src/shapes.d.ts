@@ -97,6 +97,8 @@ export class WebhookVerifier {
   free(): void;
   constructor(options?: { publicKey?: string; legacyRsaKey?: string | boolean; maxAgeMs?: number; capacity?: number } | null);
   verify(body: string | Uint8Array, headers: HeadersInit, nowMs?: number | null): WebhookVerification;
+  /** Forget one accepted webhookId: the same delivery is accepted again. */
+  forgetSeen(webhookId: string): void;
 }
 export class Call {
   free(): void;

@@ -257,6 +257,26 @@ fn verifier_round_trip_and_duplicates() {
 }
 
 #[test]
+fn forget_seen_accepts_the_same_delivery_again() {
+    let mut verifier = WebhookVerifier::new(test_key());
+    let b1 = body(Some("wh_a"), "2026-11-22T10:00:00.000Z");
+    let b2 = body(Some("wh_b"), "2026-11-22T10:00:00.000Z");
+    assert_eq!(verifier.verify(b1.as_bytes(), Some(&sign(&b1)), None, NOW), OK);
+    assert_eq!(verifier.verify(b2.as_bytes(), Some(&sign(&b2)), None, NOW), OK);
+    assert_eq!(verifier.verify(b1.as_bytes(), Some(&sign(&b1)), None, NOW), DUP);
+    verifier.forget_seen("wh_a");
+    assert_eq!(verifier.seen_len(), 1);
+    // an unknown id is ignored; the other id stays remembered
+    verifier.forget_seen("wh_unknown");
+    assert_eq!(verifier.seen_len(), 1);
+    assert_eq!(verifier.verify(b2.as_bytes(), Some(&sign(&b2)), None, NOW), DUP);
+    // the forgotten delivery is accepted again, then remembered again
+    assert_eq!(verifier.verify(b1.as_bytes(), Some(&sign(&b1)), None, NOW), OK);
+    assert_eq!(verifier.verify(b1.as_bytes(), Some(&sign(&b1)), None, NOW), DUP);
+    assert_eq!(verifier.seen_len(), 2);
+}
+
+#[test]
 fn seen_set_is_bounded() {
     let mut verifier = WebhookVerifier::with_capacity(test_key(), 3);
     assert_eq!(verifier.seen_capacity(), 3);

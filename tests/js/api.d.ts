@@ -352,6 +352,8 @@ export interface SharedStore {
   delete?(resourceId: string): Promise<void> | void;
   /** Mark a webhook id as seen for `ttlMs`; true when no process had seen it. */
   seenFirst?(webhookId: string, ttlMs: number): Promise<boolean> | boolean;
+  /** Un-mark a webhook id (handling it failed): the platform's retry is handled in full. */
+  forgetSeen?(webhookId: string): Promise<void> | void;
   nowMs?(): Promise<number> | number;
 }
 /** The ioredis client shape RedisStore uses (a `Redis` or a `Cluster`). */
@@ -373,6 +375,7 @@ export class RedisStore implements SharedStore {
   cas(resourceId: string, rev: number, data: string): Promise<boolean>;
   delete(resourceId: string): Promise<void>;
   seenFirst(webhookId: string, ttlMs: number): Promise<boolean>;
+  forgetSeen(webhookId: string): Promise<void>;
   nowMs(): Promise<number>;
 }
 /** A shared store in this process's memory (tests; several clients in one process). */
@@ -382,6 +385,7 @@ export class MemorySharedStore implements SharedStore {
   cas(resourceId: string, rev: number, data: string): boolean;
   delete(resourceId: string): void;
   seenFirst(webhookId: string, ttlMs: number): boolean;
+  forgetSeen(webhookId: string): void;
   nowMs(): number;
   readonly size: number;
 }

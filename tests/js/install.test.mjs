@@ -312,3 +312,50 @@ test('a call cancelled while its mint runs releases the lease: the next call min
     assert.ok(stats.resources.loc_1.token_exchanges <= 2, 'the cancelled mint and the new one');
   });
 });
+
+test('a delivery whose apply fails on the store answers 503 and is un-marked: its retry is applied, not a duplicate', async () => {
+  await withEmulator(['--max', '50', '--interval-ms', '1000'], async (emu) => {
+    // Own store: its delete of the location fails once.
+    class FailingDelete extends h.MemoryTokenStore {
+      failOnce = null;
+      delete(id) {
+        if (id === this.failOnce) { this.failOnce = null; throw new Error('store down'); }
+        return super.delete(id);
+      }
+    }
+    // Coordinated: the shared store's write of the location fails once.
+    class FailingCas extends h.MemorySharedStore {
+      failOnce = null;
+      cas(id, rev, data) {
+        if (id === this.failOnce) { this.failOnce = null; throw new h.HoopAuthError('store_unavailable', 'store_unavailable: store down'); }
+        return super.cas(id, rev, data);
+      }
+    }
+    const store = new FailingDelete();
+    const shared = new FailingCas();
+    const own = newClient(emu, { store });
+    const coordinated = newClient(emu, { shared, keys: [new Uint8Array(32).fill(9)] });
+    for (const [client, failing] of [[own, store], [coordinated, shared]]) {
+      const hook = await endpoint(() => client);
+      try {
+        await bulkInstall(client, emu, ['loc_1', 'loc_2']);
+        await send(emu, { url: hook.url, type: 'INSTALL', bulk: true });
+        assert.deepEqual([hook.answers[0].status, hook.answers[0].reason], [200, 'applied']);
+        assert.equal((await contacts(client, 'loc_2')).status, 200);
+        failing.failOnce = 'loc_2';
+        const sent = await send(emu, { url: hook.url, type: 'UNINSTALL', locationId: 'loc_2', revoke: true, times: 2 });
+        assert.deepEqual(sent.delivered_statuses, [503, 200]);
+        const [, down, retry] = hook.answers;
+        assert.deepEqual([down.status, down.reason], [503, 'store_unavailable']);
+        assert.deepEqual([retry.status, retry.reason, retry.forgotten], [200, 'applied', ['loc_2']], 'the retry is handled in full');
+        await expectKind(contacts(client, 'loc_2'), 'unauthorized');
+        // Once applied, the delivery is a duplicate again.
+        const again = await client.handleWebhook(sent.body, { 'x-ghl-signature': sent.signature });
+        assert.deepEqual([again.status, again.reason], [200, 'duplicate']);
+        assert.equal((await contacts(client, 'loc_1')).status, 200);
+      } finally {
+        await hook.close();
+      }
+    }
+  });
+});

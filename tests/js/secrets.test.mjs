@@ -205,7 +205,7 @@ const EXPORTS = {
   RedisStore: {
     make: () => [new h.RedisStore(fakeRedis(), { prefix: 'p:' })],
     methods: {
-      read: 'raw', cas: [['loc_1', 1, `{"x":"${AT}"}`]], delete: [['loc_1']], seenFirst: [['w1', 1000]],
+      read: 'raw', cas: [['loc_1', 1, `{"x":"${AT}"}`]], delete: [['loc_1']], seenFirst: [['w1', 1000]], forgetSeen: [['w1']],
       nowMs: [[]], key: [['loc_1']], webhookKey: [['w1']], prefix: [[]], client: [[]],
     },
   },
@@ -216,7 +216,7 @@ const EXPORTS = {
       return [s];
     },
     methods: {
-      read: 'raw', cas: [['loc_2', 0, `{"x":"${AT}"}`]], delete: [['loc_2']], seenFirst: [['w1', 1000], ['w1', 1000]],
+      read: 'raw', cas: [['loc_2', 0, `{"x":"${AT}"}`]], delete: [['loc_2']], seenFirst: [['w1', 1000], ['w1', 1000]], forgetSeen: [['w1']],
       nowMs: [[]], size: [[]],
     },
   },

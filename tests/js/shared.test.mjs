@@ -252,6 +252,10 @@ describe('stores', () => {
     assert.equal(s.seenFirst('w', 100), false);
     now += 101;
     assert.equal(s.seenFirst('w', 100), true);
+    s.forgetSeen('w');
+    s.forgetSeen('never-seen');
+    assert.equal(s.seenFirst('w', 100), true, 'un-marked: handled again');
+    assert.equal(s.seenFirst('w', 100), false);
   });
 
   test('SharedWebhookVerifier: a delivery accepted by one verifier is a duplicate for another', async () => {
@@ -319,6 +323,9 @@ describe('stores', () => {
       const ttl = await (await ready(client)).pttl('test:{loc_1}');
       assert.ok(ttl > 365 * 86_400_000, `the record expires after SHARED_TTL_MS: ${ttl}`);
       assert.equal(await store.seenFirst('w1', 5000), true);
+      assert.equal(await store.seenFirst('w1', 5000), false);
+      await store.forgetSeen('w1');
+      assert.equal(await store.seenFirst('w1', 5000), true, 'un-marked: handled again');
       assert.equal(await store.seenFirst('w1', 5000), false);
       assert.ok(Math.abs((await store.nowMs()) - Date.now()) < 5000);
       await store.delete('loc_1');

@@ -238,6 +238,10 @@ test(`workerd: the Durable Object store — ${WAVES} waves of ${WAVE} concurrent
     const seen = [];
     for (let i = 0; i < 2; i++) seen.push((await (await fetch(`${storeBase}/webhook-id?id=${ids[0]}`)).json()).first);
     assert.deepEqual(seen, [true, false], 'a webhook id is seen first once');
+    // Un-marked (handling the delivery failed): the id is first again, then seen.
+    assert.deepEqual(await (await fetch(`${storeBase}/forget-webhook-id?id=${ids[0]}`)).json(), { ok: true });
+    for (let i = 0; i < 2; i++) seen.push((await (await fetch(`${storeBase}/webhook-id?id=${ids[0]}`)).json()).first);
+    assert.deepEqual(seen, [true, false, true, false], 'an un-marked webhook id is seen first again');
     // Expired ids are deleted by the object's alarm (armed at the earliest expiry, at least a
     // minute ahead); an id seen again after its window is first again.
     const short = `wh-short-${Date.now()}`;

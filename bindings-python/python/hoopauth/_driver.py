@@ -509,6 +509,30 @@ class _DriverBase:
                     self._emit("mint_failed", location, kind=getattr(err, "kind", type(err).__name__))
         return plan.reply(changed)
 
+    def _webhook_unmark(self, body: Any) -> Tuple[Optional[str], Any]:
+        """After applying a delivery failed: un-mark it in this verifier's memory, or return
+        ``(webhook_id, store.forget_seen)`` for the driver to call in coordinated mode
+        (``None`` when the store has no ``forget_seen``: the mark stays)."""
+        wid = _webhook_id(body)
+        if wid is None:
+            return None, None
+        if self.shared is not None:
+            return wid, getattr(self.shared, "forget_seen", None)
+        with self._lock:
+            self._verifier.forget_seen(wid)
+        return None, None
+
+    def _webhook_failure(self, exc: BaseException) -> Optional[Tuple[int, str]]:
+        """The answer to a delivery whose handling raised ``exc``: ``(503, "store_unavailable")``
+        for a store error, else ``None`` (the error is raised)."""
+        from ._errors import HoopAuthError
+
+        if not isinstance(exc, HoopAuthError) or exc.kind not in ("store_unavailable", "store_error"):
+            return None
+        if self._watched():
+            self._emit("webhook", "", status=503, reason="store_unavailable")
+        return (503, "store_unavailable")
+
     def _store_delete(self, resource_id: str) -> Any:
         """The token store's ``delete`` (a store without one keeps the record: a warning)."""
         delete = getattr(self.store, "delete", None)

@@ -314,18 +314,23 @@ class Client(_DriverBase):
         resource's tokens and pacing state. ``200 applied``, ``200 nothing_to_do`` (e.g. the
         same delivery again past the duplicate memory), ``200 ignored`` (another event type),
         ``200 no_company_tokens``, ``200 duplicate``, ``401 bad_signature``, ``401 stale``,
-        ``400 malformed``. ``body``: the raw bytes as received; ``headers``: a mapping or pairs.
-        A location whose mint failed stays marked as minted: its first call mints again."""
-        return self._run_flow(self._webhook_flow(body, headers))
+        ``400 malformed``, ``503 store_unavailable`` (the store failed: the delivery is not
+        kept as seen, so the platform's retry is handled in full; any other error raised
+        while applying un-marks it too, then is raised). ``body``: the raw bytes as received;
+        ``headers``: a mapping or pairs. A location whose mint failed stays marked as minted:
+        its first call mints again."""
+        return self._run_flow(self._webhook_flow(body, headers), body)
 
-    def _run_flow(self, flow: _Flow) -> Tuple[int, str]:
+    def _run_flow(self, flow: _Flow, body: Any) -> Tuple[int, str]:
         from ._errors import HoopAuthError
 
+        applying = False  # past verification: the delivery is marked as seen
         try:
             op = next(flow)
             while True:
                 tag = op[0]
                 res: Any = None
+                applying = applying or tag not in (_W_NOW, _W_SEEN)
                 if tag == _W_NOW:
                     res = self._clock()
                 elif tag == _W_SEEN:
@@ -350,6 +355,20 @@ class Client(_DriverBase):
                 op = flow.send(res)
         except StopIteration as stop:
             return stop.value  # type: ignore[no-any-return]
+        except BaseException as exc:
+            # Applying failed: un-mark the delivery (best effort; the original error wins) so
+            # the platform's retry is handled in full, never answered as a duplicate.
+            if applying:
+                try:
+                    wid, forget_seen = self._webhook_unmark(body)
+                    if wid is not None and forget_seen is not None:
+                        forget_seen(wid)
+                except Exception:
+                    pass
+            answer = self._webhook_failure(exc)
+            if answer is None:
+                raise
+            return answer
 
     def _expect_minted(self, location: str, company: str) -> bool:
         if self.shared is not None:
@@ -826,11 +845,13 @@ class AsyncClient(_DriverBase):
         from ._errors import HoopAuthError
 
         flow = self._webhook_flow(body, headers)
+        applying = False  # past verification: the delivery is marked as seen
         try:
             op = next(flow)
             while True:
                 tag = op[0]
                 res: Any = None
+                applying = applying or tag not in (_W_NOW, _W_SEEN)
                 if tag == _W_NOW:
                     res = await self._clock()
                 elif tag == _W_SEEN:
@@ -855,6 +876,20 @@ class AsyncClient(_DriverBase):
                 op = flow.send(res)
         except StopIteration as stop:
             return stop.value  # type: ignore[no-any-return]
+        except BaseException as exc:
+            # Applying failed (a cancellation too): un-mark the delivery (best effort; the
+            # original error wins) so the platform's retry is handled in full.
+            if applying:
+                try:
+                    wid, forget_seen = self._webhook_unmark(body)
+                    if wid is not None and forget_seen is not None:
+                        await _maybe_await(forget_seen(wid))
+                except Exception:
+                    pass
+            answer = self._webhook_failure(exc)
+            if answer is None:
+                raise
+            return answer
 
     async def _expect_minted(self, location: str, company: str) -> bool:
         if self.shared is not None:

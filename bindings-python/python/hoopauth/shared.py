@@ -19,6 +19,7 @@ same keys):
 
 A store's methods: ``read(resource) -> (rev, data | None, now_ms)``, ``cas(resource, rev,
 data) -> bool``, ``delete(resource)``, ``seen_first(webhook_id, ttl_ms) -> bool``,
+``forget_seen(webhook_id)`` (optional),
 ``now_ms()``. When the store cannot be reached they raise
 :class:`hoopauth.StoreUnavailableError` quickly (short socket timeouts, no retries): a call
 fails fast and holds nothing.
@@ -218,6 +219,13 @@ class RedisStore(_RedisBase):
         except self._failed as exc:
             raise self._error("webhook", exc) from exc
 
+    def forget_seen(self, webhook_id: str) -> None:
+        """Un-mark ``webhook_id`` (handling it failed): the platform's retry is handled in full."""
+        try:
+            self.client.delete(self.webhook_key(webhook_id))
+        except self._failed as exc:
+            raise self._error("webhook", exc) from exc
+
     def now_ms(self) -> int:
         """The server's clock (``TIME``), in Unix ms."""
         try:
@@ -259,6 +267,12 @@ class AsyncRedisStore(_RedisBase):
         ttl_ms = _check_ttl(ttl_ms)
         try:
             return bool(await self.client.set(self.webhook_key(webhook_id), 1, nx=True, px=ttl_ms))
+        except self._failed as exc:
+            raise self._error("webhook", exc) from exc
+
+    async def forget_seen(self, webhook_id: str) -> None:
+        try:
+            await self.client.delete(self.webhook_key(webhook_id))
         except self._failed as exc:
             raise self._error("webhook", exc) from exc
 
@@ -394,6 +408,12 @@ class SqliteStore:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
+        except sqlite3.Error as exc:
+            raise self._error("webhook", exc) from exc
+
+    def forget_seen(self, webhook_id: str) -> None:
+        try:
+            self._conn().execute("DELETE FROM hoopauth_webhooks WHERE id = ?", (self.prefix + webhook_id,))
         except sqlite3.Error as exc:
             raise self._error("webhook", exc) from exc
 

@@ -87,6 +87,16 @@ impl WebhookVerifier {
         self.order.clear();
     }
 
+    /// Forget one accepted `webhookId`, so that the same delivery is accepted again (while
+    /// its body is still fresh). A receiver calls this when handling an accepted delivery
+    /// failed, so that the platform's retry is handled in full instead of answered as a
+    /// `duplicate`. An id not remembered is ignored.
+    pub fn forget_seen(&mut self, webhook_id: &str) {
+        if self.seen.remove(webhook_id) {
+            self.order.retain(|(id, _)| id != webhook_id);
+        }
+    }
+
     /// Verify a delivery. `x-ghl-signature` (Ed25519) is used when present and not `N/A`;
     /// otherwise `x-wh-signature` if an RSA key is configured. Then the `timestamp` must be
     /// within `max_age_ms` of `now_ms`; then a `webhookId` already accepted gives
