@@ -124,16 +124,23 @@ impl fmt::Debug for Request {
     }
 }
 
-/// A response as the host's HTTP client received it.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+/// A response as the host's HTTP client received it. Its serde input form is the one the
+/// bindings hand over: the body as text, headers and body optional (empty when absent).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Response {
     /// The HTTP status.
     pub status: u16,
     /// The headers as received.
+    #[serde(default)]
     pub headers: Headers,
     /// The raw body.
-    #[serde(serialize_with = "body_as_text")]
+    #[serde(default, serialize_with = "body_as_text", deserialize_with = "body_from_text")]
     pub body: Vec<u8>,
+}
+
+/// A body given as text: its UTF-8 bytes.
+fn body_from_text<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Vec<u8>, D::Error> {
+    <String as serde::Deserialize>::deserialize(d).map(String::into_bytes)
 }
 
 impl Response {
