@@ -166,6 +166,12 @@ enum Takes {
 /// The fields of a JS object (`undefined`/`null`: none; a field set to either is absent).
 /// Numbers go through [`ms`] (0..=2^53-1; serde then checks narrower fields).
 fn fields_in(o: Option<Unknown>, what: &str, kind: ErrorKind, takes: Takes) -> core::Result<Vec<(String, Value)>> {
+    fields_of(o, what, kind, takes, None)
+}
+
+/// [`fields_in`] reading only the fields named in `only` when given (a shape whose every
+/// field is known: listing an object's keys costs about a microsecond per object).
+fn fields_of(o: Option<Unknown>, what: &str, kind: ErrorKind, takes: Takes, only: Option<&[&str]>) -> core::Result<Vec<(String, Value)>> {
     let bad = || core::Error::new(kind, format!("{what} must be an object"));
     let Some(o) = o else { return Ok(Vec::new()) };
     match o.get_type().map_err(|_| bad())? {
@@ -175,25 +181,29 @@ fn fields_in(o: Option<Unknown>, what: &str, kind: ErrorKind, takes: Takes) -> c
     }
     // SAFETY: the value is an object (checked just above).
     let o: Object = unsafe { o.cast() }.map_err(|_| bad())?;
-    let keys = Object::keys(&o).map_err(|_| bad())?;
+    let keys = match only {
+        Some(only) => only.iter().map(|k| (*k).to_owned()).collect(),
+        None => Object::keys(&o).map_err(|_| bad())?,
+    };
     let mut fields = Vec::with_capacity(keys.len());
     for k in keys {
         let v: Option<Unknown> = o.get(&k).map_err(|_| bad())?;
         let Some(v) = v else { continue };
-        let field = format!("{what}.{k}");
         let wrong = || {
             let expected = if takes == Takes::Options { "a number or a boolean" } else { "JSON data" };
-            core::Error::new(kind, format!("{field} must be {expected}"))
+            core::Error::new(kind, format!("{what}.{k} must be {expected}"))
         };
+        // SAFETY (each cast): the value is of the type just checked; napi converts it.
         let value = match (v.get_type().map_err(|_| bad())?, takes) {
             (ValueType::Undefined | ValueType::Null, _) => continue,
             (ValueType::Number, _) => {
-                let x: Option<f64> = o.get(&k).map_err(|_| bad())?;
-                Value::from(int_in(x.unwrap_or(f64::NAN), &field, 0, MAX_SAFE).map_err(|e| core::Error::new(kind, e.message()))?)
+                let x = unsafe { v.cast::<f64>() }.unwrap_or(f64::NAN);
+                let n = int_in(x, &format!("{what}.{k}"), 0, MAX_SAFE).map_err(|e| core::Error::new(kind, e.message()))?;
+                Value::from(n)
             }
-            (ValueType::Boolean, _) => Value::Bool(o.get::<bool>(&k).map_err(|_| bad())?.unwrap_or(false)),
-            (ValueType::String, Takes::Records) => Value::String(o.get::<String>(&k).map_err(|_| bad())?.unwrap_or_default()),
-            (ValueType::Object, Takes::Records) => o.get::<Value>(&k).map_err(|_| wrong())?.unwrap_or(Value::Null),
+            (ValueType::Boolean, _) => Value::Bool(unsafe { v.cast::<bool>() }.map_err(|_| bad())?),
+            (ValueType::String, Takes::Records) => Value::String(unsafe { v.cast::<String>() }.map_err(|_| bad())?),
+            (ValueType::Object, Takes::Records) => unsafe { v.cast::<Value>() }.map_err(|_| wrong())?,
             _ => return Err(wrong()),
         };
         fields.push((k, value));
@@ -358,15 +368,6 @@ fn text(t: Option<Text>) -> Option<String> {
 
 // ---- plain data shapes ----------------------------------------------------------------
 
-/// A response as received (headers already as pairs: the JS layer normalises them).
-#[napi(object)]
-pub struct HttpResponse {
-    #[napi(ts_type = "number")]
-    pub status: Num,
-    pub headers: Option<Vec<(String, String)>>,
-    pub body: Option<String>,
-}
-
 #[napi(object)]
 pub struct TokenRequestOptions {
     pub grant: String,
@@ -462,18 +463,50 @@ pub struct WebhookVerifierOptions {
     pub capacity: Option<Num>,
 }
 
-#[napi(object)]
-pub struct Event {
-    #[napi(js_name = "type", ts_type = "'start' | 'resume' | 'response' | 'transport_error' | 'conflict' | 'persist_failed'")]
-    pub kind: String,
-    pub response: Option<HttpResponse>,
+/// A field of a JS object, when it is an object (else none).
+fn field_of<'a>(o: Unknown<'a>, key: &str) -> Option<Unknown<'a>> {
+    if o.get_type().ok()? != ValueType::Object {
+        return None;
+    }
+    // SAFETY: the value is an object (checked just above).
+    let o: Object = unsafe { o.cast() }.ok()?;
+    o.get::<Unknown>(key).ok()?
 }
 
-fn response_in(r: HttpResponse) -> core::Result<core::Response> {
-    Ok(core::Response {
-        status: status_in(r.status.0)?,
-        headers: r.headers.unwrap_or_default(),
-        body: r.body.unwrap_or_default().into_bytes(),
+/// A response as received (`NativeResponseIn`: headers already as pairs — the JS layer
+/// normalises them — body text) into the core's `Response` through serde. The status is
+/// checked first, as a [`Num`] (anything but a number reads as NaN): 100..=999.
+fn response_in(o: Unknown) -> core::Result<core::Response> {
+    let kind = ErrorKind::InvalidArgument;
+    let status = match field_of(o, "status") {
+        Some(s) if s.get_type().ok() == Some(ValueType::Number) => {
+            // SAFETY: the value is a number (checked just above).
+            unsafe { s.cast::<f64>() }.unwrap_or(f64::NAN)
+        }
+        _ => f64::NAN,
+    };
+    let status = status_in(status)?;
+    let mut fields = fields_of(Some(o), "response", kind, Takes::Records, Some(&["headers", "body"]))?;
+    fields.push(("status".into(), status.into()));
+    from_fields(fields, "response", kind, serde_json::from_value)
+}
+
+/// A step's event (`NativeEvent`: `{type, response?}`) into the core's `Event`; the response
+/// through [`response_in`]. A mint's failure has its own method (`Pool.mintFailed`).
+fn event_in(o: Unknown) -> core::Result<core::Event> {
+    let fields = fields_of(Some(o), "event", ErrorKind::InvalidArgument, Takes::Records, Some(&["type"]))?;
+    let kind = fields.iter().find(|(k, _)| k == "type").and_then(|(_, v)| v.as_str());
+    Ok(match kind {
+        Some("start") => core::Event::Start,
+        Some("resume") => core::Event::Resume,
+        Some("transport_error") => core::Event::TransportError,
+        Some("conflict") => core::Event::Conflict,
+        Some("persist_failed") => core::Event::PersistFailed,
+        Some("response") => match field_of(o, "response") {
+            Some(r) if !matches!(r.get_type(), Ok(ValueType::Undefined | ValueType::Null)) => core::Event::Response(response_in(r)?),
+            _ => return Err(arg_error("a response event needs `response`")),
+        },
+        _ => return Err(arg_error(EVENT_TYPES)),
     })
 }
 
@@ -558,28 +591,27 @@ pub fn generate_state(env: Env, random_bytes: Uint8Array) -> napi::Result<String
 }
 
 /// Parse a token endpoint answer; `now_ms` = when the request was sent.
-#[napi(ts_args_type = "response: HttpResponse, nowMs: number", ts_return_type = "import('./lib/native').NativeTokenSet")]
-pub fn parse_token_response(env: Env, response: HttpResponse, now_ms: Num) -> napi::Result<Js> {
+#[napi(
+    ts_args_type = "response: import('./lib/native').NativeResponseIn, nowMs: number",
+    ts_return_type = "import('./lib/native').NativeTokenSet"
+)]
+pub fn parse_token_response(env: Env, response: Unknown, now_ms: Num) -> napi::Result<Js> {
     let r = (|| {
         let now = ms(now_ms.0, "nowMs")?;
-        let status = status_in(response.status.0)?;
-        let body = response.body.as_deref().unwrap_or("");
-        let headers = response.headers.as_deref().unwrap_or(&[]);
-        core::parse_token_response(status, headers, body.as_bytes(), now)
+        let r = response_in(response)?;
+        core::parse_token_response(r.status, &r.headers, &r.body, now)
     })();
     r.map(|t| token_set_out(&t)).or_throw(&env)
 }
 
 #[napi(
-    ts_args_type = "response: HttpResponse, nowMs?: number | undefined | null",
+    ts_args_type = "response: import('./lib/native').NativeResponseIn, nowMs?: number | undefined | null",
     ts_return_type = "import('./lib/native').NativeClassification"
 )]
-pub fn classify_response(env: Env, response: HttpResponse, now_ms: Option<Num>) -> napi::Result<Js> {
+pub fn classify_response(env: Env, response: Unknown, now_ms: Option<Num>) -> napi::Result<Js> {
     let now = opt_ms(now_ms, "nowMs").or_throw(&env)?;
-    let status = status_in(response.status.0).or_throw(&env)?;
-    let body = response.body.as_deref().unwrap_or("");
-    let headers = response.headers.as_deref().unwrap_or(&[]);
-    Ok(out(to_value(core::classify_response(status, headers, body.as_bytes(), now))))
+    let r = response_in(response).or_throw(&env)?;
+    Ok(out(to_value(core::classify_response(r.status, &r.headers, &r.body, now))))
 }
 
 #[napi(ts_return_type = "import('./lib/native').NativeRateLimitHeaders")]
@@ -741,15 +773,18 @@ impl TokenSession {
         Ok(tagged("action", a.as_str().into(), to_value(&a)))
     }
 
-    #[napi(ts_args_type = "response: HttpResponse, sentAtMs: number", ts_return_type = "import('./lib/native').NativeTokenSet")]
-    pub fn refresh_response(&mut self, env: Env, response: HttpResponse, sent_at_ms: Num) -> napi::Result<Js> {
+    #[napi(
+        ts_args_type = "response: import('./lib/native').NativeResponseIn, sentAtMs: number",
+        ts_return_type = "import('./lib/native').NativeTokenSet"
+    )]
+    pub fn refresh_response(&mut self, env: Env, response: Unknown, sent_at_ms: Num) -> napi::Result<Js> {
         let sent = ms(sent_at_ms.0, "sentAtMs").or_throw(&env)?;
         let r = response_in(response).or_throw(&env)?;
         self.inner.refresh_response(r.status, &r.headers, &r.body, sent).map(|t| token_set_out(&t)).or_throw(&env)
     }
 
-    #[napi(ts_args_type = "response: HttpResponse, accessToken: string")]
-    pub fn api_response(&mut self, env: Env, response: HttpResponse, access_token: Text) -> napi::Result<String> {
+    #[napi(ts_args_type = "response: import('./lib/native').NativeResponseIn, accessToken: string")]
+    pub fn api_response(&mut self, env: Env, response: Unknown, access_token: Text) -> napi::Result<String> {
         let r = response_in(response).or_throw(&env)?;
         Ok(self.inner.api_response(r.status, &r.body, &access_token.0).as_str().to_owned())
     }
@@ -1011,7 +1046,7 @@ impl Pool {
 
     /// Advance `call` against `resourceId`'s session and limiter.
     #[napi(
-        ts_args_type = "call: Call, resourceId: string, event: Event, nowMs: number, random: number",
+        ts_args_type = "call: Call, resourceId: string, event: import('./lib/native').NativeEvent, nowMs: number, random: number",
         ts_return_type = "import('./lib/native').NativeStep"
     )]
     pub fn step(
@@ -1019,24 +1054,13 @@ impl Pool {
         env: Env,
         call: &mut Call,
         resource_id: String,
-        event: Event,
+        event: Unknown,
         now_ms: Num,
         random: Num,
     ) -> napi::Result<Js> {
         let now = ms(now_ms.0, "nowMs").or_throw(&env)?;
         let random = ms(random.0, "random").or_throw(&env)?;
-        let ev = match event.kind.as_str() {
-            "start" => core::Event::Start,
-            "resume" => core::Event::Resume,
-            "transport_error" => core::Event::TransportError,
-            "conflict" => core::Event::Conflict,
-            "persist_failed" => core::Event::PersistFailed,
-            "response" => match event.response {
-                Some(r) => core::Event::Response(response_in(r).or_throw(&env)?),
-                None => return Err(throw(&env, arg_error("a response event needs `response`"))),
-            },
-            _ => return Err(throw(&env, arg_error(EVENT_TYPES))),
-        };
+        let ev = event_in(event).or_throw(&env)?;
         let step = self.inner.step(&mut call.inner, &resource_id, ev, now, random);
         Ok(step_out(&step))
     }
