@@ -46,6 +46,12 @@ before(async () => {
   // Third-party packages a block imports (the user installs them): those of the dev tree.
   const ioredis = path.join(ROOT, 'bindings-node', 'node_modules', 'ioredis');
   if (fs.existsSync(ioredis)) fs.symlinkSync(ioredis, path.join(project, 'node_modules', 'ioredis'));
+  // The official npm SDK and axios (the axios adapter's section): those the bench installs.
+  fs.mkdirSync(path.join(project, 'node_modules', '@gohighlevel'), { recursive: true });
+  for (const dep of ['@gohighlevel/api-client', 'axios']) {
+    const dir = path.join(ROOT, 'bench', 'node_modules', dep);
+    if (fs.existsSync(dir)) fs.symlinkSync(dir, path.join(project, 'node_modules', dep));
+  }
 });
 after(() => {
   emu?.stop();
