@@ -167,3 +167,26 @@ test('the npm SDK over the adapter: typed calls, a burst with tokens coming due,
     assert.deepEqual(Object.keys(seen).sort(), ['200', '201']);
   });
 });
+
+test('axios over the adapter: a request aborted while it waits for its window rejects at once, and holds nothing after', async () => {
+  await withEmulator(['--max', '2', '--interval-ms', '2000'], async (emu) => {
+    const client = newClient(emu, { limits: { max: 2, intervalMs: 2000 } });
+    await install(client, emu, 'loc_1');
+    const http = axios.create({ baseURL: emu.baseUrl, adapter: axiosAdapter(client, { AxiosError: axios.AxiosError }) });
+    // Two sends fill the window; the third waits for it, and is aborted while it waits.
+    await http.get('/contacts/', { params: { locationId: 'loc_1' } });
+    await http.get('/contacts/', { params: { locationId: 'loc_1' } });
+    const ac = new AbortController();
+    const t0 = Date.now();
+    const waiting = http.get('/contacts/', { params: { locationId: 'loc_1' }, signal: ac.signal });
+    setTimeout(() => ac.abort(new Error('user went away')), 100);
+    await assert.rejects(waiting);
+    const took = Date.now() - t0;
+    assert.ok(took < 1500, `the abort ended the wait (${took} ms), not the window`);
+    assert.equal((await emu.stats()).resources.loc_1.requests, 2, 'the aborted request was never sent');
+    // Its slot and the session are free: the next request goes out when the window allows.
+    const next = await http.get('/contacts/', { params: { locationId: 'loc_1' } });
+    assert.equal(next.status, 200);
+    assert.equal((await emu.stats()).resources.loc_1.requests, 3);
+  });
+});
